@@ -1,0 +1,103 @@
+"""The backend contract (DESIGN.md section 4).
+
+A backend turns IR graphs into something its framework runs, and tells the core about
+its tensors.  Subclass `Backend`, implement the abstract parts, and register a factory
+for it from a `janus_register_backends` hook (see `janus.plugin`).  The reference
+backend (`janus.reference`) is the smallest complete example.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
+
+from .ir.graph import Graph
+from .ir.spec import PySpec, TensorSpec
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend's graphs can express; the converter falls back where one is missing."""
+
+    cond: bool = True
+    while_loop: bool = True
+    recursion: bool = True
+    devices: Tuple[str, ...] = ("cpu",)
+    python_scalars_in_graph: bool = True
+    #: `x += y` on a tensor writes into x (torch, NumPy) rather than rebinding (TensorFlow)
+    inplace_operators: bool = True
+
+
+class Executable:
+    """A compiled graph.  `run` takes the graph inputs in `graph.inputs` order and returns
+    the outputs in order; it raises `janus.errors.AssumptionFailed` when an in-graph
+    assertion did not hold."""
+
+    def run(self, inputs: Sequence[Any]) -> Sequence[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class Backend:
+    name: str = "?"
+    capabilities: Capabilities = Capabilities()
+    #: the Python types of this backend's tensors (for fast host guards)
+    tensor_types: Tuple[type, ...] = ()
+    #: top-level modules whose callables become graph nodes (not evaluated at conversion)
+    framework_modules: Tuple[str, ...] = ()
+
+    # -- values -------------------------------------------------------------
+    def owns(self, value: Any) -> bool:
+        """Is `value` one of this backend's tensors (or variables)?"""
+        return isinstance(value, self.tensor_types)
+
+    def spec_of(self, value: Any) -> TensorSpec:
+        raise NotImplementedError
+
+    def guard_source(self, expr: str, spec: TensorSpec, bind: Callable[[Any], str]) -> str:
+        """A Python boolean expression checking that the value of `expr` fits `spec`.
+
+        `bind(obj)` returns a name under which `obj` is visible to the expression.  The
+        default calls `spec_of`; backends override it with inline attribute checks."""
+        return f"{bind(spec)}.matches({bind(self.spec_of)}({expr}))"
+
+    def is_framework_callable(self, fn: Any) -> bool:
+        """Should a call of `fn` become a graph node (rather than run during conversion)?"""
+        mod = getattr(fn, "__module__", None)
+        if mod is None:
+            owner = getattr(fn, "__self__", None)
+            mod = type(owner).__module__ if owner is not None else type(fn).__module__
+        return (mod or "").split(".")[0] in self.framework_modules
+
+    def inline_target(self, fn: Any) -> Optional[Callable]:
+        """A Python callable the converter should inline in place of `fn` (e.g. the
+        `forward` of a framework module), or None."""
+        return None
+
+    def is_mutating(self, target: Any, args: Sequence, kwargs: Dict) -> Optional[str]:
+        """If calling `target` writes to one of its arguments (in-place op, variable
+        assign), a short description of the write; else None."""
+        return None
+
+    def is_random(self, target: Any) -> bool:
+        """Does `target` draw from a random number generator (so it is never folded or merged)?"""
+        name = getattr(target, "__name__", "") or ""
+        return any(k in name for k in ("rand", "normal", "uniform", "dropout", "bernoulli", "multinomial", "shuffle"))
+
+    @contextlib.contextmanager
+    def preserve_state(self) -> Iterator[None]:
+        """Save and restore framework state (RNG) around conversion-time example runs."""
+        yield
+
+    def to_python(self, value: Any, spec: PySpec) -> Any:
+        """Turn a graph output that stands for a Python value back into that type."""
+        return spec.type(value) if spec.type in (bool, int, float) else value
+
+    # -- execution ----------------------------------------------------------
+    def compile(self, graph: Graph, config: Any) -> Executable:
+        raise NotImplementedError
+
+    def run_imperative(self, fn: Callable, args: Sequence, kwargs: Dict) -> Any:
+        return fn(*args, **kwargs)

@@ -1,0 +1,88 @@
+"""The speculative graph generator: function AST + profile -> IR graph + guards + effects."""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Tuple
+
+from ..errors import Unsupported
+from ..ir.graph import Graph, Node
+from .core import Respecialize
+from .heap import Guard, Path
+from .interp import Converter, Frame, ReturnSignal
+from .source import get_source, site_key, site_of
+from .templates import TemplateBuilder
+
+__all__ = ["Conversion", "convert"]
+
+
+@dataclass
+class Conversion:
+    graph: Graph
+    guards: List[Guard]
+    input_paths: List[Path]
+    host_paths: List[Path]
+    result: tuple
+    effects: List[Tuple]          # (kind, target template, operand templates, site)
+    globals_dicts: List[dict]
+    object_roots: List[Any]
+    asserts: Dict[str, Any] = field(default_factory=dict)
+
+
+class RootConverter(Converter):
+    def snapshot(self, value: Any) -> tuple:
+        """A template of `value` as it is now (print renders its arguments at once)."""
+        return self.templates.build(value, {}, "print()")
+
+    def run_root(self, fn, args, kwargs) -> Any:
+        src = get_source(fn)
+        self.templates = TemplateBuilder(self.heap, self.backend)
+        sig = inspect.signature(fn)
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        a = src.node.args
+        param_nodes = {p.arg: p for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]}
+        root = self.object_root(fn, fn.__name__)
+        cells = {name: (cell, root.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))}
+        frame = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, self.gid(fn.__globals__), cells)
+        for name, value in bound.arguments.items():
+            pnode = param_nodes[name]
+            frame.locals[name] = self.read_host(value, Path(("arg", name)), site_key(src.filename, pnode),
+                                                f"{site_of(src.filename, pnode)}: parameter {name}")
+        try:
+            self.exec_block(src.node.body, frame)
+        except ReturnSignal as r:
+            return r.value
+        return None
+
+    def finish(self, result: Any) -> Conversion:
+        tb = self.templates
+        memo: Dict[int, Any] = {}
+        effects = []
+        for e in self.heap.effects:
+            if e.kind == "print":
+                args_tpl, sep, end, flush = e.args
+                effects.append(("print", None, (args_tpl, sep, end, flush), e.site))
+                continue
+            target = ("host", tb.host(e.target))
+            ops = tuple(tb.build(v, memo, f"a value written at {e.site}") for v in e.args)
+            effects.append((e.kind, target, ops, e.site))
+        result_tpl = tb.build(result, memo)
+        self.graph.add(Node("output", None, tuple(tb.outputs)))
+        return Conversion(self.graph, self.guards, self.input_paths, tb.host_paths, result_tpl, effects,
+                          self.globals_dicts, list(self.__dict__.get("object_roots", [])), dict(self.asserts))
+
+
+def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
+    """Convert one call of `fn`; raises `Unsupported` for what the converter cannot express.
+    Any other exception is the function's own (it raised for these arguments)."""
+    for exact in (False, True):
+        conv = RootConverter(fn, backend, analyzer, config)
+        conv.exact_shapes = exact
+        try:
+            with backend.preserve_state():
+                result = conv.run_root(fn, args, kwargs)
+                return conv.finish(result)
+        except Respecialize:
+            continue
+    raise Unsupported("reading a relaxed tensor dimension", "", "internal: exact shapes did not settle")

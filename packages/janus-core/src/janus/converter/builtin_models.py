@@ -1,0 +1,210 @@
+"""How the converter evaluates Python builtins whose arguments may be symbolic.
+
+Each handler receives the converter, the evaluated arguments and the call site.  The
+result is computed now (partial evaluation), guarded where it depends on outside state.
+"""
+from __future__ import annotations
+
+import builtins
+import operator
+from typing import Any, Callable, Dict
+
+from ..ir.spec import PySpec
+from .core import Respecialize, contains_sym
+from .heap import Effect, Sym
+
+
+def _len(cv, args, kwargs, frame, node):
+    (x,) = args
+    if isinstance(x, Sym):
+        if isinstance(x.spec, PySpec) or not x.spec.shape:
+            raise TypeError("len() of a 0-d tensor")
+        if x.spec.shape[0] is None:
+            raise Respecialize()
+        return x.spec.shape[0]
+    return cv.host_len(x, frame, node)
+
+
+def _concrete_ints(cv, args, frame, node, what):
+    out = []
+    for a in args:
+        if isinstance(a, Sym):
+            if not isinstance(a.spec, PySpec):
+                raise cv.unsupported(f"{what} of a tensor value", frame, node,
+                                     "the count is data-dependent; a graph `while` is not supported yet")
+            a = cv.demand(a, f"{what} bound", cv.where(frame, node))
+        out.append(a)
+    return out
+
+
+def _range(cv, args, kwargs, frame, node):
+    return range(*_concrete_ints(cv, args, frame, node, "range()"))
+
+
+def _enumerate(cv, args, kwargs, frame, node):
+    start = kwargs.get("start", args[1] if len(args) > 1 else 0)
+    return list(enumerate(cv.iterate(args[0], frame, node), start))
+
+
+def _zip(cv, args, kwargs, frame, node):
+    if kwargs.get("strict"):
+        lists = [cv.iterate(a, frame, node) for a in args]
+        if len({len(x) for x in lists}) > 1:
+            raise ValueError("zip() arguments have different lengths")
+        return list(zip(*lists))
+    return list(zip(*[cv.iterate(a, frame, node) for a in args]))
+
+
+def _reversed(cv, args, kwargs, frame, node):
+    return cv.iterate(args[0], frame, node)[::-1]
+
+
+def _container(kind):
+    def handler(cv, args, kwargs, frame, node):
+        if not args:
+            return kind(**kwargs)
+        src = args[0]
+        if kind is dict:
+            if isinstance(src, dict) or cv.heap.path_of(src) is not None and hasattr(src, "keys"):
+                return {k: cv.get_item(src, k, frame, node) for k in cv.iterate(src, frame, node)} | kwargs
+            return dict(cv.iterate(src, frame, node), **kwargs)
+        items = cv.iterate(src, frame, node)
+        if kind in (set, frozenset) and any(contains_sym(i) for i in items):
+            raise cv.unsupported("a set of tensors", frame, node)
+        return kind(items)
+    return handler
+
+
+def _isinstance(cv, args, kwargs, frame, node):
+    x, cls = args
+    return isinstance(x.example if isinstance(x, Sym) else x, cls)
+
+
+def _type(cv, args, kwargs, frame, node):
+    if len(args) != 1:
+        raise cv.unsupported("type() with three arguments", frame, node)
+    x = args[0]
+    return type(x.example) if isinstance(x, Sym) else type(x)
+
+
+def _print(cv, args, kwargs, frame, node):
+    if kwargs.get("file") is not None:
+        raise cv.unsupported("print() to a file", frame, node, "only printing to stdout is deferred")
+    sep, end = kwargs.get("sep", " "), kwargs.get("end", "\n")
+    if isinstance(sep, Sym) or isinstance(end, Sym):
+        raise cv.unsupported("print() with a symbolic separator", frame, node)
+    cv.heap.effects.append(Effect("print", None, (cv.snapshot(list(args)), sep, end, bool(kwargs.get("flush"))),
+                                  cv.where(frame, node)))
+    return None
+
+
+def _getattr(cv, args, kwargs, frame, node):
+    obj, name = args[0], args[1]
+    if isinstance(name, Sym):
+        raise cv.unsupported("getattr() with a symbolic name", frame, node)
+    try:
+        return cv.get_attr(obj, name, frame, node)
+    except AttributeError:
+        if len(args) > 2:
+            return args[2]
+        raise
+
+
+def _hasattr(cv, args, kwargs, frame, node):
+    try:
+        cv.get_attr(args[0], args[1], frame, node)
+        return True
+    except AttributeError:
+        return False
+
+
+def _setattr(cv, args, kwargs, frame, node):
+    cv.set_attr(args[0], args[1], args[2], frame, node)
+
+
+def _scalar(kind):
+    def handler(cv, args, kwargs, frame, node):
+        if args and isinstance(args[0], Sym):
+            x = args[0]
+            if isinstance(x.spec, PySpec):
+                return kind(cv.demand(x, f"{kind.__name__}() of a Python value", cv.where(frame, node)))
+            raise cv.unsupported(f"{kind.__name__}() of a tensor", frame, node,
+                                 "reading a tensor's value on the host is not supported yet")
+        return kind(*args, **kwargs)
+    return handler
+
+
+def _sum(cv, args, kwargs, frame, node):
+    items = cv.iterate(args[0], frame, node)
+    total = kwargs.get("start", args[1] if len(args) > 1 else 0)
+    for item in items:
+        total = cv.binop(operator.add, total, item, frame, node)
+    return total
+
+
+def _minmax(kind):
+    def handler(cv, args, kwargs, frame, node):
+        items = cv.iterate(args[0], frame, node) if len(args) == 1 else list(args)
+        if any(contains_sym(i) for i in items):
+            raise cv.unsupported(f"{kind.__name__}() over tensors", frame, node, "it compares values on the host")
+        return kind(items, **kwargs)
+    return handler
+
+
+def _abs(cv, args, kwargs, frame, node):
+    if isinstance(args[0], Sym):
+        return cv.emit("call", operator.abs, (args[0],), {}, cv.where(frame, node))
+    return abs(args[0])
+
+
+def _map(cv, args, kwargs, frame, node):
+    fn, *its = args
+    return [cv.call(fn, list(items), {}, frame, node) for items in zip(*[cv.iterate(i, frame, node) for i in its])]
+
+
+def _filter(cv, args, kwargs, frame, node):
+    fn, it = args
+    return [x for x in cv.iterate(it, frame, node)
+            if cv.truth(x if fn is None else cv.call(fn, [x], {}, frame, node), frame, node)]
+
+
+def _sorted(cv, args, kwargs, frame, node):
+    items = cv.iterate(args[0], frame, node)
+    if any(contains_sym(i) for i in items) or kwargs.get("key") is not None:
+        raise cv.unsupported("sorted() over tensors or with a key function", frame, node)
+    return sorted(items, **kwargs)
+
+
+def _super(cv, args, kwargs, frame, node):
+    if args:
+        return super(*args)
+    if "__class__" not in frame.cells or not frame.scope.params:
+        raise cv.unsupported("zero-argument super() outside a method", frame, node)
+    cls = frame.cells["__class__"][0].cell_contents
+    return super(cls, frame.locals[frame.scope.params[0]])
+
+
+def _no(what, why):
+    def handler(cv, args, kwargs, frame, node):
+        raise cv.unsupported(what, frame, node, why)
+    return handler
+
+
+HANDLERS: Dict[Callable, Callable] = {
+    builtins.len: _len, builtins.range: _range, builtins.enumerate: _enumerate, builtins.zip: _zip,
+    builtins.reversed: _reversed, builtins.list: _container(list), builtins.tuple: _container(tuple),
+    builtins.dict: _container(dict), builtins.set: _container(set), builtins.frozenset: _container(frozenset),
+    builtins.isinstance: _isinstance, builtins.type: _type, builtins.print: _print, builtins.getattr: _getattr,
+    builtins.hasattr: _hasattr, builtins.setattr: _setattr, builtins.float: _scalar(float), builtins.int: _scalar(int),
+    builtins.bool: _scalar(bool), builtins.complex: _scalar(complex), builtins.sum: _sum,
+    builtins.min: _minmax(min), builtins.max: _minmax(max), builtins.abs: _abs, builtins.map: _map,
+    builtins.filter: _filter, builtins.sorted: _sorted, builtins.super: _super,
+    builtins.next: _no("next()", "advancing an iterator is a host-side effect that cannot be deferred yet"),
+    builtins.iter: _no("iter()", "iterators are not supported yet"),
+    builtins.id: _no("id()", "object identities differ between calls"),
+    builtins.input: _no("input()", "reading stdin"), builtins.open: _no("open()", "file I/O"),
+    builtins.eval: _no("eval()", "dynamic code"), builtins.exec: _no("exec()", "dynamic code"),
+    builtins.globals: _no("globals()", "frame introspection"), builtins.locals: _no("locals()", "frame introspection"),
+    builtins.vars: _no("vars()", "frame introspection"),
+}
+_ = Any

@@ -1,0 +1,448 @@
+"""Calls, attributes, items and iteration, for the converter.
+
+A call is resolved in this order: a tensor method (`call_method` node); a function
+defined in the converted code or a user Python function (inlined: its AST is converted
+in place); a builtin the converter models (`len`, `range`, `print`, `isinstance`...); a
+write through a method of an outside container (a deferred effect); a framework callable
+(a `call` node); a pure stdlib callable on Python values (evaluated now).  Anything else
+is unsupported: its effects could not be deferred.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import inspect
+import operator
+import types
+from typing import Any, Dict, List
+
+from ..errors import SourceUnavailable
+from ..ir.spec import PySpec, is_const_like
+from .core import Respecialize, contains_sym
+from .heap import Effect, Path, Sym
+from .source import get_source, is_user_function, scope_of
+
+MAX_INLINE_DEPTH = 200
+_SPEC_ATTRS = frozenset({"shape", "dtype", "ndim", "device", "is_cuda", "layout", "requires_grad", "is_leaf"})
+_PURE_MODULES = frozenset({"math", "operator", "cmath", "string", "itertools", "functools", "collections", "numbers"})
+_PURE_BUILTINS = frozenset({
+    builtins.abs, builtins.all, builtins.any, builtins.bool, builtins.callable, builtins.chr, builtins.divmod,
+    builtins.float, builtins.format, builtins.frozenset, builtins.hasattr, builtins.int, builtins.issubclass,
+    builtins.max, builtins.min, builtins.ord, builtins.pow, builtins.repr, builtins.round, builtins.set,
+    builtins.slice, builtins.sorted, builtins.str, builtins.sum, builtins.tuple, builtins.list, builtins.dict,
+    builtins.type, builtins.isinstance, builtins.bytes, builtins.complex, builtins.hash, builtins.ascii,
+    builtins.bin, builtins.hex, builtins.oct})
+
+
+class ConvFunction:
+    """A function defined (by `def` or `lambda`) inside converted code."""
+
+    def __init__(self, node, frame, defaults: list, kw_defaults: dict):
+        self.node, self.frame = node, frame
+        self.defaults, self.kw_defaults = defaults, kw_defaults
+        self.scope = scope_of(node)
+        self.__name__ = getattr(node, "name", "<lambda>")
+
+
+class SymMethod:
+    """A method looked up on a tensor value, waiting to be called."""
+
+    def __init__(self, sym: Sym, name: str):
+        self.sym, self.name = sym, name
+
+
+def bind_params(node, defaults: list, kw_defaults: dict, args: list, kwargs: dict, name: str) -> Dict[str, Any]:
+    """Python's argument binding for an AST function signature."""
+    a = node.args
+    positional = [p.arg for p in a.posonlyargs + a.args]
+    out: Dict[str, Any] = {}
+    kwargs = dict(kwargs)
+    for i, value in enumerate(args):
+        if i < len(positional):
+            out[positional[i]] = value
+        elif a.vararg is None:
+            raise TypeError(f"{name}() takes {len(positional)} positional arguments but {len(args)} were given")
+    if a.vararg is not None:
+        out[a.vararg.arg] = tuple(args[len(positional):])
+    posonly = {p.arg for p in a.posonlyargs}
+    for pname in positional + [p.arg for p in a.kwonlyargs]:
+        if pname in kwargs and pname not in posonly:
+            if pname in out:
+                raise TypeError(f"{name}() got multiple values for argument '{pname}'")
+            out[pname] = kwargs.pop(pname)
+    first_default = len(positional) - len(defaults)
+    for i, pname in enumerate(positional):
+        if pname not in out:
+            if i >= first_default:
+                out[pname] = defaults[i - first_default]
+            else:
+                raise TypeError(f"{name}() missing required positional argument: '{pname}'")
+    for p in a.kwonlyargs:
+        if p.arg not in out:
+            if p.arg not in kw_defaults:
+                raise TypeError(f"{name}() missing required keyword-only argument: '{p.arg}'")
+            out[p.arg] = kw_defaults[p.arg]
+    if a.kwarg is not None:
+        out[a.kwarg.arg] = kwargs
+    elif kwargs:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    return out
+
+
+class CallsMixin:
+    depth = 0
+
+    # -- calls -------------------------------------------------------------------
+    def call(self, func, args: list, kwargs: dict, frame, node):
+        site = self.where(frame, node)
+        if isinstance(func, SymMethod):
+            return self.call_tensor_method(func, args, kwargs, frame, node)
+        if isinstance(func, Sym):
+            raise self.unsupported("calling a tensor", frame, node)
+        if isinstance(func, ConvFunction):
+            return self.inline_conv(func, args, kwargs, frame, node)
+        inner = getattr(func, "__janus_function__", None)
+        if inner is not None:  # a janus.jit function called from converted code: inline it
+            func = inner
+        handler = _handler(func)
+        if handler is not None:
+            return handler(self, args, kwargs, frame, node)
+        resolved = self.backend.inline_target(func)
+        if resolved is not None:
+            func = resolved
+        if isinstance(func, types.MethodType) and is_user_function(func.__func__):
+            return self.inline_function(func.__func__, [func.__self__] + list(args), kwargs, frame, node)
+        if isinstance(func, types.FunctionType) and is_user_function(func):
+            return self.inline_function(func, list(args), kwargs, frame, node)
+        owner = getattr(func, "__self__", None)
+        if isinstance(func, (types.BuiltinMethodType, types.MethodWrapperType)) and type(owner) in (list, dict, set):
+            if self.heap.path_of(owner) is not None:
+                return self.container_effect(owner, func.__name__, args, kwargs, frame, node)
+            return func(*args, **kwargs)  # a container local to this call
+        if self.backend.is_framework_callable(func) and not isinstance(func, type):
+            if owner is not None and not isinstance(owner, types.ModuleType) and self.heap.path_of(owner) is not None \
+                    and not self.backend.owns(owner):
+                raise self.unsupported(f"call of {getattr(func, '__qualname__', func)!s}", frame, node,
+                                       "a method of a stateful outside object (its state change cannot be deferred)")
+            why = self.backend.is_mutating(func, args, kwargs)
+            if why:
+                raise self.unsupported(f"in-place call {getattr(func, '__name__', func)}", frame, node, why)
+            return self.emit("call", func, tuple(args), kwargs, site)
+        call_impl = getattr(type(func), "__call__", None)
+        if not isinstance(func, type) and isinstance(call_impl, types.FunctionType) and is_user_function(call_impl):
+            return self.inline_function(call_impl, [func] + list(args), kwargs, frame, node)
+        if isinstance(func, type) and issubclass(func, BaseException) and not contains_sym((args, kwargs)):
+            return func(*args, **kwargs)
+        if not contains_sym((args, kwargs)) and _is_pure(func):
+            return func(*args, **kwargs)
+        name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
+        if isinstance(func, type):
+            raise self.unsupported(f"creating a `{name}` object", frame, node, "objects built inside the function are not supported yet")
+        raise self.unsupported(f"call of `{name}`", frame, node,
+                               "not a framework function nor user Python code, so its effects cannot be deferred")
+
+    def call_tensor_method(self, m: SymMethod, args, kwargs, frame, node):
+        bound = getattr(m.sym.example, m.name)
+        why = self.backend.is_mutating(bound, [m.sym] + list(args), kwargs)
+        if why and self.may_alias_outside(m.sym):
+            raise self.unsupported(f"in-place method `.{m.name}()` on a tensor that outlives the call", frame, node, why)
+        return self.emit("call_method", m.name, (m.sym,) + tuple(args), kwargs, self.where(frame, node))
+
+    def _enter(self, frame, node, name):
+        self.depth += 1
+        if self.depth > MAX_INLINE_DEPTH:
+            raise self.unsupported(f"call of {name}", frame, node, f"recursion deeper than {MAX_INLINE_DEPTH} levels")
+
+    def inline_function(self, fn, args, kwargs, frame, node):
+        from .interp import Frame, ReturnSignal
+        try:
+            src = get_source(fn)
+        except SourceUnavailable as e:
+            raise self.unsupported(f"call of `{fn.__qualname__}`", frame, node, str(e)) from None
+        if isinstance(src.node, ast.AsyncFunctionDef):
+            raise self.unsupported(f"call of async function `{fn.__qualname__}`", frame, node)
+        fpath = self.heap.path_of(fn)
+        if fpath is None:
+            fpath = self.object_root(fn, fn.__qualname__)
+        cells = {name: (cell, fpath.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))}
+        defaults = list(fn.__defaults__ or ())
+        params = bind_params(src.node, defaults, dict(fn.__kwdefaults__ or {}), list(args), kwargs, fn.__name__)
+        callee = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, self.gid(fn.__globals__), cells)
+        callee.locals.update(params)
+        self._enter(frame, node, fn.__qualname__)
+        try:
+            self.exec_block(src.node.body, callee)
+        except ReturnSignal as r:
+            return r.value
+        finally:
+            self.depth -= 1
+        return None
+
+    def inline_conv(self, cf: ConvFunction, args, kwargs, frame, node):
+        from .interp import Frame, ReturnSignal
+        params = bind_params(cf.node, cf.defaults, cf.kw_defaults, list(args), kwargs, cf.__name__)
+        d = cf.frame
+        callee = Frame(cf.__name__, d.filename, cf.scope, d.fn_globals, d.gid, enclosing=d)
+        callee.locals.update(params)
+        self._enter(frame, node, cf.__name__)
+        try:
+            if isinstance(cf.node, ast.Lambda):
+                return self.eval(cf.node.body, callee)
+            self.exec_block(cf.node.body, callee)
+        except ReturnSignal as r:
+            return r.value
+        finally:
+            self.depth -= 1
+        return None
+
+    def object_root(self, obj, label: str) -> Path:
+        """A path rooted at a long-lived object (a method's function, a class)."""
+        roots = self.__dict__.setdefault("object_roots", [])
+        for i, known in enumerate(roots):
+            if known is obj:
+                return Path(("obj", i, label))
+        roots.append(obj)
+        return Path(("obj", len(roots) - 1, label))
+
+    # -- outside containers: writes become effects ----------------------------------
+    def container_effect(self, owner, method: str, args, kwargs, frame, node):
+        site = self.where(frame, node)
+        heap = self.heap
+        if isinstance(owner, list) and method in ("append", "extend", "insert", "clear", "reverse"):
+            if method == "extend":
+                args = [list(self.iterate(args[0], frame, node))]
+            heap.dirty[id(owner)] = method
+            heap.effects.append(Effect(method, owner, tuple(args), site))
+            return None
+        if isinstance(owner, dict) and method in ("get", "setdefault", "update", "__contains__"):
+            key = args[0] if args else None
+            if method == "update":
+                new = dict(*args, **kwargs)
+                for k, v in new.items():
+                    self.set_item(owner, k, v, frame, node)
+                return None
+            present = self.contains_key(owner, key, frame, node)
+            if method == "__contains__":
+                return present
+            if present:
+                return self.get_item(owner, key, frame, node)
+            default = args[1] if len(args) > 1 else None
+            if method == "setdefault":
+                self.set_item(owner, key, default, frame, node)
+            return default
+        if isinstance(owner, set) and method == "add":
+            heap.dirty[id(owner)] = method
+            heap.effects.append(Effect("add", owner, tuple(args), site))
+            return None
+        raise self.unsupported(f"`{type(owner).__name__}.{method}` on an outside object", frame, node,
+                               "this container operation is not supported yet")
+
+    def contains_key(self, owner, key, frame, node) -> bool:
+        if not is_const_like(key):
+            raise self.unsupported("a dictionary key that is not a Python constant", frame, node)
+        if (id(owner), ("item", key)) in self.heap.shadows:
+            return self.heap.shadows[(id(owner), ("item", key))] is not _DELETED
+        self.guard("contains", self.heap.path_of(owner), (key, key in owner), self.where(frame, node))
+        return key in owner
+
+    # -- attributes ------------------------------------------------------------------
+    def get_attr(self, obj, name: str, frame, node):
+        if isinstance(obj, Sym):
+            return self.sym_attr(obj, name, frame, node)
+        if isinstance(obj, SymMethod):
+            raise self.unsupported("attribute of a tensor method", frame, node)
+        if isinstance(obj, ConvFunction):
+            raise self.unsupported("attribute of a function defined in the converted code", frame, node)
+        path = self.heap.path_of(obj)
+        if path is None:
+            return getattr(obj, name)
+        shadow = self.heap.shadows.get((id(obj), ("attr", name)), _MISSING)
+        if shadow is _DELETED:
+            raise AttributeError(f"'{type(obj).__name__}' object has no attribute '{name}'")
+        if shadow is not _MISSING:
+            return shadow
+        static = inspect.getattr_static(type(obj), name, None) if not isinstance(obj, (type, types.ModuleType)) else None
+        if isinstance(static, property) and static.fget is not None and is_user_function(static.fget):
+            return self.inline_function(static.fget, [obj], {}, frame, node)
+        value = getattr(obj, name)
+        return self.read_host(value, path.attr(name), self.key(frame, node), f"{self.where(frame, node)}: {ast.unparse(node)[:60]}")
+
+    def sym_attr(self, sym: Sym, name: str, frame, node):
+        if isinstance(sym.spec, PySpec):
+            return getattr(self.demand(sym, f"attribute .{name} of a Python value", self.where(frame, node)), name)
+        attr = getattr(sym.example, name)
+        if name in _SPEC_ATTRS:
+            if name == "shape" and None in sym.spec.shape:
+                raise Respecialize()
+            return attr
+        if callable(attr) and not self.backend.owns(attr):
+            return SymMethod(sym, name)
+        if self.backend.owns(attr):
+            return self.emit("call", getattr, (sym, name), {}, self.where(frame, node))
+        if is_const_like(attr):
+            return attr
+        raise self.unsupported(f"tensor attribute `.{name}`", frame, node)
+
+    def set_attr(self, obj, name: str, value, frame, node):
+        if isinstance(obj, Sym):
+            raise self.unsupported(f"setting attribute `.{name}` on a tensor", frame, node)
+        path = self.heap.path_of(obj)
+        if path is None:
+            if isinstance(obj, ConvFunction):
+                raise self.unsupported("setting an attribute of a nested function", frame, node)
+            raise self.unsupported(f"setting `.{name}` on a `{type(obj).__name__}` object created in the call", frame, node,
+                                   "objects built inside the function are not supported yet")
+        static = inspect.getattr_static(type(obj), name, None)
+        custom = getattr(type(obj), "__setattr__", None)
+        if isinstance(static, property) or is_user_function(custom):
+            raise self.unsupported(f"setting `.{name}` through a property or a custom __setattr__", frame, node)
+        self.heap.shadows[(id(obj), ("attr", name))] = value
+        self.heap.effects.append(Effect("setattr", obj, (name, value), self.where(frame, node)))
+
+    def del_attr(self, obj, name, frame, node):
+        if isinstance(obj, Sym) or self.heap.path_of(obj) is None:
+            raise self.unsupported("`del` of an attribute", frame, node)
+        self.get_attr(obj, name, frame, node)  # raises AttributeError exactly when eager would
+        self.heap.shadows[(id(obj), ("attr", name))] = _DELETED
+        self.heap.effects.append(Effect("delattr", obj, (name,), self.where(frame, node)))
+
+    # -- items ----------------------------------------------------------------------
+    def get_item(self, obj, idx, frame, node):
+        site = self.where(frame, node)
+        if isinstance(obj, Sym):
+            if isinstance(obj.spec, PySpec):
+                raise self.unsupported("subscript of a Python value", frame, node)
+            return self.emit("call", operator.getitem, (obj, idx), {}, site)
+        if isinstance(idx, Sym):
+            if isinstance(idx.spec, PySpec):
+                idx = self.demand(idx, "a Python index", site)
+            else:
+                raise self.unsupported("indexing a Python container with a tensor", frame, node)
+        path = self.heap.path_of(obj)
+        if path is None:
+            return obj[idx]
+        if id(obj) in self.heap.dirty:
+            raise self.unsupported(f"reading `{type(obj).__name__}` after it was changed in the same call", frame, node,
+                                   "read-after-write of outside containers is not supported yet")
+        if isinstance(obj, dict) and is_const_like(idx):
+            shadow = self.heap.shadows.get((id(obj), ("item", idx)), _MISSING)
+            if shadow is _DELETED:
+                raise KeyError(idx)
+            if shadow is not _MISSING:
+                return shadow
+            return self.read_host(obj[idx], path.item(idx), self.key(frame, node), f"{site}: {ast.unparse(node)[:60]}")
+        if isinstance(obj, (list, tuple)) or hasattr(obj, "__len__"):
+            if type(idx) is slice:
+                n = self.host_len(obj, frame, node)
+                return type(obj)(self.read_host(obj[i], path.item(i), None, site) for i in range(n)[idx]) \
+                    if type(obj) in (list, tuple) else self._unsupported_slice(frame, node)
+            if type(idx) is int:
+                if idx < 0:
+                    idx += self.host_len(obj, frame, node)
+                return self.read_host(obj[idx], path.item(idx), self.key(frame, node), f"{site}: {ast.unparse(node)[:60]}")
+        if is_const_like(idx):
+            return self.read_host(obj[idx], path.item(idx), self.key(frame, node), site)
+        raise self.unsupported("subscript of an outside object", frame, node)
+
+    def _unsupported_slice(self, frame, node):
+        raise self.unsupported("slicing an outside container", frame, node)
+
+    def host_len(self, obj, frame, node) -> int:
+        path = self.heap.path_of(obj)
+        if path is None:
+            return len(obj)
+        if id(obj) in self.heap.dirty:
+            raise self.unsupported("length of a container changed in the same call", frame, node)
+        self.guard("len", path, len(obj), self.where(frame, node))
+        return len(obj)
+
+    def set_item(self, obj, idx, value, frame, node):
+        if isinstance(obj, Sym):
+            raise self.unsupported("item assignment into a tensor", frame, node, "in-place tensor writes are not supported yet")
+        if isinstance(idx, Sym):
+            if not isinstance(idx.spec, PySpec):
+                raise self.unsupported("a tensor as a container index", frame, node)
+            idx = self.demand(idx, "a Python index", self.where(frame, node))
+        path = self.heap.path_of(obj)
+        if path is None:
+            obj[idx] = value
+            return
+        if not isinstance(obj, (dict, list)) or not is_const_like(idx):
+            raise self.unsupported(f"item assignment into an outside `{type(obj).__name__}`", frame, node)
+        if isinstance(obj, dict) and not self.contains_key(obj, idx, frame, node):
+            self.heap.dirty[id(obj)] = "new key"
+        if isinstance(obj, list):
+            n = self.host_len(obj, frame, node)
+            if not -n <= idx < n:
+                raise IndexError("list assignment index out of range")
+            idx = idx % n
+        self.heap.shadows[(id(obj), ("item", idx))] = value
+        self.heap.effects.append(Effect("setitem", obj, (idx, value), self.where(frame, node)))
+
+    def del_item(self, obj, idx, frame, node):
+        if isinstance(obj, Sym) or self.heap.path_of(obj) is None:
+            if isinstance(obj, Sym):
+                raise self.unsupported("`del` of a tensor item", frame, node)
+            del obj[idx]
+            return
+        if not isinstance(obj, dict) or not is_const_like(idx):
+            raise self.unsupported(f"`del` of an item of an outside `{type(obj).__name__}`", frame, node)
+        if not self.contains_key(obj, idx, frame, node):
+            raise KeyError(idx)
+        self.heap.dirty[id(obj)] = "del"
+        self.heap.shadows[(id(obj), ("item", idx))] = _DELETED
+        self.heap.effects.append(Effect("delitem", obj, (idx,), self.where(frame, node)))
+
+    # -- iteration ---------------------------------------------------------------------
+    def iterate(self, value, frame, node) -> List[Any]:
+        site = self.where(frame, node)
+        if isinstance(value, Sym):
+            if isinstance(value.spec, PySpec):
+                raise self.unsupported("iterating over a Python scalar", frame, node)
+            if not value.spec.shape or value.spec.shape[0] is None:
+                if not value.spec.shape:
+                    raise TypeError("iteration over a 0-d tensor")
+                raise Respecialize()
+            return [self.emit("call", operator.getitem, (value, i), {}, site) for i in range(value.spec.shape[0])]
+        if isinstance(value, (ConvFunction, SymMethod)):
+            raise TypeError("object is not iterable")
+        path = self.heap.path_of(value)
+        if path is None:
+            return list(value)
+        if isinstance(value, dict):
+            if id(value) in self.heap.dirty:
+                raise self.unsupported("iterating a dict changed in the same call", frame, node)
+            self.guard("keys", path, tuple(value.keys()), site)
+            return list(value.keys())
+        if hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes)):
+            n = self.host_len(value, frame, node)
+            return [self.read_host(value[i], path.item(i), None, site) for i in range(n)]
+        if isinstance(value, (str, bytes, range)):
+            return list(value)
+        raise self.unsupported(f"iterating over an outside `{type(value).__name__}`", frame, node)
+
+
+_MISSING = object()
+_DELETED = object()
+
+
+def _is_pure(func) -> bool:
+    try:
+        if func in _PURE_BUILTINS:
+            return True
+    except TypeError:
+        pass
+    mod = getattr(func, "__module__", None) or ""
+    if mod.split(".")[0] in _PURE_MODULES:
+        return True
+    owner = getattr(func, "__self__", None)
+    return owner is not None and is_const_like(owner) and not isinstance(owner, types.ModuleType)
+
+
+def _handler(func):
+    from . import builtin_models
+    try:
+        return builtin_models.HANDLERS.get(func)
+    except TypeError:  # unhashable callables
+        return None
+

@@ -1,0 +1,218 @@
+"""The converter's state: the graph being built, graph inputs, guards, host objects.
+
+`ConverterState` is shared by the statement/expression interpreter (`interp.py`) and the
+call dispatcher (`calls.py`).  It emits nodes, computing each node's example value by
+running its target on the examples of its operands (partial evaluation of the Python
+around the tensors, concolic evaluation of the tensors themselves).
+"""
+from __future__ import annotations
+
+import builtins
+import types
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..errors import Unsupported
+from ..ir.graph import Graph, Node, Value, map_values
+from ..ir.spec import PySpec, is_const_like
+from .heap import Guard, Heap, Path, Sym
+
+_LONG_LIVED = (types.ModuleType, types.BuiltinFunctionType, types.BuiltinMethodType, type,
+               types.MethodDescriptorType, types.WrapperDescriptorType, types.MethodWrapperType,
+               types.GetSetDescriptorType, types.ClassMethodDescriptorType)
+
+
+class Respecialize(Exception):
+    """Conversion must restart with exact shapes (Python code read a relaxed dimension)."""
+
+
+def unwrap_examples(arg: Any) -> Any:
+    """Replace every Sym inside nested containers by its example value."""
+    if isinstance(arg, Sym):
+        return arg.example
+    t = type(arg)
+    if t is tuple or t is list:
+        return t(unwrap_examples(a) for a in arg)
+    if t is dict:
+        return {k: unwrap_examples(v) for k, v in arg.items()}
+    if t is slice:
+        return slice(unwrap_examples(arg.start), unwrap_examples(arg.stop), unwrap_examples(arg.step))
+    return arg
+
+
+def to_node_arg(arg: Any) -> Any:
+    """Replace every Sym inside nested containers by its IR value."""
+    if isinstance(arg, Sym):
+        return arg.value
+    t = type(arg)
+    if t is tuple or t is list:
+        return t(to_node_arg(a) for a in arg)
+    if t is dict:
+        return {k: to_node_arg(v) for k, v in arg.items()}
+    if t is slice:
+        return slice(to_node_arg(arg.start), to_node_arg(arg.stop), to_node_arg(arg.step))
+    return arg
+
+
+def contains_sym(arg: Any, depth: int = 0) -> bool:
+    if isinstance(arg, Sym):
+        return True
+    t = type(arg)
+    if depth < 6 and (t is tuple or t is list):
+        return any(contains_sym(a, depth + 1) for a in arg)
+    if depth < 6 and t is dict:
+        return any(contains_sym(v, depth + 1) for v in arg.values())
+    if t is slice:
+        return any(contains_sym(a, depth + 1) for a in (arg.start, arg.stop, arg.step))
+    return False
+
+
+class ConverterState:
+    def __init__(self, root_fn, backend, analyzer, config):
+        self.root_fn = root_fn
+        self.backend = backend
+        self.analyzer = analyzer
+        self.config = config
+        self.graph = Graph(getattr(root_fn, "__qualname__", "fn").replace("<", "").replace(">", ""))
+        self.heap = Heap()
+        self.guards: List[Guard] = []
+        self._guard_keys: set = set()
+        self.input_paths: List[Path] = []
+        self._inputs_by_path: Dict[Path, Sym] = {}
+        self.globals_dicts: List[dict] = []
+        self.asserts: Dict[str, Tuple] = {}  # assert site text -> profile site key
+        self.exact_shapes = False
+        self.region = self.graph
+
+    # -- guards and host values ----------------------------------------------
+    def guard(self, kind: str, path: Path, expect: Any, site: str = "", relax=None) -> None:
+        g = Guard(kind, path, expect, site, relax)
+        k = g.key()
+        if k not in self._guard_keys:
+            self._guard_keys.add(k)
+            self.guards.append(g)
+
+    def gid(self, d: dict) -> int:
+        for i, known in enumerate(self.globals_dicts):
+            if known is d:
+                return i
+        self.globals_dicts.append(d)
+        return len(self.globals_dicts) - 1
+
+    def read_host(self, value: Any, path: Path, site_key=None, site: str = "") -> Any:
+        """A value read from outside the function: decide constant / input / object,
+        record the guards that decision relies on, and return the converter's value."""
+        backend = self.backend
+        if path in self._inputs_by_path:
+            return self._inputs_by_path[path]
+        if backend.owns(value):
+            spec = backend.spec_of(value)
+            if site_key is not None and not self.exact_shapes:
+                spec = self.analyzer.tensor_spec(site_key, spec)
+            self.guard("type", path, type(value), site)
+            self.guard("tensor", path, spec, site, site_key)
+            return self._new_input(path, spec, value)
+        t = type(value)
+        if t in (int, float) and site_key is not None and self.analyzer.scalar_is_input(site_key, value):
+            self.guard("type", path, t, site, site_key)
+            return self._new_input(path, PySpec(t), value)
+        if is_const_like(value):
+            self.guard("value", path, value, site, site_key)
+            return value
+        if isinstance(value, types.FunctionType):
+            self.guard("code", path, value.__code__, site)
+        elif isinstance(value, types.MethodType):
+            self.guard("type", path, types.MethodType, site)
+            if isinstance(value.__func__, types.FunctionType):
+                self.guard("code", path.attr("__func__"), value.__func__.__code__, site)
+        elif isinstance(value, _LONG_LIVED) or getattr(type(value), "__module__", "").split(".")[0] in ("torch", "tensorflow", "numpy"):
+            self.guard("identity", path, value, site)
+        else:
+            self.guard("type", path, t, site)
+        self.heap.note(value, path)
+        return value
+
+    def _new_input(self, path: Path, spec: Any, example: Any) -> Sym:
+        node = Node("input", str(path))
+        node.add_output(spec, name=_value_name(path))
+        # inputs go first, in the order they are discovered
+        n_inputs = len(self.input_paths)
+        self.graph.nodes.insert(n_inputs, node)
+        self.input_paths.append(path)
+        sym = Sym(node.out, example)
+        self._inputs_by_path[path] = sym
+        return sym
+
+    # -- emitting nodes -------------------------------------------------------
+    def emit(self, op: str, target: Any, args: tuple, kwargs: dict, site: str = "", region=None) -> Any:
+        """Emit a call/call_method node; return a Sym (or a tuple of Syms for a tuple result)."""
+        ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
+        if op == "call":
+            example = target(*ex_args, **ex_kwargs)
+        else:
+            example = getattr(ex_args[0], target)(*ex_args[1:], **ex_kwargs)
+        node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
+        (region or self.region).add(node)
+        return self.wrap_result(node, example)
+
+    def wrap_result(self, node: Node, example: Any) -> Any:
+        backend = self.backend
+        if backend.owns(example):
+            return Sym(node.add_output(backend.spec_of(example)), example)
+        if type(example) in (int, float, bool):
+            return Sym(node.add_output(PySpec(type(example))), example)
+        if isinstance(example, tuple) and all(backend.owns(e) or type(e) in (int, float, bool) for e in example):
+            whole = node.add_output(PySpec(type(example)))
+            import operator
+            items = []
+            for i, e in enumerate(example):
+                getter = Node("call", operator.getitem, (whole, i))
+                self.region.add(getter)
+                items.append(self.wrap_result(getter, e))
+            if type(example) is tuple:
+                return tuple(items)
+            try:  # namedtuples (torch.max(x, dim) returns values/indices)
+                return type(example)(*items)
+            except TypeError:
+                return tuple(items)
+        if example is None:
+            node.add_output(PySpec(type(None)))
+            return None
+        raise Unsupported(f"a framework call returning {type(example).__name__}", node.site,
+                          "only tensors, Python numbers and tuples of them can flow through a graph")
+
+    def const(self, value: Any) -> Value:
+        node = self.region.add(Node("const", value))
+        return node.add_output(PySpec(type(value), value) if is_const_like(value) else PySpec(type(value)))
+
+    def demand(self, sym: Sym, why: str, site: str) -> Any:
+        """Python code needs the concrete value of a symbolic Python scalar: specialize
+        every Python-scalar input it depends on, guarded; tensors cannot be demanded."""
+        stack, seen, found = [sym.value], set(), []
+        while stack:
+            v = stack.pop()
+            if v.id in seen:
+                continue
+            seen.add(v.id)
+            node = v.node
+            if node is None:
+                raise Unsupported(why, site, "the value is computed inside a loop or branch of the graph")
+            if node.op == "input":
+                if not isinstance(v.spec, PySpec):
+                    raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
+                found.append(v)
+            else:
+                stack.extend(node.input_values())
+        by_value = {s.value.id: (p, s) for p, s in self._inputs_by_path.items()}
+        for v in found:
+            path, inp = by_value[v.id]
+            self.guard("value", path, inp.example, site)
+        return sym.example
+
+
+def _value_name(path: Path) -> str:
+    text = str(path)
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
+    return cleaned.strip("_")[:40] or "in"
+
+
+BUILTINS = builtins.__dict__

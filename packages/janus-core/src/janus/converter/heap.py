@@ -1,0 +1,127 @@
+"""What the converter knows about the world outside the function.
+
+* `Sym`: a graph value plus an *example* (the concrete value this call has), so the
+  converter can read specs and evaluate Python-level code (partial evaluation).
+* `Path`: how an outside object is reached from the function's roots (an argument, a
+  module's globals, a closure cell) through attributes, items and cells.  Guards and
+  graph inputs are expressed as paths, re-evaluated on every call, so no cache entry
+  holds a fresh object by identity.
+* `Guard`: one assumption the graph relies on, with the source site it came from.
+* `Heap`: the origins of outside objects, their shadows (writes this call has made,
+  visible to later reads of the same call) and the deferred effects in program order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..ir.graph import Value
+
+
+class Sym:
+    """A value computed in the graph, with the concrete example this call produced."""
+
+    __slots__ = ("value", "example")
+
+    def __init__(self, value: Value, example: Any):
+        self.value = value
+        self.example = example
+
+    @property
+    def spec(self):
+        return self.value.spec
+
+    def __repr__(self) -> str:
+        return f"Sym({self.value!r}: {self.value.spec})"
+
+    def __bool__(self):  # a Sym reaching Python truthiness is a converter bug
+        raise TypeError("internal: truth value of a symbolic graph value requested")
+
+
+@dataclass(frozen=True)
+class Path:
+    """`root` is ("arg", name) | ("global", module_dict_key, name) | ("self",) ...;
+    `steps` are ("attr", name) | ("item", key) | ("cell", index)."""
+
+    root: Tuple
+    steps: Tuple = ()
+
+    def attr(self, name: str) -> "Path":
+        return Path(self.root, self.steps + (("attr", name),))
+
+    def item(self, key: Any) -> "Path":
+        return Path(self.root, self.steps + (("item", key),))
+
+    def cell(self, index: int) -> "Path":
+        return Path(self.root, self.steps + (("cell", index),))
+
+    def __str__(self) -> str:
+        kind = self.root[0]
+        text = {"arg": lambda: self.root[1], "global": lambda: f"{self.root[2]}",
+                "bound": lambda: "<bound self>", "closure": lambda: self.root[2]}[kind]()
+        for step in self.steps:
+            if step[0] == "attr":
+                text += "." + step[1]
+            elif step[0] == "item":
+                text += f"[{step[1]!r}]"
+            else:
+                text += f".<cell {step[1]}>"
+        return text
+
+
+@dataclass
+class Guard:
+    kind: str            # type | value | tensor | code | identity | len | keys
+    path: Path
+    expect: Any
+    site: str = ""       # "file:line: expression"
+    relax: Optional[Tuple] = None  # the profile site whose assumption this guards
+
+    def key(self):
+        exp = self.expect
+        if self.kind in ("type", "identity", "code"):
+            exp = id(exp)
+        elif self.kind == "value":
+            exp = (type(exp), exp)
+        return (self.kind, self.path, exp)
+
+    def describe(self) -> str:
+        what = {
+            "type": lambda: f"type({self.path}) is {getattr(self.expect, '__qualname__', self.expect)}",
+            "value": lambda: f"{self.path} == {self.expect!r}",
+            "tensor": lambda: f"{self.path} fits {self.expect}",
+            "code": lambda: f"{self.path} runs the code of {self.expect.co_name} (line {self.expect.co_firstlineno})",
+            "identity": lambda: f"{self.path} is {getattr(self.expect, '__name__', type(self.expect).__name__)}",
+            "len": lambda: f"len({self.path}) == {self.expect}",
+            "keys": lambda: f"keys of {self.path} == {list(self.expect)}",
+        }[self.kind]()
+        return what + (f"    [{self.site}]" if self.site else "")
+
+
+@dataclass
+class Effect:
+    """A deferred write or output.  Operands are templates (see `templates.py`)."""
+
+    kind: str   # setattr | delattr | setitem | delitem | append | extend | print | call
+    target: Any
+    args: Tuple
+    site: str = ""
+
+
+@dataclass
+class Heap:
+    #: id(obj) -> (obj, path) for every outside object the conversion touched
+    origins: Dict[int, Tuple[Any, Path]] = field(default_factory=dict)
+    #: (id(obj), ("attr", name) | ("item", key)) -> value written earlier in this call
+    shadows: Dict[Tuple[int, Tuple], Any] = field(default_factory=dict)
+    #: ids of outside containers with pending structural writes (append, del ...)
+    dirty: Dict[int, str] = field(default_factory=dict)
+    effects: List[Effect] = field(default_factory=list)
+
+    def path_of(self, obj: Any) -> Optional[Path]:
+        entry = self.origins.get(id(obj))
+        return entry[1] if entry is not None and entry[0] is obj else None
+
+    def note(self, obj: Any, path: Path) -> None:
+        if id(obj) not in self.origins:
+            self.origins[id(obj)] = (obj, path)

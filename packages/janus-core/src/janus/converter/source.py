@@ -1,0 +1,192 @@
+"""Getting a function's AST, and Python's scoping rules for the names in it."""
+from __future__ import annotations
+
+import ast
+import inspect
+import sysconfig
+import textwrap
+import types
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Optional, Tuple, Union
+
+from ..errors import SourceUnavailable
+
+FuncNode = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]
+
+
+@dataclass(frozen=True)
+class FunctionSource:
+    node: FuncNode
+    filename: str
+    scope: "Scope"
+
+
+_cache: Dict[types.CodeType, FunctionSource] = {}
+
+
+def get_source(fn: types.FunctionType) -> FunctionSource:
+    """The AST of `fn` (line numbers as in its file), cached per code object."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        raise SourceUnavailable(f"{fn!r} is not a Python function (a builtin or C extension); its source cannot be read")
+    hit = _cache.get(code)
+    if hit is not None:
+        return hit
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as e:
+        raise SourceUnavailable(f"the source of {code.co_name} ({code.co_filename}) cannot be retrieved: {e}; "
+                                f"functions built by exec/eval or in a REPL run imperatively") from None
+    text = "".join(lines)
+    tree = _parse_fragment(text, code)
+    node = _find(tree, code)
+    if node is None:
+        raise SourceUnavailable(f"could not locate {code.co_name} in its source at {code.co_filename}:{first}")
+    ast.increment_lineno(tree, first - 1)
+    src = FunctionSource(node, code.co_filename, scope_of(node))
+    _cache[code] = src
+    return src
+
+
+def _parse_fragment(text: str, code) -> ast.AST:
+    attempts = [textwrap.dedent(text), "if 1:\n" + text]
+    if code.co_name == "<lambda>":
+        stripped = textwrap.dedent(text).strip()
+        attempts += [f"({stripped})", f"({stripped.rstrip(',)')})", f"_ = [{stripped.rstrip(',')}]"]
+    for i, attempt in enumerate(attempts):
+        try:
+            tree = ast.parse(attempt)
+        except SyntaxError:
+            continue
+        if attempt.startswith("if 1:\n"):
+            ast.increment_lineno(tree, -1)
+        return tree
+    raise SourceUnavailable(f"the source of {code.co_name} at {code.co_filename}:{code.co_firstlineno} does not parse on its own")
+
+
+def _find(tree: ast.AST, code) -> Optional[FuncNode]:
+    if code.co_name == "<lambda>":
+        lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
+        argnames = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        same = [n for n in lambdas if tuple(a.arg for a in n.args.args + n.args.kwonlyargs) == argnames]
+        return same[0] if len(same) == 1 else None
+    for n in ast.walk(tree):
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == code.co_name:
+            return n
+    return None
+
+
+def is_user_function(fn) -> bool:
+    """Python functions the converter inlines: user code, not the stdlib or installed
+    frameworks (whose internals are called as opaque operations)."""
+    code = getattr(fn, "__code__", None)
+    if code is None or not isinstance(fn, types.FunctionType):
+        return False
+    if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+        return False
+    mod = getattr(fn, "__module__", "") or ""
+    if mod.split(".")[0] in _OPAQUE_PACKAGES:
+        return False
+    fname = code.co_filename
+    if fname.startswith("<frozen"):
+        return False
+    return "site-packages" in fname or not any(fname.startswith(p) for p in _STDLIB_PREFIXES)
+
+
+_OPAQUE_PACKAGES = frozenset({"torch", "tensorflow", "keras", "numpy", "jax", "scipy", "janus", "pluggy", "pydantic"})
+_STDLIB_PREFIXES = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which names of a function body are its locals, and which it declares global/nonlocal."""
+
+    params: Tuple[str, ...]
+    locals: FrozenSet[str]
+    globals: FrozenSet[str]
+    nonlocals: FrozenSet[str]
+
+
+def scope_of(node: FuncNode) -> Scope:
+    a = node.args
+    params = [x.arg for x in a.posonlyargs + a.args]
+    if a.vararg:
+        params.append(a.vararg.arg)
+    params += [x.arg for x in a.kwonlyargs]
+    if a.kwarg:
+        params.append(a.kwarg.arg)
+    finder = _Assigned()
+    body = node.body if isinstance(node.body, list) else [node.body]
+    for stmt in body:
+        finder.visit(stmt)
+    local = (finder.assigned | set(params)) - finder.globals - finder.nonlocals
+    return Scope(tuple(params), frozenset(local), frozenset(finder.globals), frozenset(finder.nonlocals))
+
+
+class _Assigned(ast.NodeVisitor):
+    """Names bound in a function body, not descending into nested scopes."""
+
+    def __init__(self):
+        self.assigned, self.globals, self.nonlocals = set(), set(), set()
+
+    def visit_Name(self, n):
+        if isinstance(n.ctx, (ast.Store, ast.Del)):
+            self.assigned.add(n.id)
+
+    def visit_FunctionDef(self, n):
+        self.assigned.add(n.name)
+        for d in n.decorator_list + n.args.defaults + [d for d in n.args.kw_defaults if d]:
+            self.visit(d)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, n):
+        self.assigned.add(n.name)
+        for b in n.bases + n.decorator_list:
+            self.visit(b)
+
+    def visit_Lambda(self, n):
+        for d in n.args.defaults:
+            self.visit(d)
+
+    def _comp(self, n):
+        # only the first iterable is evaluated in the enclosing scope; walrus targets leak out
+        self.visit(n.generators[0].iter)
+        for sub in ast.walk(n):
+            if isinstance(sub, ast.NamedExpr) and isinstance(sub.target, ast.Name):
+                self.assigned.add(sub.target.id)
+
+    visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comp
+
+    def visit_Import(self, n):
+        for alias in n.names:
+            self.assigned.add((alias.asname or alias.name).split(".")[0])
+
+    visit_ImportFrom = visit_Import
+
+    def visit_Global(self, n):
+        self.globals.update(n.names)
+
+    def visit_Nonlocal(self, n):
+        self.nonlocals.update(n.names)
+
+    def visit_ExceptHandler(self, n):
+        if n.name:
+            self.assigned.add(n.name)
+        self.generic_visit(n)
+
+    def visit_MatchAs(self, n):
+        if n.name:
+            self.assigned.add(n.name)
+        self.generic_visit(n)
+
+
+def site_of(filename: str, node: ast.AST) -> str:
+    """A readable source position: `file.py:12`."""
+    short = filename.rsplit("/", 1)[-1]
+    return f"{short}:{getattr(node, 'lineno', '?')}"
+
+
+def site_key(filename: str, node: ast.AST) -> Tuple[str, int, int]:
+    """The key under which the profiler and the converter meet at one expression."""
+    return (filename, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))

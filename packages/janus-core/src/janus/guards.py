@@ -1,0 +1,162 @@
+"""Host guards, generated into one Python function per specialization.
+
+The generated function has the jitted function's own signature, so Python binds the
+arguments; it evaluates each guarded path once, checks every assumption in order, and
+returns the graph inputs and the outside objects the effects and the result need, or
+None when an assumption does not hold.  Only long-lived objects (module dicts, types,
+code objects, the jitted function) are bound into it: never a caller's fresh object.
+"""
+from __future__ import annotations
+
+import inspect
+import keyword
+import types
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .converter.heap import Guard, Path
+
+
+class _Namespace:
+    def __init__(self):
+        self.values: Dict[str, Any] = {}
+        self._ids: Dict[int, str] = {}
+
+    def bind(self, obj: Any, prefix: str = "__k") -> str:
+        key = id(obj)
+        name = self._ids.get(key)
+        if name is None or self.values.get(name) is not obj:
+            name = f"{prefix}{len(self.values)}"
+            self.values[name] = obj
+            self._ids[key] = name
+        return name
+
+
+def _literal(value: Any) -> Optional[str]:
+    if type(value) in (int, str, bool, type(None)) or (type(value) is float and value == value and value not in (float("inf"), float("-inf"))):
+        return repr(value)
+    if type(value) is tuple and all(_literal(v) is not None for v in value):
+        return "(" + "".join(_literal(v) + ", " for v in value) + ")"
+    return None
+
+
+class GuardCompiler:
+    def __init__(self, fn: Callable, backend, globals_dicts: List[dict], object_roots: List[Any]):
+        self.fn = fn
+        self.backend = backend
+        self.ns = _Namespace()
+        self.globals_dicts = globals_dicts
+        self.object_roots = object_roots
+        self.lines: List[str] = []
+        self.exprs: Dict[Path, str] = {}
+
+    def path_expr(self, path: Path) -> str:
+        if path in self.exprs:
+            return self.exprs[path]
+        if not path.steps:
+            kind = path.root[0]
+            if kind == "arg":
+                expr = path.root[1]
+            elif kind == "global":
+                expr = f"{self.ns.bind(self.globals_dicts[path.root[1]], '__g')}[{path.root[2]!r}]"
+            elif kind == "gdict":
+                expr = self.ns.bind(self.globals_dicts[path.root[1]], "__g")
+            elif kind == "obj":
+                expr = self.ns.bind(self.object_roots[path.root[1]], "__o")
+            else:
+                raise ValueError(f"unknown path root {path.root!r}")
+        else:
+            parent = self.path_expr(Path(path.root, path.steps[:-1]))
+            kind, arg = path.steps[-1]
+            if kind == "attr":
+                expr = f"{parent}.{arg}" if arg.isidentifier() and not keyword.iskeyword(arg) else f"getattr({parent}, {arg!r})"
+            elif kind == "item":
+                lit = _literal(arg)
+                expr = f"{parent}[{lit if lit is not None else self.ns.bind(arg)}]"
+            elif kind == "cell":
+                expr = f"{parent}.__closure__[{arg}].cell_contents"
+            else:
+                raise ValueError(f"unknown path step {kind!r}")
+        if path.steps or path.root[0] == "global":
+            var = f"__v{len(self.exprs)}"
+            self.lines.append(f"{var} = {expr}")
+            expr = var
+        self.exprs[path] = expr
+        return expr
+
+    def check(self, g: Guard) -> str:
+        e = self.path_expr(g.path)
+        k = g.kind
+        if k == "type":
+            return f"type({e}) is {self.ns.bind(g.expect)}"
+        if k == "value":
+            lit = _literal(g.expect)
+            rhs = lit if lit is not None else self.ns.bind(g.expect)
+            return f"type({e}) is {self.ns.bind(type(g.expect))} and {e} == {rhs}"
+        if k == "tensor":
+            return self.backend.guard_source(e, g.expect, self.ns.bind)
+        if k == "code":
+            return f"{e}.__code__ is {self.ns.bind(g.expect)}"
+        if k == "identity":
+            return f"{e} is {self.ns.bind(g.expect)}"
+        if k == "len":
+            return f"len({e}) == {int(g.expect)}"
+        if k == "keys":
+            return f"tuple({e}.keys()) == {self.ns.bind(g.expect)}"
+        if k == "contains":
+            key, present = g.expect
+            lit = _literal(key)
+            return f"(({lit if lit is not None else self.ns.bind(key)}) in {e}) is {present!r}"
+        raise ValueError(f"unknown guard kind {k!r}")
+
+    def compile(self, guards: List[Guard], input_paths: List[Path], host_paths: List[Path]) -> Tuple[Callable, str]:
+        body: List[str] = []
+        for g in guards:
+            start = len(self.lines)
+            cond = self.check(g)
+            body.extend(self.lines[start:])
+            del self.lines[start:]
+            body.append(f"if not ({cond}): return None")
+        start = len(self.lines)
+        ins = [self.path_expr(p) for p in input_paths]
+        hosts = [self.path_expr(p) for p in host_paths]
+        body.extend(self.lines[start:])
+        body.append(f"return ({''.join(i + ', ' for i in ins)}), ({''.join(h + ', ' for h in hosts)})")
+        sig = self._signature()
+        src = [f"def __janus_guard__({sig}):", "    try:"] + [f"        {line}" for line in body] + \
+              ["    except Exception:", "        return None"]
+        text = "\n".join(src)
+        namespace = dict(self.ns.values)
+        exec(compile(text, f"<janus guard of {getattr(self.fn, '__qualname__', '?')}>", "exec"), namespace)
+        return namespace["__janus_guard__"], text
+
+    def _signature(self) -> str:
+        parts: List[str] = []
+        sig = inspect.signature(self.fn)
+        saw_kwonly = False
+        last_posonly = False
+        for p in sig.parameters.values():
+            if last_posonly and p.kind is not p.POSITIONAL_ONLY:
+                parts.append("/")
+            last_posonly = p.kind is p.POSITIONAL_ONLY
+            if p.kind is p.KEYWORD_ONLY and not saw_kwonly:
+                parts.append("*")
+                saw_kwonly = True
+            text = p.name
+            if p.kind is p.VAR_POSITIONAL:
+                text, saw_kwonly = "*" + p.name, True
+            elif p.kind is p.VAR_KEYWORD:
+                text = "**" + p.name
+            if p.default is not p.empty:
+                text += "=" + self.ns.bind(p.default, "__d")
+            parts.append(text)
+        if last_posonly:
+            parts.append("/")
+        return ", ".join(parts)
+
+
+def compile_guards(fn, backend, conversion) -> Tuple[Callable, str]:
+    gc = GuardCompiler(fn, backend, conversion.globals_dicts, conversion.object_roots)
+    return gc.compile(conversion.guards, conversion.input_paths, conversion.host_paths)
+
+
+_ = types

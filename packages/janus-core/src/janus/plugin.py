@@ -1,0 +1,144 @@
+"""Plugin system: the pluggy project ``janus``, its typed hook specifications, and the
+registry of backends.
+
+A backend package exposes a module in the entry-point group ``janus`` that implements
+`janus_register_backends(register)`.  That module must not import its framework:
+`register` takes a *factory*, called the first time the backend is used.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional
+
+import pluggy
+
+PROJECT = "janus"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class FallbackEvent:
+    function: str
+    reason: str
+    kind: str  # "unsupported", "guard-miss", "assumption", "error", "profiling", "disabled"
+
+
+@dataclass(frozen=True)
+class GraphBuiltEvent:
+    function: str
+    backend: str
+    graph_text: str
+    seconds: float
+
+
+class JanusSpec:
+    """The hooks a plugin may implement."""
+
+    @hookspec
+    def janus_register_backends(self, register: "BackendRegistrar") -> None:
+        """Register backends: ``register(name, factory, claims=...)``.  Do not import the
+        framework here; `factory()` is called lazily and returns a `janus.Backend`."""
+
+    @hookspec
+    def janus_on_fallback(self, event: FallbackEvent) -> None:
+        """Observe a call that ran imperatively, and why."""
+
+    @hookspec
+    def janus_on_graph_built(self, event: GraphBuiltEvent) -> None:
+        """Observe a newly built specialization."""
+
+
+@dataclass
+class _Entry:
+    name: str
+    factory: Callable[[], Any]
+    claims: Optional[Callable[[Any], bool]]
+    instance: Any = None
+
+
+class BackendRegistrar:
+    """Handed to `janus_register_backends`; records lazily created backends."""
+
+    def __init__(self):
+        self._entries: Dict[str, _Entry] = {}
+
+    def __call__(self, name: str, factory: Callable[[], Any], *,
+                 claims: Optional[Callable[[Any], bool]] = None) -> None:
+        """Register backend `name`.  `claims(value)` answers, without importing the
+        framework, whether `value` is this backend's tensor (used to pick a backend)."""
+        if not name or not isinstance(name, str):
+            raise ValueError("a backend needs a non-empty string name")
+        self._entries[name] = _Entry(name, factory, claims)
+
+
+class PluginManager:
+    def __init__(self):
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(JanusSpec)
+        self._registrar: Optional[BackendRegistrar] = None
+        self._lock = threading.RLock()
+
+    def _load(self) -> BackendRegistrar:
+        with self._lock:
+            if self._registrar is None:
+                from .reference import plugin as reference_plugin
+                if not self.pm.is_registered(reference_plugin):
+                    self.pm.register(reference_plugin, name="reference")
+                self.pm.load_setuptools_entrypoints(PROJECT)
+                reg = BackendRegistrar()
+                self.pm.hook.janus_register_backends(register=reg)
+                self._registrar = reg
+            return self._registrar
+
+    def register(self, plugin: Any, name: Optional[str] = None) -> None:
+        """Register a plugin object in-process (tests, notebooks)."""
+        with self._lock:
+            self.pm.register(plugin, name=name)
+            self._registrar = None
+
+    def unregister(self, plugin: Any) -> None:
+        with self._lock:
+            self.pm.unregister(plugin)
+            self._registrar = None
+
+    def names(self) -> List[str]:
+        return list(self._load()._entries)
+
+    def get(self, name: str) -> Any:
+        from .errors import BackendNotFound
+        reg = self._load()
+        entry = reg._entries.get(name)
+        if entry is None:
+            raise BackendNotFound(
+                f"no JANUS backend named {name!r}; installed backends: {', '.join(sorted(reg._entries))}. "
+                f"Install one with e.g. `pip install janus-backend-torch` or `pip install janus-backend-tf`.")
+        if entry.instance is None:
+            with self._lock:
+                if entry.instance is None:
+                    entry.instance = entry.factory()
+        return entry.instance
+
+    def claim(self, value: Any) -> Optional[str]:
+        """The name of the backend that claims `value` as its tensor, if any."""
+        for entry in self._load()._entries.values():
+            try:
+                if entry.claims is not None and entry.claims(value):
+                    return entry.name
+            except Exception:  # a plugin's check must not break dispatch
+                continue
+        return None
+
+    @property
+    def hook(self):
+        self._load()
+        return self.pm.hook
+
+
+plugins = PluginManager()
+
+
+def backends() -> List[str]:
+    """Names of the registered backends, the built-in ``reference`` first."""
+    return plugins.names()

@@ -1,0 +1,227 @@
+"""The profiler: runs a function imperatively through an instrumented copy of its AST.
+
+The copy records, per source site (file, line, column): the types, tensor specs and
+(for Python scalars, strings, small tuples) values of parameters, names, attributes and
+subscripts; branch directions of `if`; trip counts of loops; and it routes calls of
+user Python functions through their own instrumented copies, so the functions the
+converter will inline are profiled too.  The original function object is untouched.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import types
+from collections import Counter
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .converter.source import get_source, is_user_function, site_key
+from .errors import SourceUnavailable
+from .ir.spec import is_const_like
+
+SiteKey = Tuple[str, int, int]
+_MAX_VALUES = 8
+_FRAME_SENSITIVE = frozenset({"super", "locals", "vars", "globals", "dir", "eval", "exec"})
+_HOOKS = ("__jp__", "__jc__", "__jb__", "__jl__", "__jle__")
+
+
+class SiteStats:
+    __slots__ = ("count", "types", "values", "overflow", "specs", "branches", "trips")
+
+    def __init__(self):
+        self.count = 0
+        self.types: set = set()
+        self.values: List[Any] = []
+        self.overflow = False
+        self.specs: set = set()
+        self.branches: Counter = Counter()
+        self.trips: List[int] = []
+
+    def distinct_values(self) -> int:
+        return _MAX_VALUES + 1 if self.overflow else len(self.values)
+
+    def __repr__(self) -> str:
+        return (f"SiteStats(n={self.count}, types={sorted(t.__name__ for t in self.types)}, values={self.values}, "
+                f"specs={sorted(map(str, self.specs))}, branches={dict(self.branches)}, trips={self.trips[-8:]})")
+
+
+class Profile:
+    """Observations accumulated over all profiled calls of one jitted function."""
+
+    def __init__(self, spec_of: Callable[[Any], Any]):
+        self.sites: Dict[SiteKey, SiteStats] = {}
+        self.runs = 0
+        self._spec_of = spec_of
+
+    def stats(self, key: SiteKey) -> Optional[SiteStats]:
+        return self.sites.get(key)
+
+    def _site(self, key: SiteKey) -> SiteStats:
+        s = self.sites.get(key)
+        if s is None:
+            s = self.sites[key] = SiteStats()
+        return s
+
+    def observe(self, key: SiteKey, value: Any) -> None:
+        s = self._site(key)
+        s.count += 1
+        s.types.add(type(value))
+        if is_const_like(value):
+            if not s.overflow and not any(type(v) is type(value) and v == value for v in s.values):
+                if len(s.values) >= _MAX_VALUES:
+                    s.overflow = True
+                else:
+                    s.values.append(value)
+        else:
+            spec = self._spec_of(value)
+            if spec is not None:
+                s.specs.add(spec)
+
+    def branch(self, key: SiteKey, taken: bool) -> None:
+        self._site(key).branches[taken] += 1
+
+    def loop_enter(self, key: SiteKey) -> None:
+        self._site(key).trips.append(0)
+
+    def loop_iter(self, key: SiteKey) -> None:
+        trips = self._site(key).trips
+        if trips:
+            trips[-1] += 1
+
+
+class Profiler:
+    """Builds and caches instrumented copies; one per jitted function (it owns a Profile)."""
+
+    def __init__(self, profile: Profile):
+        self.profile = profile
+        self._copies: Dict[types.CodeType, Optional[types.FunctionType]] = {}
+
+    def call(self, fn: Callable, args, kwargs) -> Any:
+        inst = self.instrumented(fn)
+        self.profile.runs += 1
+        return (inst or fn)(*args, **kwargs)
+
+    def instrumented(self, fn: Callable) -> Optional[Callable]:
+        """The instrumented twin of a user function or bound method, or None."""
+        if isinstance(fn, types.MethodType):
+            inner = self.instrumented(fn.__func__)
+            return None if inner is None else types.MethodType(inner, fn.__self__)
+        if not isinstance(fn, types.FunctionType) or not is_user_function(fn):
+            return None
+        code = fn.__code__
+        if code not in self._copies:
+            try:
+                self._copies[code] = self._build(fn)
+            except (SourceUnavailable, SyntaxError, ValueError):
+                self._copies[code] = None
+        template = self._copies[code]
+        if template is None:
+            return None
+        # same code, but this function object's own closure cells, defaults and globals
+        cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
+        closure = tuple(cells[n] if n in cells else self._hook_cells[n] for n in template.__code__.co_freevars)
+        new = types.FunctionType(template.__code__, fn.__globals__, fn.__name__, fn.__defaults__, closure)
+        new.__kwdefaults__ = fn.__kwdefaults__
+        return new
+
+    # -- instrumentation ----------------------------------------------------
+    @property
+    def _hook_cells(self) -> Dict[str, Any]:
+        cells = getattr(self, "_cells", None)
+        if cells is None:
+            p = self.profile
+            keys: List[SiteKey] = getattr(self, "_keys", [])
+            self._keys = keys
+
+            def jp(i, value):
+                p.observe(keys[i], value)
+                return value
+
+            def jc(f, *args, **kwargs):
+                twin = self.instrumented(f) if isinstance(f, (types.FunctionType, types.MethodType)) else None
+                return (twin or f)(*args, **kwargs)
+
+            cells = self._cells = {
+                "__jp__": types.CellType(jp),
+                "__jc__": types.CellType(jc),
+                "__jb__": types.CellType(lambda i, taken: p.branch(keys[i], taken)),
+                "__jl__": types.CellType(lambda i: p.loop_iter(keys[i])),
+                "__jle__": types.CellType(lambda i: p.loop_enter(keys[i])),
+            }
+        return cells
+
+    def _build(self, fn: types.FunctionType) -> types.FunctionType:
+        src = get_source(fn)
+        if not isinstance(src.node, (ast.FunctionDef,)):
+            raise ValueError("only def-functions are instrumented")
+        _ = self._hook_cells
+        node = copy.deepcopy(src.node)
+        node.decorator_list = []
+        _Instrument(src.filename, self._keys).visit(node)
+        if "__class__" in fn.__code__.co_freevars:  # keep zero-argument super() working
+            node.body.insert(0, ast.Expr(ast.Name("__class__", ast.Load())))
+        freevars = list(_HOOKS) + [v for v in fn.__code__.co_freevars]
+        factory = ast.FunctionDef(
+            name="__janus_factory__", args=ast.arguments(posonlyargs=[], args=[ast.arg(v) for v in freevars],
+                                                         kwonlyargs=[], kw_defaults=[], defaults=[]),
+            body=[node, ast.Return(ast.Name(node.name, ast.Load()))], decorator_list=[])
+        module = ast.Module(body=[factory], type_ignores=[])
+        ast.fix_missing_locations(module)
+        code = compile(module, src.filename, "exec")
+        factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+        inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == node.name)
+        closure = tuple(types.CellType(None) for _ in inner.co_freevars)
+        return types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__, closure)
+
+
+class _Instrument(ast.NodeTransformer):
+    def __init__(self, filename: str, keys: List[SiteKey]):
+        self.filename = filename
+        self.keys = keys
+        self.depth = 0
+
+    def _k(self, node: ast.AST) -> ast.Constant:
+        self.keys.append(site_key(self.filename, node))
+        return ast.Constant(len(self.keys) - 1)
+
+    def _call(self, hook: str, *args) -> ast.Call:
+        return ast.Call(ast.Name(hook, ast.Load()), list(args), [])
+
+    def visit_FunctionDef(self, node):
+        self.depth += 1
+        top = self.depth == 1
+        self.generic_visit(node)
+        self.depth -= 1
+        if top:  # record the parameters on entry
+            a = node.args
+            params = a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs + ([a.kwarg] if a.kwarg else [])
+            node.body[:0] = [ast.Expr(self._call("__jp__", self._k(p), ast.Name(p.arg, ast.Load()))) for p in params]
+        return node
+
+    def _probe(self, node):
+        self.generic_visit(node)
+        if isinstance(getattr(node, "ctx", None), ast.Load):
+            return ast.copy_location(self._call("__jp__", self._k(node), node), node)
+        return node
+
+    visit_Name = visit_Attribute = visit_Subscript = _probe
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _FRAME_SENSITIVE:
+            return node
+        return ast.copy_location(ast.Call(ast.Name("__jc__", ast.Load()), [node.func] + node.args, node.keywords), node)
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        k = self._k(node)
+        node.body.insert(0, ast.Expr(self._call("__jb__", k, ast.Constant(True))))
+        node.orelse = [ast.Expr(self._call("__jb__", k, ast.Constant(False)))] + node.orelse
+        return node
+
+    def _loop(self, node):
+        self.generic_visit(node)
+        k = self._k(node)
+        node.body.insert(0, ast.Expr(self._call("__jl__", k)))
+        return [ast.Expr(self._call("__jle__", k)), node]
+
+    visit_For = visit_While = _loop
