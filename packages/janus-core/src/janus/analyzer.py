@@ -18,7 +18,7 @@ from typing import Dict, Optional, Set, Tuple
 from .ir.spec import TensorSpec
 from .profiler import Profile
 
-SiteKey = Tuple[str, int, int]
+SiteKey = Tuple[str, int, int, int, int]
 
 
 class Analyzer:

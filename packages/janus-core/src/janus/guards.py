@@ -83,9 +83,23 @@ class GuardCompiler:
         self.exprs[path] = expr
         return expr
 
+    def render(self, expr: tuple) -> str:
+        if expr[0] == "path":
+            return self.path_expr(expr[1])
+        if expr[0] == "const":
+            lit = _literal(expr[1])
+            return lit if lit is not None else self.ns.bind(expr[1])
+        return f"{self.ns.bind(expr[1])}({', '.join(self.render(a) for a in expr[2])})"
+
     def check(self, g: Guard) -> str:
-        e = self.path_expr(g.path)
         k = g.kind
+        if k == "expr":
+            tree, truth, expect = g.expect
+            e = self.render(tree)
+            if truth:
+                return f"bool({e}) is {expect!r}"
+            return f"type(__x := {e}) is {self.ns.bind(type(expect))} and __x == {_literal(expect) or self.ns.bind(expect)}"
+        e = self.path_expr(g.path)
         if k == "type":
             return f"type({e}) is {self.ns.bind(g.expect)}"
         if k == "value":

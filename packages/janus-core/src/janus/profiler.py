@@ -18,7 +18,7 @@ from .converter.source import get_source, is_user_function, site_key
 from .errors import SourceUnavailable
 from .ir.spec import is_const_like
 
-SiteKey = Tuple[str, int, int]
+SiteKey = Tuple[str, int, int, int, int]
 _MAX_VALUES = 8
 _FRAME_SENSITIVE = frozenset({"super", "locals", "vars", "globals", "dir", "eval", "exec"})
 _HOOKS = ("__jp__", "__jc__", "__jb__", "__jl__", "__jle__")
@@ -105,7 +105,13 @@ class Profiler:
         if isinstance(fn, types.MethodType):
             inner = self.instrumented(fn.__func__)
             return None if inner is None else types.MethodType(inner, fn.__self__)
-        if not isinstance(fn, types.FunctionType) or not is_user_function(fn):
+        if not isinstance(fn, types.FunctionType):
+            call = getattr(type(fn), "__call__", None)
+            if isinstance(call, types.FunctionType) and not isinstance(fn, type):
+                inner = self.instrumented(call)
+                return None if inner is None else types.MethodType(inner, fn)
+            return None
+        if not is_user_function(fn):
             return None
         code = fn.__code__
         if code not in self._copies:
@@ -137,7 +143,7 @@ class Profiler:
                 return value
 
             def jc(f, *args, **kwargs):
-                twin = self.instrumented(f) if isinstance(f, (types.FunctionType, types.MethodType)) else None
+                twin = self.instrumented(f)
                 return (twin or f)(*args, **kwargs)
 
             cells = self._cells = {
@@ -171,6 +177,16 @@ class Profiler:
         inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == node.name)
         closure = tuple(types.CellType(None) for _ in inner.co_freevars)
         return types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__, closure)
+
+
+def _simple(t: ast.AST) -> bool:
+    if isinstance(t, ast.Name):
+        return True
+    if isinstance(t, ast.Attribute):
+        return _simple(t.value)
+    if isinstance(t, ast.Subscript):
+        return _simple(t.value) and isinstance(t.slice, (ast.Constant, ast.Name))
+    return False
 
 
 class _Instrument(ast.NodeTransformer):
@@ -210,6 +226,19 @@ class _Instrument(ast.NodeTransformer):
         if isinstance(node.func, ast.Name) and node.func.id in _FRAME_SENSITIVE:
             return node
         return ast.copy_location(ast.Call(ast.Name("__jc__", ast.Load()), [node.func] + node.args, node.keywords), node)
+
+    def visit_AugAssign(self, node):
+        t = node.target
+        simple = _simple(t)
+        load = copy.deepcopy(t)
+        self.generic_visit(node)
+        if simple:  # record the value read by `x.attr += ...` (evaluating a simple target twice is harmless)
+            for sub in ast.walk(load):
+                if hasattr(sub, "ctx"):
+                    sub.ctx = ast.Load()
+            probe = ast.Expr(self._call("__jp__", self._k(t), load))
+            return [ast.copy_location(probe, node), node]
+        return node
 
     def visit_If(self, node):
         self.generic_visit(node)

@@ -171,6 +171,8 @@ class CallsMixin:
         callee.locals.update(params)
         self._enter(frame, node, fn.__qualname__)
         try:
+            if isinstance(src.node, ast.Lambda):
+                return self.eval(src.node.body, callee)
             self.exec_block(src.node.body, callee)
         except ReturnSignal as r:
             return r.value

@@ -118,6 +118,9 @@ class ConverterState:
         if is_const_like(value):
             self.guard("value", path, value, site, site_key)
             return value
+        if isinstance(value, (types.BuiltinMethodType, types.MethodWrapperType)) and \
+                not isinstance(value.__self__, (types.ModuleType, type)) and value.__self__ is not None:
+            return value  # a fresh bound builtin method: its owner's type guard decides what it is
         if isinstance(value, types.FunctionType):
             self.guard("code", path, value.__code__, site)
         elif isinstance(value, types.MethodType):
@@ -184,29 +187,38 @@ class ConverterState:
         node = self.region.add(Node("const", value))
         return node.add_output(PySpec(type(value), value) if is_const_like(value) else PySpec(type(value)))
 
-    def demand(self, sym: Sym, why: str, site: str) -> Any:
-        """Python code needs the concrete value of a symbolic Python scalar: specialize
-        every Python-scalar input it depends on, guarded; tensors cannot be demanded."""
-        stack, seen, found = [sym.value], set(), []
-        while stack:
-            v = stack.pop()
-            if v.id in seen:
-                continue
-            seen.add(v.id)
-            node = v.node
-            if node is None:
-                raise Unsupported(why, site, "the value is computed inside a loop or branch of the graph")
-            if node.op == "input":
-                if not isinstance(v.spec, PySpec):
-                    raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
-                found.append(v)
-            else:
-                stack.extend(node.input_values())
-        by_value = {s.value.id: (p, s) for p, s in self._inputs_by_path.items()}
-        for v in found:
-            path, inp = by_value[v.id]
-            self.guard("value", path, inp.example, site)
-        return sym.example
+    def demand(self, sym: Sym, why: str, site: str, truth: bool = False) -> Any:
+        """Python code needs the concrete value of a symbolic Python scalar.
+
+        The value is a function of Python-scalar graph inputs (tensors cannot be
+        demanded: that would be a host read).  The decision is guarded on exactly what
+        Python used: the value itself, or only its truth value (`if step == 4:` guards
+        `(step == 4) is False`, so other steps still share the graph)."""
+        expr = self.host_expr(sym.value, why, site)
+        if expr[0] == "path" and not truth:
+            self.guard("value", expr[1], sym.example, site)
+        else:
+            expect = bool(sym.example) if truth else sym.example
+            self.guard("expr", None, (expr, truth, expect), site)
+        return bool(sym.example) if truth else sym.example
+
+    def host_expr(self, v: Value, why: str, site: str, depth: int = 0) -> tuple:
+        """The Python expression computing `v` from outside values, for a host guard."""
+        node = v.node
+        if node is None or depth > 32:
+            raise Unsupported(why, site, "the value is computed inside a loop or branch of the graph")
+        if node.op == "const":
+            return ("const", node.target)
+        if node.op == "input":
+            if not isinstance(v.spec, PySpec):
+                raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
+            path = next(p for p, s in self._inputs_by_path.items() if s.value is v)
+            return ("path", path)
+        if node.op == "call" and not node.kwargs and all(isinstance(a, Value) or is_const_like(a) for a in node.args):
+            args = tuple(self.host_expr(a, why, site, depth + 1) if isinstance(a, Value) else ("const", a)
+                         for a in node.args)
+            return ("call", node.target, args)
+        raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
 
 
 def _value_name(path: Path) -> str:

@@ -58,7 +58,7 @@ class Path:
     def __str__(self) -> str:
         kind = self.root[0]
         text = {"arg": lambda: self.root[1], "global": lambda: f"{self.root[2]}",
-                "bound": lambda: "<bound self>", "closure": lambda: self.root[2]}[kind]()
+                "gdict": lambda: "globals()", "obj": lambda: self.root[2]}[kind]()
         for step in self.steps:
             if step[0] == "attr":
                 text += "." + step[1]
@@ -71,8 +71,8 @@ class Path:
 
 @dataclass
 class Guard:
-    kind: str            # type | value | tensor | code | identity | len | keys
-    path: Path
+    kind: str            # type | value | tensor | code | identity | len | keys | contains | expr
+    path: Optional[Path]
     expect: Any
     site: str = ""       # "file:line: expression"
     relax: Optional[Tuple] = None  # the profile site whose assumption this guards
@@ -83,6 +83,8 @@ class Guard:
             exp = id(exp)
         elif self.kind == "value":
             exp = (type(exp), exp)
+        elif self.kind == "expr":
+            exp = repr(exp)
         return (self.kind, self.path, exp)
 
     def describe(self) -> str:
@@ -94,8 +96,21 @@ class Guard:
             "identity": lambda: f"{self.path} is {getattr(self.expect, '__name__', type(self.expect).__name__)}",
             "len": lambda: f"len({self.path}) == {self.expect}",
             "keys": lambda: f"keys of {self.path} == {list(self.expect)}",
+            "contains": lambda: f"({self.expect[0]!r} in {self.path}) is {self.expect[1]}",
+            "expr": lambda: (f"bool({render_expr(self.expect[0])}) is {self.expect[2]}" if self.expect[1]
+                             else f"{render_expr(self.expect[0])} == {self.expect[2]!r}"),
         }[self.kind]()
         return what + (f"    [{self.site}]" if self.site else "")
+
+
+def render_expr(expr: tuple) -> str:
+    """Readable text of a host expression ("path"|"const"|"call" tree)."""
+    if expr[0] == "path":
+        return str(expr[1])
+    if expr[0] == "const":
+        return repr(expr[1])
+    name = getattr(expr[1], "__name__", str(expr[1]))
+    return f"{name}({', '.join(render_expr(a) for a in expr[2])})"
 
 
 @dataclass

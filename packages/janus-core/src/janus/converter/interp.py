@@ -215,7 +215,7 @@ class Converter(CallsMixin, ConverterState):
         if not isinstance(value, Sym):
             return bool(value)
         if isinstance(value.spec, PySpec):
-            return bool(self.demand(value, "a branch on a Python value", self.where(frame, node)))
+            return self.demand(value, "a branch on a Python value", self.where(frame, node), truth=True)
         actual = bool(value.example)
         key = self.key(frame, node)
         stats = self.analyzer.profile.stats(key)

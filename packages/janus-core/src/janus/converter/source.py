@@ -187,6 +187,8 @@ def site_of(filename: str, node: ast.AST) -> str:
     return f"{short}:{getattr(node, 'lineno', '?')}"
 
 
-def site_key(filename: str, node: ast.AST) -> Tuple[str, int, int]:
-    """The key under which the profiler and the converter meet at one expression."""
-    return (filename, getattr(node, "lineno", 0), getattr(node, "col_offset", 0))
+def site_key(filename: str, node: ast.AST) -> Tuple[str, int, int, int, int]:
+    """The key under which the profiler and the converter meet at one expression
+    (start and end: `self` and `self.step` start at the same column)."""
+    return (filename, getattr(node, "lineno", 0), getattr(node, "col_offset", 0),
+            getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)

@@ -52,7 +52,7 @@ class TemplateBuilder:
     def build(self, value: Any, memo: Dict[int, Any], what: str = "the result") -> tuple:
         if isinstance(value, Sym):
             spec = value.spec
-            return ("out", self.output(value.value), spec.type if isinstance(spec, PySpec) else None)
+            return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
         if is_const_like(value):
             return ("const", value)
         if self.heap.path_of(value) is not None:

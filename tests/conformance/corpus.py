@@ -1,0 +1,29 @@
+"""The conformance corpus: imperative programs whose eager run is the oracle.
+
+A case is `build(T) -> (fn, calls, observe)`: the program, the (args, kwargs) it is
+called with in order, and a function returning the Python state it can reach.  `tags`
+name the features it exercises; `served` says how many of its calls must run from a
+graph once its features are supported ("graph-served from the third call on, apart
+from calls right after a behaviour change"), and `scope` the issue that supports them.
+"""
+from __future__ import annotations
+
+CASES = {}
+
+#: the tags each backend's converter serves from graphs today
+SUPPORTED = {
+    "reference": {"core", "heap", "speculation"},
+    "torch": {"core", "heap", "speculation"},
+    "tf": {"core", "heap", "speculation"},
+}
+
+
+def case(name, *, tags, served, frameworks=("numpy", "torch", "tf")):
+    def deco(build):
+        CASES[name] = dict(build=build, tags=tuple(tags), served=served, frameworks=frameworks, name=name)
+        return build
+    return deco
+
+
+def in_scope(c, backend: str) -> bool:
+    return set(c["tags"]) <= SUPPORTED.get(backend, set())
