@@ -92,6 +92,14 @@ class PluginManager:
                 self._registrar = reg
             return self._registrar
 
+    def reload(self) -> None:
+        """Forget the backends and read the entry points again (after installing a plugin
+        in-process, or in tests)."""
+        with self._lock:
+            for plugin, _dist in list(self.pm.list_plugin_distinfo()):
+                self.pm.unregister(plugin)
+            self._registrar = None
+
     def register(self, plugin: Any, name: Optional[str] = None) -> None:
         """Register a plugin object in-process (tests, notebooks)."""
         with self._lock:

@@ -201,7 +201,8 @@ class _State:
         except JanusError as e:
             return self._conversion_failed(f"{type(e).__name__}: {e}", e)
         except Exception as e:  # the function raised for these arguments during conversion
-            return self._conversion_failed(f"conversion stopped: the call raises {type(e).__name__}: {e}"[:300], None)
+            where = _innermost(e.__traceback__)
+            return self._conversion_failed(f"conversion stopped: {type(e).__name__}: {e} (raised at {where})"[:300], None)
         self.numbers += 1
         spec = Specialization(self.numbers, guard, guard_src, executable, conversion, graph_text, time.perf_counter() - t0)
         self.cache[spec.number] = spec
@@ -248,6 +249,14 @@ class _State:
         self.profile = Profile(lambda v: self.backend.spec_of(v) if self.backend.owns(v) else None)
         self.profiler = Profiler(self.profile)
         self.analyzer = Analyzer(self.profile, self.config)
+
+
+def _innermost(tb) -> str:
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "?"
+    return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
 
 
 def _claim(args, kwargs, depth: int = 0) -> Optional[str]:

@@ -1,6 +1,7 @@
 """The speculative graph generator: function AST + profile -> IR graph + guards + effects."""
 from __future__ import annotations
 
+import ast
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
@@ -50,6 +51,8 @@ class RootConverter(Converter):
             frame.locals[name] = self.read_host(value, Path(("arg", name)), site_key(src.filename, pnode),
                                                 f"{site_of(src.filename, pnode)}: parameter {name}")
         try:
+            if isinstance(src.node, ast.Lambda):
+                return self.eval(src.node.body, frame)
             self.exec_block(src.node.body, frame)
         except ReturnSignal as r:
             return r.value

@@ -42,6 +42,19 @@ class ConvFunction:
         self.defaults, self.kw_defaults = defaults, kw_defaults
         self.scope = scope_of(node)
         self.__name__ = getattr(node, "name", "<lambda>")
+        self.is_generator = _is_generator(node)
+
+
+def _is_generator(node) -> bool:
+    body = node.body if isinstance(node.body, list) else [node.body]
+    stack = list(body)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            stack.extend(ast.iter_child_nodes(n))
+    return False
 
 
 class SymMethod:
@@ -182,6 +195,9 @@ class CallsMixin:
 
     def inline_conv(self, cf: ConvFunction, args, kwargs, frame, node):
         from .interp import Frame, ReturnSignal
+        if cf.is_generator:
+            raise self.unsupported(f"generator function `{cf.__name__}`", frame, node,
+                                   "generators run lazily on the host; call it outside the jitted function")
         params = bind_params(cf.node, cf.defaults, cf.kw_defaults, list(args), kwargs, cf.__name__)
         d = cf.frame
         callee = Frame(cf.__name__, d.filename, cf.scope, d.fn_globals, d.gid, enclosing=d)
