@@ -98,7 +98,7 @@ def _(T):
     return f, [((T.tensor([x0]),), {}) for x0 in [1.0, 1.5, 10.0, 1000.0, 2.0]], lambda: None
 
 
-@case("loop_break_data_dependent", tags=["control"], served=3)
+@case("loop_break_data_dependent", tags=["control", "break"], served=3)
 def _(T):
     def f(x):
         total = T.zeros(())

@@ -144,7 +144,9 @@ class _State:
     def _commit(self, conv: Conversion, outs, hosts):
         to_python = self.backend.to_python
         memo: Dict[int, Any] = {}
-        for kind, target, ops, _site in conv.effects:
+        for kind, target, ops, _site, conds in conv.effects:
+            if conds and not all(bool(materialize(c, outs, hosts, {}, to_python)) == e for c, e in conds):
+                continue  # the effect sits on a branch of a graph cond that was not taken
             if kind == "print":
                 args_tpl, sep, end, flush = ops
                 print(*materialize(args_tpl, outs, hosts, {}, to_python), sep=sep, end=end, flush=flush)

@@ -53,10 +53,14 @@ class RootConverter(Converter):
         try:
             if isinstance(src.node, ast.Lambda):
                 return self.eval(src.node.body, frame)
-            self.exec_block(src.node.body, frame)
+            self.exec_block(src.node.body, frame, top=True)
         except ReturnSignal as r:
             return r.value
         return None
+
+    def _conds(self, e) -> tuple:
+        """Effects inside a graph `cond` branch: (predicate output, taken direction) pairs."""
+        return tuple((self.templates.build(pred, {}), expect) for pred, expect in getattr(e, "conds", ()))
 
     def finish(self, result: Any) -> Conversion:
         tb = self.templates
@@ -65,11 +69,11 @@ class RootConverter(Converter):
         for e in self.heap.effects:
             if e.kind == "print":
                 args_tpl, sep, end, flush = e.args
-                effects.append(("print", None, (args_tpl, sep, end, flush), e.site))
+                effects.append(("print", None, (args_tpl, sep, end, flush), e.site, self._conds(e)))
                 continue
             target = ("host", tb.host(e.target))
             ops = tuple(tb.build(v, memo, f"a value written at {e.site}") for v in e.args)
-            effects.append((e.kind, target, ops, e.site))
+            effects.append((e.kind, target, ops, e.site, self._conds(e)))
         result_tpl = tb.build(result, memo)
         self.graph.add(Node("output", None, tuple(tb.outputs)))
         return Conversion(self.graph, self.guards, self.input_paths, tb.host_paths, result_tpl, effects,

@@ -186,7 +186,7 @@ class CallsMixin:
         try:
             if isinstance(src.node, ast.Lambda):
                 return self.eval(src.node.body, callee)
-            self.exec_block(src.node.body, callee)
+            self.exec_block(src.node.body, callee, top=True)
         except ReturnSignal as r:
             return r.value
         finally:
@@ -206,7 +206,7 @@ class CallsMixin:
         try:
             if isinstance(cf.node, ast.Lambda):
                 return self.eval(cf.node.body, callee)
-            self.exec_block(cf.node.body, callee)
+            self.exec_block(cf.node.body, callee, top=True)
         except ReturnSignal as r:
             return r.value
         finally:
@@ -275,6 +275,8 @@ class CallsMixin:
         if path is None:
             return getattr(obj, name)
         shadow = self.heap.shadows.get((id(obj), ("attr", name)), _MISSING)
+        if type(shadow).__name__ == "ConditionalWrite":
+            raise self.unsupported(f"reading `.{name}` after a data-dependent write", frame, node)
         if shadow is _DELETED:
             raise AttributeError(f"'{type(obj).__name__}' object has no attribute '{name}'")
         if shadow is not _MISSING:
@@ -344,6 +346,8 @@ class CallsMixin:
                                    "read-after-write of outside containers is not supported yet")
         if isinstance(obj, dict) and is_const_like(idx):
             shadow = self.heap.shadows.get((id(obj), ("item", idx)), _MISSING)
+            if type(shadow).__name__ == "ConditionalWrite":
+                raise self.unsupported("reading an item after a data-dependent write", frame, node)
             if shadow is _DELETED:
                 raise KeyError(idx)
             if shadow is not _MISSING:

@@ -82,6 +82,7 @@ class ConverterState:
         self.asserts: Dict[str, Tuple] = {}  # assert site text -> profile site key
         self.exact_shapes = False
         self.region = self.graph
+        self.examples: Dict[int, Any] = {}  # Value id -> example, for values a region reads
 
     # -- guards and host values ----------------------------------------------
     def guard(self, kind: str, path: Path, expect: Any, site: str = "", relax=None) -> None:
@@ -142,6 +143,7 @@ class ConverterState:
         self.graph.nodes.insert(n_inputs, node)
         self.input_paths.append(path)
         sym = Sym(node.out, example)
+        self.examples[node.out.id] = example
         self._inputs_by_path[path] = sym
         return sym
 
@@ -160,9 +162,9 @@ class ConverterState:
     def wrap_result(self, node: Node, example: Any) -> Any:
         backend = self.backend
         if backend.owns(example):
-            return Sym(node.add_output(backend.spec_of(example)), example)
+            return self._sym(node.add_output(backend.spec_of(example)), example)
         if type(example) in (int, float, bool):
-            return Sym(node.add_output(PySpec(type(example))), example)
+            return self._sym(node.add_output(PySpec(type(example))), example)
         if isinstance(example, tuple) and all(backend.owns(e) or type(e) in (int, float, bool) for e in example):
             whole = node.add_output(PySpec(type(example)))
             import operator
@@ -182,6 +184,10 @@ class ConverterState:
             return None
         raise Unsupported(f"a framework call returning {type(example).__name__}", node.site,
                           "only tensors, Python numbers and tuples of them can flow through a graph")
+
+    def _sym(self, value: Value, example: Any) -> Sym:
+        self.examples[value.id] = example
+        return Sym(value, example)
 
     def const(self, value: Any) -> Value:
         node = self.region.add(Node("const", value))

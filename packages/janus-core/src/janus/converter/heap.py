@@ -121,6 +121,7 @@ class Effect:
     target: Any
     args: Tuple
     site: str = ""
+    conds: Tuple = ()   # ((predicate Sym, expected bool), ...) for effects inside a graph cond
 
 
 @dataclass

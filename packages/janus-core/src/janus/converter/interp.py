@@ -16,6 +16,7 @@ from ..errors import Unsupported
 from ..ir.graph import Node
 from ..ir.spec import PySpec
 from .calls import CallsMixin, ConvFunction
+from .control import ConditionalWrite, ControlMixin, InGraphOnly
 from .core import ConverterState, contains_sym
 from .heap import Effect, Path, Sym
 from .source import Scope, site_key, site_of
@@ -65,7 +66,7 @@ class Frame:
         self.locals: Dict[str, Any] = {}
 
 
-class Converter(CallsMixin, ConverterState):
+class Converter(ControlMixin, CallsMixin, ConverterState):
     # -- sites ----------------------------------------------------------------
     def where(self, frame: Frame, node: ast.AST) -> str:
         return site_of(frame.filename, node)
@@ -77,8 +78,14 @@ class Converter(CallsMixin, ConverterState):
         return Unsupported(construct, self.where(frame, node), why)
 
     # -- statements -------------------------------------------------------------
-    def exec_block(self, stmts: List[ast.stmt], frame: Frame) -> None:
-        for stmt in stmts:
+    def exec_block(self, stmts: List[ast.stmt], frame: Frame, top: bool = False) -> None:
+        """Run statements; at a function's top level (`top`), a data-dependent `if` that
+        returns on one branch may take the rest of the block along (tail duplication)."""
+        for i, stmt in enumerate(stmts):
+            if type(stmt) is ast.If:
+                if self.stmt_If(stmt, frame, stmts[i + 1:] if top else None):
+                    return
+                continue
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
             if method is None:
                 raise self.unsupported(f"`{type(stmt).__name__}` statement", frame, stmt)
@@ -130,14 +137,30 @@ class Converter(CallsMixin, ConverterState):
     def stmt_Continue(self, s, frame):
         raise ContinueSignal()
 
-    def stmt_If(self, s, frame):
+    def stmt_If(self, s, frame, rest=None) -> bool:
         test = self.eval(s.test, frame)
+        if self.wants_cond(test, frame, s):
+            return self.emit_if_cond(s, test, frame, rest)
         self.exec_block(s.body if self.truth(test, frame, s) else s.orelse, frame)
+        return False
 
     def stmt_While(self, s, frame):
+        first = self.eval(s.test, frame)
+        if self.wants_graph_while(first, frame, s):
+            self.emit_while(frame, s, s.body, s.test)
+            self.exec_block(s.orelse, frame)
+            return
+        self.loop_depth += 1
+        try:
+            self._unrolled_while(s, frame, first)
+        finally:
+            self.loop_depth -= 1
+
+    def _unrolled_while(self, s, frame, test):
         trips = 0
         while True:
-            test = self.eval(s.test, frame)
+            if trips:
+                test = self.eval(s.test, frame)
             if not self.truth(test, frame, s, trip=trips):
                 self.exec_block(s.orelse, frame)
                 return
@@ -152,7 +175,35 @@ class Converter(CallsMixin, ConverterState):
                 continue
 
     def stmt_For(self, s, frame):
+        if self.for_range_as_while(s, frame):
+            return
         items = self.iterate(self.eval(s.iter, frame), frame, s.iter)
+        self.loop_depth += 1
+        try:
+            self._unrolled_for(s, frame, items)
+        finally:
+            self.loop_depth -= 1
+
+    def for_range_as_while(self, s, frame) -> bool:
+        """`for i in range(n)` with `n` a graph input: one graph `while` for every n."""
+        it = s.iter
+        if not (isinstance(it, ast.Call) and len(it.args) == 1 and not it.keywords and not s.orelse):
+            return False
+        func = self.eval(it.func, frame)
+        if func is not range:
+            return False
+        n = self.eval(it.args[0], frame)
+        if not (isinstance(n, Sym) and isinstance(n.spec, PySpec) and n.spec.type is int and n.value.node.op == "input"):
+            return False
+        if not self.backend.capabilities.while_loop:
+            return False
+        try:
+            self.emit_while(frame, s, s.body, None, counter=(s.target, n))
+        except Unsupported:
+            return False  # the body needs Python-level iteration: unroll with `n` specialized
+        return True
+
+    def _unrolled_for(self, s, frame, items):
         if len(items) > MAX_UNROLL:
             raise self.unsupported("`for` loop", frame, s, f"more than {MAX_UNROLL} iterations to unroll")
         for item in items:
@@ -247,7 +298,10 @@ class Converter(CallsMixin, ConverterState):
         scope = frame.scope
         if name in scope.locals:
             if name in frame.locals:
-                return frame.locals[name]
+                value = frame.locals[name]
+                if isinstance(value, InGraphOnly):
+                    raise self.unsupported(f"reading `{name}` after a graph region", frame, node, value.why)
+                return value
             raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
         if name not in scope.globals:
             f = frame
