@@ -82,7 +82,7 @@ def _(T):
     return f, calls, lambda: None
 
 
-@case("C5_env_var_read", tags=["io"], served=2)
+@case("C5_env_var_read", tags=["host-state"], served=2)
 def _(T):
     def f(x):
         return x + 1 if os.getenv("JANUS_TEST_FLAG") == "1" else x - 1
@@ -90,7 +90,7 @@ def _(T):
     return f, [((T.zeros((1,)),), {}) for _ in range(4)], lambda: None
 
 
-@case("C6_python_rng", tags=["io"], served=2)
+@case("C6_python_rng", tags=["host-state"], served=2)
 def _(T):
     def f(x):
         return x + random.random()
@@ -198,7 +198,7 @@ def _(T):
     return f, [((T.ones((1, 4)), s), {}) for s in flags], lambda: None
 
 
-@case("C26_iterator_consumed", tags=["io"], served=2)
+@case("C26_iterator_consumed", tags=["host-state"], served=2)
 def _(T):
     it = iter(range(100))
 

@@ -128,8 +128,10 @@ def _scalar(kind):
             x = args[0]
             if isinstance(x.spec, PySpec):
                 return kind(cv.demand(x, f"{kind.__name__}() of a Python value", cv.where(frame, node)))
-            raise cv.unsupported(f"{kind.__name__}() of a tensor", frame, node,
-                                 "reading a tensor's value on the host is not supported yet")
+            if kind is bool:
+                raise cv.host_read_feeds("a truth value", frame, node)
+            from .deferred import defer
+            return defer(kind, (x,), f"{kind.__name__}() of a tensor")
         return kind(*args, **kwargs)
     return handler
 

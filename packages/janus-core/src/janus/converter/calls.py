@@ -19,6 +19,7 @@ from typing import Any, Dict, List
 from ..errors import SourceUnavailable
 from ..ir.spec import PySpec, is_const_like
 from .core import Respecialize, contains_sym
+from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
 from .heap import Effect, Path, Sym
 from .source import get_source, is_user_function, scope_of
 
@@ -114,6 +115,8 @@ class CallsMixin:
             raise self.unsupported("calling a tensor", frame, node)
         if isinstance(func, ConvFunction):
             return self.inline_conv(func, args, kwargs, frame, node)
+        if isinstance(func, Deferred):
+            raise self.unsupported("calling a host-read value", frame, node)
         inner = getattr(func, "__janus_function__", None)
         if inner is not None:  # a janus.jit function called from converted code: inline it
             func = inner
@@ -132,6 +135,13 @@ class CallsMixin:
             if self.heap.path_of(owner) is not None:
                 return self.container_effect(owner, func.__name__, args, kwargs, frame, node)
             return func(*args, **kwargs)  # a container local to this call
+        if contains_deferred((args, kwargs)):
+            if self.backend.is_framework_callable(func) or contains_sym((args, kwargs)):
+                raise self.host_read_feeds("tensor work", frame, node)
+            if _is_pure(func) or func is print:
+                return defer(func, tuple(args) + ((kwargs,) if kwargs else ()), getattr(func, "__name__", "call")) \
+                    if not kwargs else defer(lambda *a: func(*a[:-1], **a[-1]), tuple(args) + (kwargs,), "call")
+            raise self.host_read_feeds(f"a call of `{getattr(func, '__qualname__', func)}`", frame, node)
         if self.backend.is_framework_callable(func) and not isinstance(func, type):
             if owner is not None and not isinstance(owner, types.ModuleType) and self.heap.path_of(owner) is not None \
                     and not self.backend.owns(owner):
@@ -155,6 +165,8 @@ class CallsMixin:
                                "not a framework function nor user Python code, so its effects cannot be deferred")
 
     def call_tensor_method(self, m: SymMethod, args, kwargs, frame, node):
+        if m.name in HOST_READ_METHODS and not args and not kwargs:
+            return defer(call_method(m.name), (m.sym,), f".{m.name}() of a tensor")
         bound = getattr(m.sym.example, m.name)
         why = self.backend.is_mutating(bound, [m.sym] + list(args), kwargs)
         if why and self.may_alias_outside(m.sym):

@@ -150,6 +150,10 @@ class ConverterState:
     # -- emitting nodes -------------------------------------------------------
     def emit(self, op: str, target: Any, args: tuple, kwargs: dict, site: str = "", region=None) -> Any:
         """Emit a call/call_method node; return a Sym (or a tuple of Syms for a tuple result)."""
+        from .deferred import contains_deferred
+        if contains_deferred((args, kwargs)):
+            raise Unsupported("a tensor value read on the host feeding tensor work", site,
+                              "splitting the graph around a host read is not supported yet")
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
         if op == "call":
             example = target(*ex_args, **ex_kwargs)

@@ -17,6 +17,7 @@ from ..ir.graph import Node
 from ..ir.spec import PySpec
 from .calls import CallsMixin, ConvFunction
 from .control import ConditionalWrite, ControlMixin, InGraphOnly
+from .deferred import Deferred, contains_deferred, defer, format_value, joined_str
 from .core import ConverterState, contains_sym
 from .heap import Effect, Path, Sym
 from .source import Scope, site_key, site_of
@@ -263,6 +264,8 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
 
     # -- truthiness: where Python decides, and where the graph must speculate ----
     def truth(self, value: Any, frame: Frame, node: ast.AST, trip: Optional[int] = None) -> bool:
+        if isinstance(value, Deferred):
+            raise self.host_read_feeds("a control-flow decision", frame, node)
         if not isinstance(value, Sym):
             return bool(value)
         if isinstance(value.spec, PySpec):
@@ -440,6 +443,10 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
         return self.binop(BINOPS[type(n.op)], self.eval(n.left, frame), self.eval(n.right, frame), frame, n)
 
     def binop(self, op, a, b, frame, node, inplace=False):
+        if isinstance(a, Deferred) or isinstance(b, Deferred):
+            if isinstance(a, Sym) or isinstance(b, Sym):
+                raise self.host_read_feeds("tensor work", frame, node)
+            return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
             if inplace and isinstance(a, Sym) and self.backend.capabilities.inplace_operators \
                     and not isinstance(a.spec, PySpec) and self.may_alias_outside(a):
@@ -455,6 +462,10 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
         if inplace:
             return INPLACE[op](a, b)
         return op(a, b)
+
+    def host_read_feeds(self, what: str, frame, node):
+        return self.unsupported(f"a tensor value read on the host feeding {what}", frame, node,
+                                "splitting the graph around a host read is not supported yet")
 
     def may_alias_outside(self, sym: Sym) -> bool:
         """Could writing into this tensor be seen outside the call (an input or a view of one)?"""
@@ -474,6 +485,8 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
         if isinstance(n.op, ast.Not):
             return not self.truth(v, frame, n)
         op = UNARYOPS[type(n.op)]
+        if isinstance(v, Deferred):
+            return defer(op, (v,), f"{op.__name__} of a host read")
         if isinstance(v, Sym):
             return self.emit("call", op, (v,), {}, self.where(frame, n))
         return op(v)
@@ -504,6 +517,10 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
             found = a in b
             return found if isinstance(opnode, ast.In) else not found
         op = CMPOPS[type(opnode)]
+        if isinstance(a, Deferred) or isinstance(b, Deferred):
+            if isinstance(a, Sym) or isinstance(b, Sym):
+                raise self.host_read_feeds("tensor work", frame, node)
+            return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
             return self.emit("call", op, (a, b), {}, self.where(frame, node))
         return op(a, b)
@@ -533,11 +550,15 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
                 parts.append(v.value)
                 continue
             value = self.eval(v.value, frame)
-            if contains_sym(value):
-                raise self.unsupported("f-string of a tensor", frame, n, "formatting needs the value on the host")
-            conv = {115: str, 114: repr, 97: ascii}.get(v.conversion, lambda x: x)
             spec = self.eval(v.format_spec, frame) if v.format_spec is not None else ""
-            parts.append(format(conv(value), spec))
+            if isinstance(value, (Sym, Deferred)) or isinstance(spec, Deferred):
+                parts.append(defer(format_value, (value, v.conversion, spec), "f-string field"))
+            elif contains_sym(value) or contains_deferred(value):
+                raise self.unsupported("f-string of a container of tensors", frame, n)
+            else:
+                parts.append(format_value(value, v.conversion, spec))
+        if any(isinstance(p, Deferred) for p in parts):
+            return defer(joined_str, tuple(parts), "f-string")
         return "".join(parts)
 
     def expr_Lambda(self, n, frame):

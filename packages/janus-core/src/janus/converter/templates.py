@@ -20,6 +20,7 @@ from typing import Any, Dict, List
 from ..errors import Unsupported
 from ..ir.graph import Value
 from ..ir.spec import PySpec, is_const_like
+from .deferred import Deferred
 from .heap import Path, Sym
 
 _LONG_LIVED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
@@ -50,6 +51,8 @@ class TemplateBuilder:
         return i
 
     def build(self, value: Any, memo: Dict[int, Any], what: str = "the result") -> tuple:
+        if isinstance(value, Deferred):
+            return ("host_call", value.fn, [self.build(a, memo, what) for a in value.args])
         if isinstance(value, Sym):
             spec = value.spec
             return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
@@ -94,6 +97,8 @@ def materialize(tpl: tuple, outs, hosts, memo: Dict[int, Any], to_python) -> Any
         return tpl[1]
     if kind == "host":
         return hosts[tpl[1]]
+    if kind == "host_call":
+        return tpl[1](*[materialize(t, outs, hosts, memo, to_python) for t in tpl[2]])
     if kind == "tuple":
         items = [materialize(t, outs, hosts, memo, to_python) for t in tpl[2]]
         return tuple(items) if tpl[1] is tuple else (tpl[1](*items) if hasattr(tpl[1], "_fields") else tpl[1](items))

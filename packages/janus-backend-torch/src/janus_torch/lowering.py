@@ -1,0 +1,273 @@
+"""Lowering: a JANUS IR graph -> a `torch.fx.GraphModule`.
+
+The fx graph is built node by node with `fx.Graph.placeholder/call_function/call_method`
+(no Proxy tracing), so any Python callable the converter recorded works as a target.
+
+* `input`  -> placeholders, in `graph.inputs` order (the executable's calling convention).
+* `const`  -> the literal itself when fx can print it, else a module attribute (`get_attr`).
+* `call`/`call_method` -> `call_function`/`call_method` with Values mapped to fx nodes.
+* `assert` -> the predicate is computed in the graph and returned as an extra, last
+  output (several are stacked into one bool vector) so the host checks all of them with
+  one read after the run (`LoweredGraph.assert_sites` / `assert_expect`).  Inside a
+  region an assertion is checked where it stands (`check_assert`).
+* `cond`/`while` -> each region becomes a sub-GraphModule taking its parameters plus the
+  outer values it reads.  For the fx tier they run through Python control flow
+  (`run_cond`/`run_while`); for Inductor through `torch.cond` and
+  `torch._higher_order_ops.while_loop` (tensors only; otherwise compilation fails and
+  the fx tier stays).
+* `invoke` is not lowered yet (`janus.Unsupported`).
+"""
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+import torch
+import torch.fx as fx
+
+from janus.errors import AssumptionFailed, Unsupported
+from janus.ir.graph import Graph, Node, Region, Value, map_values
+
+_LITERAL_TYPES = (bool, int, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.layout,
+                  torch.memory_format)
+
+
+@dataclass
+class LoweredGraph:
+    module: fx.GraphModule
+    n_results: int
+    assert_sites: List[str] = field(default_factory=list)
+    assert_expect: List[bool] = field(default_factory=list)
+    has_control_flow: bool = False
+    n_ops: int = 0
+    random_targets: List[Any] = field(default_factory=list)
+
+
+# -- helpers the generated code calls ------------------------------------------------------
+def check_assert(pred, expect: bool, site: str) -> None:
+    """An assertion inside a cond/while region (checked where it stands)."""
+    if bool(pred) is not expect:
+        raise AssumptionFailed(site)
+
+
+def assert_flags(*preds):
+    """Several top-level predicates as one bool vector, so the host reads them once."""
+    return torch.stack([torch.as_tensor(p).reshape(()).bool() for p in preds])
+
+
+def run_cond(pred, then_fn, else_fn, *operands):
+    return (then_fn if pred else else_fn)(*operands)
+
+
+def run_while(cond_fn, body_fn, n_carried: int, *values):
+    carried, free = tuple(values[:n_carried]), tuple(values[n_carried:])
+    while cond_fn(*carried, *free)[0]:
+        carried = tuple(body_fn(*carried, *free))
+    return carried
+
+
+def torch_cond(pred, then_fn, else_fn, *operands):
+    return torch.cond(pred, then_fn, else_fn, tuple(operands))
+
+
+def torch_while(cond_fn, body_fn, n_carried: int, *values):
+    from torch._higher_order_ops import while_loop
+    carried, free = tuple(values[:n_carried]), tuple(values[n_carried:])
+    return while_loop(lambda *c: cond_fn(*c, *free)[0], lambda *c: tuple(body_fn(*c, *free)), carried)
+
+
+# -- the lowering --------------------------------------------------------------------------
+def _is_literal(value: Any) -> bool:
+    """Can fx's code generator print `value` as Python source?"""
+    if type(value) is float:
+        return math.isfinite(value)
+    return type(value) in _LITERAL_TYPES
+
+
+def free_values(regions: List[Region]) -> List[Value]:
+    """Values the regions read but do not define (outer values a branch or body uses)."""
+    defined, free, seen = set(), [], set()
+
+    def visit(region: Region) -> None:
+        defined.update(p.id for p in region.params)
+        for node in region.nodes:
+            for v in node.input_values():
+                if v.id not in defined and v.id not in seen:
+                    seen.add(v.id)
+                    free.append(v)
+            for r in node.regions:
+                visit(r)
+            defined.update(o.id for o in node.outputs)
+
+    for r in regions:
+        visit(r)
+    return [v for v in free if v.id not in defined]
+
+
+class _Lowerer:
+    def __init__(self, for_inductor: bool):
+        self.for_inductor = for_inductor
+        self.attrs: Dict[str, Any] = {}
+        self.has_control_flow = False
+        self.n_ops = 0
+        self.random_targets: List[Any] = []
+
+    def attr(self, g: fx.Graph, value: Any, hint: str) -> fx.Node:
+        name = f"_{hint}{len(self.attrs)}"
+        self.attrs[name] = value
+        return g.get_attr(name)
+
+    def arg(self, g: fx.Graph, value: Any, env: Dict[int, Any]) -> Any:
+        """A node argument with Values replaced by fx nodes and unprintable constants by attributes."""
+        if isinstance(value, Value):
+            return env[value.id]
+        t = type(value)
+        if t is tuple or t is list:
+            return t(self.arg(g, a, env) for a in value)
+        if t is dict:
+            return {k: self.arg(g, v, env) for k, v in value.items()}
+        if t is slice:
+            return slice(self.arg(g, value.start, env), self.arg(g, value.stop, env), self.arg(g, value.step, env))
+        if _is_literal(value):
+            return value
+        return self.attr(g, value, "const")
+
+    def region_module(self, region: Region, free: List[Value], name: str) -> fx.GraphModule:
+        g = fx.Graph()
+        env: Dict[int, Any] = {}
+        for i, p in enumerate(list(region.params) + list(free)):
+            env[p.id] = g.placeholder(f"{name}_in{i}")
+        results = self.lower_nodes(g, region.nodes, env, top_asserts=None)
+        g.output(tuple(results))
+        return fx.GraphModule(self._root(), g, class_name=name)
+
+    def _root(self) -> Dict[str, Any]:
+        return dict(self.attrs)
+
+    def lower_nodes(self, g: fx.Graph, nodes: List[Node], env: Dict[int, Any],
+                    top_asserts: Optional[List[Tuple[Any, bool, str]]]) -> List[Any]:
+        for node in nodes:
+            op = node.op
+            if op == "input":
+                continue  # bound by the caller
+            if op == "output":
+                return [self.arg(g, a, env) for a in node.args]
+            if op == "const":
+                value = node.target
+                result = value if _is_literal(value) else self.attr(g, value, "const")
+            elif op == "call":
+                self.n_ops += 1
+                if draws_random_hint(node.target):
+                    self.random_targets.append(node.target)
+                result = g.call_function(_callable_target(node.target), self.arg(g, node.args, env),
+                                         self.arg(g, node.kwargs, env))
+            elif op == "call_method":
+                self.n_ops += 1
+                if draws_random_hint(node.target):
+                    self.random_targets.append(node.target)
+                result = g.call_method(node.target, self.arg(g, node.args, env), self.arg(g, node.kwargs, env))
+            elif op == "assert":
+                pred = self.arg(g, node.args[0], env)
+                expect = bool(node.kwargs.get("expect", True))
+                if top_asserts is not None:
+                    top_asserts.append((pred, expect, str(node.target)))
+                else:
+                    g.call_function(check_assert, (pred, expect, str(node.target)))
+                continue
+            elif op == "cond":
+                result = self.lower_cond(g, node, env)
+            elif op == "while":
+                result = self.lower_while(g, node, env)
+            elif op == "invoke":
+                raise Unsupported("graph function call (`invoke`)", node.site or "",
+                                  "the torch backend does not lower `invoke` nodes yet")
+            elif op == "effect":
+                raise Unsupported("an effect node inside a graph", node.site or "",
+                                  "effects are committed by the runtime, not run by the backend")
+            else:
+                raise Unsupported(f"IR opcode {op!r}", node.site or "", "unknown to the torch backend")
+            self.bind_outputs(g, node, result, env)
+        return []
+
+    def bind_outputs(self, g: fx.Graph, node: Node, result: Any, env: Dict[int, Any]) -> None:
+        if not node.outputs:
+            return
+        if len(node.outputs) == 1 and node.op not in ("cond", "while"):
+            env[node.out.id] = result
+            return
+        for i, v in enumerate(node.outputs):
+            env[v.id] = g.call_function(operator.getitem, (result, i))
+
+    def lower_cond(self, g: fx.Graph, node: Node, env: Dict[int, Any]) -> fx.Node:
+        self.has_control_flow = True
+        then_r, else_r = node.regions
+        free = free_values([then_r, else_r])
+        k = len(self.attrs)
+        then_m = self.region_module(then_r, free, f"cond{k}_then")
+        else_m = self.region_module(else_r, free, f"cond{k}_else")
+        pred, *operands = [self.arg(g, a, env) for a in node.args]
+        operands += [env[v.id] for v in free]
+        helper = torch_cond if self.for_inductor else run_cond
+        then_f = self.attr(g, then_m if self.for_inductor else then_m.forward, "then")
+        else_f = self.attr(g, else_m if self.for_inductor else else_m.forward, "else")
+        return g.call_function(helper, (pred, then_f, else_f, *operands))
+
+    def lower_while(self, g: fx.Graph, node: Node, env: Dict[int, Any]) -> fx.Node:
+        self.has_control_flow = True
+        cond_r, body_r = node.regions
+        free = free_values([cond_r, body_r])
+        k = len(self.attrs)
+        cond_m = self.region_module(cond_r, free, f"while{k}_cond")
+        body_m = self.region_module(body_r, free, f"while{k}_body")
+        carried = [self.arg(g, a, env) for a in node.args]
+        values = carried + [env[v.id] for v in free]
+        helper = torch_while if self.for_inductor else run_while
+        cond_f = self.attr(g, cond_m if self.for_inductor else cond_m.forward, "cond")
+        body_f = self.attr(g, body_m if self.for_inductor else body_m.forward, "body")
+        return g.call_function(helper, (cond_f, body_f, len(carried), *values))
+
+
+def draws_random_hint(target: Any) -> bool:
+    from .backend import draws_random
+    return draws_random(target)
+
+
+def _callable_target(target: Any) -> Any:
+    """fx names call targets in generated code; give unnameable callables (partials,
+    callable objects) a named trampoline."""
+    from torch.fx.node import _get_qualified_name
+    try:
+        _get_qualified_name(target)
+        return target
+    except Exception:
+        def call_target(*args, **kwargs):
+            return target(*args, **kwargs)
+        call_target.__name__ = call_target.__qualname__ = "janus_call_target"
+        return call_target
+
+
+def lower(graph: Graph, for_inductor: bool = False) -> LoweredGraph:
+    """Lower `graph` to a GraphModule whose forward takes the graph inputs in order and
+    returns a tuple: the results, then (if the graph asserts anything) the predicates."""
+    lowerer = _Lowerer(for_inductor)
+    g = fx.Graph()
+    env: Dict[int, Any] = {}
+    for i, n in enumerate(graph.inputs):
+        env[n.out.id] = g.placeholder(f"in{i}_{n.out.name or ''}".rstrip("_"))
+    asserts: List[Tuple[Any, bool, str]] = []
+    results = lowerer.lower_nodes(g, graph.nodes, env, asserts)
+    outputs = list(results)
+    if len(asserts) == 1:
+        outputs.append(asserts[0][0])
+    elif asserts:
+        outputs.append(g.call_function(assert_flags, tuple(a[0] for a in asserts)))
+    g.output(tuple(outputs))
+    module = fx.GraphModule(lowerer._root(), g, class_name=f"janus_{_ident(graph.name)}")
+    return LoweredGraph(module, len(results), [a[2] for a in asserts], [a[1] for a in asserts],
+                        lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets)
+
+
+def _ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)[:40] or "graph"

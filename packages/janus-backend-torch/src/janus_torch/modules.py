@@ -1,0 +1,174 @@
+"""How calls of `torch.nn.Module` instances are inlined by the converter.
+
+`module(x)` runs `Module.__call__`: hooks, then `forward`.  The converter cannot see into
+torch's own code (it is opaque to it), so `inline_target` hands it one of the plain
+Python functions below, bound to the module.  The converter inlines them like user
+code, which has two effects:
+
+* parameters are read as attribute paths (`model.fc.weight`) and become graph inputs
+  guarded by spec, flags such as `.training` become guarded constants: replacing a
+  parameter or calling `model.eval()` is seen on the next call;
+* `len(module._forward_hooks) ...` in `_no_hooks` turns "this module has no hooks" into
+  host guards, so registering a hook later makes the graph miss instead of silently
+  skipping the hook.
+
+A user module (`forward` written in Python) is called through `call_user_module`; torch's
+own modules through a hand-written equivalent of their `forward` (only those listed in
+`_TORCH_FORWARDS`; any other torch module is not inlined and its call falls back).
+"""
+from __future__ import annotations
+
+import types
+from typing import Any, Callable, Dict, Optional
+
+import torch
+import torch.nn.functional as F
+from torch.nn.modules import module as torch_module_state
+
+from janus.converter.source import is_user_function
+
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
+_GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                      "_global_backward_pre_hooks")
+
+
+# -- the functions the converter inlines (keep them plain: the converter reads their AST) --
+def _no_hooks(module):
+    # every len() becomes a host guard `len(...) == 0`
+    return (len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)
+            + len(module._backward_pre_hooks) + len(torch_module_state._global_forward_hooks)
+            + len(torch_module_state._global_forward_pre_hooks) + len(torch_module_state._global_backward_hooks)
+            + len(torch_module_state._global_backward_pre_hooks)) == 0
+
+
+def call_user_module(self, *args, **kwargs):
+    _no_hooks(self)
+    return self.forward(*args, **kwargs)
+
+
+def linear_forward(self, input):
+    _no_hooks(self)
+    return F.linear(input, self.weight, self.bias)
+
+
+def dropout_forward(self, input):
+    _no_hooks(self)
+    return F.dropout(input, self.p, self.training)
+
+
+def identity_forward(self, input):
+    _no_hooks(self)
+    return input
+
+
+def relu_forward(self, input):
+    _no_hooks(self)
+    return F.relu(input)
+
+
+def tanh_forward(self, input):
+    _no_hooks(self)
+    return torch.tanh(input)
+
+
+def sigmoid_forward(self, input):
+    _no_hooks(self)
+    return torch.sigmoid(input)
+
+
+def gelu_forward(self, input):
+    _no_hooks(self)
+    return F.gelu(input, approximate=self.approximate)
+
+
+def softmax_forward(self, input):
+    _no_hooks(self)
+    return F.softmax(input, self.dim, _stacklevel=5)
+
+
+def log_softmax_forward(self, input):
+    _no_hooks(self)
+    return F.log_softmax(input, self.dim, _stacklevel=5)
+
+
+def layer_norm_forward(self, input):
+    _no_hooks(self)
+    return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+
+def embedding_forward(self, input):
+    _no_hooks(self)
+    return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                       self.scale_grad_by_freq, self.sparse)
+
+
+def sequential_forward(self, input):
+    _no_hooks(self)
+    children = self._modules
+    for name in children:
+        input = children[name](input)
+    return input
+
+
+def lstm_cell_forward(self, input, hx=None):
+    _no_hooks(self)
+    if hx is None:
+        zeros = torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
+        hx = (zeros, zeros)
+    return torch.lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+def gru_cell_forward(self, input, hx=None):
+    _no_hooks(self)
+    if hx is None:
+        hx = torch.zeros(input.size(0), self.hidden_size, dtype=input.dtype, device=input.device)
+    return torch.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+
+
+# -- choosing what to inline -------------------------------------------------------------
+_TORCH_FORWARDS: Dict[Any, Callable] = {
+    torch.nn.Linear.forward: linear_forward,
+    torch.nn.Dropout.forward: dropout_forward,
+    torch.nn.Identity.forward: identity_forward,
+    torch.nn.ReLU.forward: relu_forward,
+    torch.nn.Tanh.forward: tanh_forward,
+    torch.nn.Sigmoid.forward: sigmoid_forward,
+    torch.nn.GELU.forward: gelu_forward,
+    torch.nn.Softmax.forward: softmax_forward,
+    torch.nn.LogSoftmax.forward: log_softmax_forward,
+    torch.nn.LayerNorm.forward: layer_norm_forward,
+    torch.nn.Embedding.forward: embedding_forward,
+    torch.nn.Sequential.forward: sequential_forward,
+    torch.nn.LSTMCell.forward: lstm_cell_forward,
+    torch.nn.GRUCell.forward: gru_cell_forward,
+}
+_MODULE_CALLS = (torch.nn.Module.__call__,)
+
+
+def has_hooks(module: torch.nn.Module) -> bool:
+    return any(getattr(module, d, None) for d in _HOOK_DICTS) or \
+        any(getattr(torch_module_state, d, None) for d in _GLOBAL_HOOK_DICTS)
+
+
+def inline_target(fn: Any) -> Optional[Callable]:
+    """The callable the converter should inline for a call of `fn`, or None."""
+    if not isinstance(fn, torch.nn.Module):
+        return None
+    cls = type(fn)
+    if cls.__call__ not in _MODULE_CALLS or cls._call_impl is not torch.nn.Module._call_impl:
+        return None  # a custom __call__: the converter decides on its own
+    if "forward" in fn.__dict__ or has_hooks(fn):
+        return None
+    forward = getattr(cls, "forward", None)
+    if forward is None:
+        return None
+    if is_user_function(forward):
+        return types.MethodType(call_user_module, fn)
+    mine = _TORCH_FORWARDS.get(forward)
+    if mine is None:
+        return None
+    if mine is dropout_forward and getattr(fn, "inplace", False):
+        return None
+    if mine is embedding_forward and fn.sparse:
+        return None
+    return types.MethodType(mine, fn)
