@@ -12,7 +12,7 @@ CASES = {}
 
 #: the tags each backend's converter serves from graphs today
 SUPPORTED = {
-    "reference": {"core", "heap", "speculation", "control", "io"},
+    "reference": {"core", "heap", "speculation", "control", "io", "state"},
     "torch": {"core", "heap", "speculation"},
     "tf": {"core", "heap", "speculation"},
 }

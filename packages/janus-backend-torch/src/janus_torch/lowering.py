@@ -28,7 +28,8 @@ import torch
 import torch.fx as fx
 
 from janus.errors import AssumptionFailed, Unsupported
-from janus.ir.graph import Graph, Node, Region, Value, map_values
+from janus.ir.graph import Graph, Node, Region, Value
+from janus.ir.spec import PySpec
 
 _LITERAL_TYPES = (bool, int, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.layout,
                   torch.memory_format)
@@ -248,25 +249,48 @@ def _callable_target(target: Any) -> Any:
         return call_target
 
 
-def lower(graph: Graph, for_inductor: bool = False) -> LoweredGraph:
+def lower(graph: Graph, for_inductor: bool = False, outputs: Optional[List[Value]] = None,
+          nodes: Optional[List[Node]] = None) -> LoweredGraph:
     """Lower `graph` to a GraphModule whose forward takes the graph inputs in order and
-    returns a tuple: the results, then (if the graph asserts anything) the predicates."""
+    returns a tuple: the results, then (if the graph asserts anything) the predicates.
+
+    `outputs` replaces the graph's results and `nodes` restricts the lowered nodes
+    (used to split Python-scalar results off the Inductor graph)."""
     lowerer = _Lowerer(for_inductor)
     g = fx.Graph()
     env: Dict[int, Any] = {}
     for i, n in enumerate(graph.inputs):
         env[n.out.id] = g.placeholder(f"in{i}_{n.out.name or ''}".rstrip("_"))
     asserts: List[Tuple[Any, bool, str]] = []
-    results = lowerer.lower_nodes(g, graph.nodes, env, asserts)
-    outputs = list(results)
+    body = [n for n in graph.nodes if n.op != "output"] if nodes is None else list(nodes)
+    lowerer.lower_nodes(g, body, env, asserts)
+    results = [lowerer.arg(g, v, env) for v in (graph.results if outputs is None else outputs)]
+    out = list(results)
     if len(asserts) == 1:
-        outputs.append(asserts[0][0])
+        out.append(asserts[0][0])
     elif asserts:
-        outputs.append(g.call_function(assert_flags, tuple(a[0] for a in asserts)))
-    g.output(tuple(outputs))
+        out.append(g.call_function(assert_flags, tuple(a[0] for a in asserts)))
+    g.output(tuple(out))
     module = fx.GraphModule(lowerer._root(), g, class_name=f"janus_{_ident(graph.name)}")
     return LoweredGraph(module, len(results), [a[2] for a in asserts], [a[1] for a in asserts],
                         lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets)
+
+
+def host_scalar_nodes(graph: Graph, values: List[Value]) -> Optional[List[Node]]:
+    """The top-level nodes computing the Python-scalar `values` from Python inputs and
+    constants only (so the host can compute them), or None if one depends on a tensor."""
+    needed: Dict[int, Node] = {}
+    stack = list(values)
+    while stack:
+        v = stack.pop()
+        node = v.node
+        if node is None or not isinstance(v.spec, PySpec) or node.op not in ("input", "const", "call", "call_method"):
+            return None
+        if id(node) in needed:
+            continue
+        needed[id(node)] = node
+        stack.extend(node.input_values())
+    return [n for n in graph.nodes if id(n) in needed and n.op != "input"]
 
 
 def _ident(name: str) -> str:

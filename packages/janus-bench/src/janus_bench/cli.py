@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per mode (default: per profile)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--torch-compile-backend", default=None,
+                   help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default ./bench-results)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -63,7 +65,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     out = Console()
     err = Console(stderr=True)
     if args.list:
-        out.print(_list(), markup=False, highlight=False)
+        out.print(_list(), markup=False, highlight=False, soft_wrap=True)
         return 0
     bad = [f for f in args.frameworks if f not in FRAMEWORKS] + \
           [m for m in args.modes if m not in ("eager", "janus", "native")]
@@ -74,7 +76,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         err.print("--repeats must be at least 1")
         return 2
     config = make_config(args.profile, args.models or workloads(), frameworks=args.frameworks, modes=args.modes,
-                         device=args.device, repeats=args.repeats, seed=args.seed)
+                         device=args.device, repeats=args.repeats, seed=args.seed,
+                         torch_compile_backend=args.torch_compile_backend)
 
     if args.no_progress or not err.is_terminal and os.environ.get("JANUS_BENCH_PROGRESS") != "1":
         def progress(desc: str, advance: float) -> None:

@@ -56,19 +56,19 @@ def janus_backend_importable(fw: str) -> bool:
 
 
 # --------------------------------------------------------------------------- modes
-def native_compile(fw: str, fn: Callable) -> Callable:
+def native_compile(fw: str, fn: Callable, torch_backend: str = "inductor") -> Callable:
     """The framework's own graph mode: ``torch.compile`` (Inductor) / ``tf.function``."""
     if fw == "torch":
         import torch
-        return torch.compile(fn, backend="inductor")
+        return torch.compile(fn, backend=torch_backend)
     if fw == "tf":
         import tensorflow as tf
         return tf.function(fn)
     raise ValueError(fw)
 
 
-def native_name(fw: str) -> str:
-    return {"torch": "torch.compile(inductor)", "tf": "tf.function"}[fw]
+def native_name(fw: str, torch_backend: str = "inductor") -> str:
+    return {"torch": f"torch.compile(backend={torch_backend!r})", "tf": "tf.function"}[fw]
 
 
 def sync(fw: str, device: str, out: Any = None) -> None:

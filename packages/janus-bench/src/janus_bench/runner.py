@@ -34,7 +34,7 @@ ProgressFn = Callable[[str, float], None]
 
 PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "smoke": dict(repeats=2, target_repeat_s=0.02, max_calls_per_repeat=5, warmup_calls=1, max_warmup_calls=8,
-                  mode_budget_s=15.0),
+                  mode_budget_s=10.0, torch_compile_backend="eager"),
     "quick": dict(repeats=5, target_repeat_s=0.15, max_calls_per_repeat=100, warmup_calls=3, max_warmup_calls=30,
                   mode_budget_s=20.0),
     "paper": dict(repeats=10, target_repeat_s=1.0, max_calls_per_repeat=1000, warmup_calls=5, max_warmup_calls=50,
@@ -127,12 +127,10 @@ class _Live:
 
 # --------------------------------------------------------------------------- the run
 class Runner:
-    def __init__(self, config: RunConfig, progress: Optional[ProgressFn] = None,
-                 mode_budget_s: Optional[float] = None):
+    def __init__(self, config: RunConfig, progress: Optional[ProgressFn] = None):
         self.config = config
         self.progress = progress or (lambda desc, adv: None)
-        self.mode_budget_s = mode_budget_s if mode_budget_s is not None else \
-            PROFILE_DEFAULTS[config.profile]["mode_budget_s"]
+        self.mode_budget_s = config.mode_budget_s
 
     def run(self) -> RunResult:
         cfg = self.config
@@ -235,8 +233,8 @@ class Runner:
                 st.jitted = st.fn = janus.jit(step_fn, backend=fw)
                 row.implementation = f"janus.jit(backend={fw!r})"
             elif mode == "native":
-                st.fn = fwk.native_compile(fw, step_fn)
-                row.implementation = fwk.native_name(fw)
+                st.fn = fwk.native_compile(fw, step_fn, cfg.torch_compile_backend)
+                row.implementation = fwk.native_name(fw, cfg.torch_compile_backend)
                 st.native_before = 0 if fw == "tf" else _native_counter(fw, st.fn)
         except Exception as e:
             row.error_phase, row.error, row.error_traceback = "wrap", _err(e), _tb()
@@ -328,7 +326,10 @@ class Runner:
                 if fw == "tf":
                     row.notes.append(f"{count} traces")
                 elif st.native_before is not None:
-                    row.notes.append(f"{count - st.native_before} dynamo graphs")
+                    n = count - st.native_before
+                    row.notes.append(f"{n} dynamo graphs" + (" (frame skipped, ran eagerly)" if n == 0 else ""))
+            if fw == "torch" and self.config.torch_compile_backend != "inductor":
+                row.notes.append(f"torch.compile backend={self.config.torch_compile_backend!r}")
 
     @staticmethod
     def _compare(rows: List[Row]) -> None:
@@ -342,5 +343,5 @@ class Runner:
                 r.ratio_vs_native = by_mode["native"] / r.ms_per_call
 
 
-def run(config: RunConfig, progress: Optional[ProgressFn] = None, mode_budget_s: Optional[float] = None) -> RunResult:
-    return Runner(config, progress, mode_budget_s).run()
+def run(config: RunConfig, progress: Optional[ProgressFn] = None) -> RunResult:
+    return Runner(config, progress).run()

@@ -24,6 +24,8 @@ class RunConfig(BaseModel):
     max_calls_per_repeat: int = Field(200, ge=1)
     max_warmup_calls: int = Field(30, ge=1, description="janus: calls allowed before the first graph-served one")
     warmup_calls: int = Field(3, ge=0, description="extra untimed calls after the first call (all modes)")
+    mode_budget_s: float = Field(20.0, gt=0, description="a mode stops taking timed repeats (after one) past this")
+    torch_compile_backend: str = Field("inductor", description="backend= of torch.compile in the native mode")
 
 
 class Environment(BaseModel):

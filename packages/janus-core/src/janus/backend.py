@@ -81,6 +81,23 @@ class Backend:
         assign), a short description of the write; else None."""
         return None
 
+    def functional_call(self, fn: Any, args: list, kwargs: dict) -> Optional[Tuple[Any, list, dict, Any]]:
+        """For a call that writes into an argument: `(pure_fn, args, kwargs, written_arg)`
+        computing the written argument's new value out of place; None if unknown."""
+        return None
+
+    def functional_method(self, name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
+        """For an in-place tensor method (`x.sub_(y)`): `(op, target, args, kwargs)` of a node
+        computing x's new value out of place (op is "call" or "call_method"); None if unknown."""
+        return None
+
+    #: a callable `(tensor, index, value) -> new tensor` for `t[index] = value`, or None
+    setitem_functional: Optional[Callable] = None
+
+    def assign(self, target: Any, value: Any) -> None:
+        """Write `value` into the outside tensor `target` (committing a functionalized write)."""
+        raise NotImplementedError(f"backend {self.name} cannot write tensors in place")
+
     def is_random(self, target: Any) -> bool:
         """Does `target` draw from a random number generator (so it is never folded or merged)?"""
         name = getattr(target, "__name__", "") or ""

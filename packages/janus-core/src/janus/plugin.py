@@ -97,7 +97,8 @@ class PluginManager:
         in-process, or in tests)."""
         with self._lock:
             for plugin, _dist in list(self.pm.list_plugin_distinfo()):
-                self.pm.unregister(plugin)
+                if self.pm.is_registered(plugin):
+                    self.pm.unregister(plugin)
             self._registrar = None
 
     def register(self, plugin: Any, name: Optional[str] = None) -> None:

@@ -153,7 +153,10 @@ class _State:
                 continue
             obj = hosts[target[1]]
             vals = [materialize(t, outs, hosts, memo, to_python) for t in ops]
-            _apply_effect(kind, obj, vals)
+            if kind == "assign":
+                self.backend.assign(obj, vals[0])
+            else:
+                _apply_effect(kind, obj, vals)
         return materialize(conv.result, outs, hosts, memo, to_python)
 
     def _miss(self, args, kwargs):

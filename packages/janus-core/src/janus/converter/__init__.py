@@ -37,7 +37,7 @@ class RootConverter(Converter):
 
     def run_root(self, fn, args, kwargs) -> Any:
         src = get_source(fn)
-        self.templates = TemplateBuilder(self.heap, self.backend)
+        self.templates = TemplateBuilder(self.heap, self.backend, self)
         sig = inspect.signature(fn)
         bound = sig.bind(*args, **kwargs)
         bound.apply_defaults()
@@ -64,6 +64,8 @@ class RootConverter(Converter):
 
     def finish(self, result: Any) -> Conversion:
         tb = self.templates
+        self.finish_state()
+        tb.final = True
         memo: Dict[int, Any] = {}
         effects = []
         for e in self.heap.effects:
@@ -72,6 +74,9 @@ class RootConverter(Converter):
                 effects.append(("print", None, (args_tpl, sep, end, flush), e.site, self._conds(e)))
                 continue
             target = ("host", tb.host(e.target))
+            if e.kind == "assign":  # the final version of a tensor written in place
+                effects.append(("assign", target, (("out", tb.output(e.args[0].value), None),), e.site, self._conds(e)))
+                continue
             ops = tuple(tb.build(v, memo, f"a value written at {e.site}") for v in e.args)
             effects.append((e.kind, target, ops, e.site, self._conds(e)))
         result_tpl = tb.build(result, memo)

@@ -149,7 +149,15 @@ class CallsMixin:
                                        "a method of a stateful outside object (its state change cannot be deferred)")
             why = self.backend.is_mutating(func, args, kwargs)
             if why:
-                raise self.unsupported(f"in-place call {getattr(func, '__name__', func)}", frame, node, why)
+                pure = self.backend.functional_call(func, list(args), dict(kwargs))
+                if pure is None:
+                    raise self.unsupported(f"in-place call {getattr(func, '__name__', func)}", frame, node, why)
+                target2, args2, kwargs2, written = pure
+                result = self.emit("call", target2, tuple(args2), kwargs2, site)
+                if not isinstance(written, Sym):
+                    raise self.unsupported(f"in-place call {getattr(func, '__name__', func)}", frame, node,
+                                           "it writes into a value that is not a tensor of the graph")
+                return self.write_state(self.current(written), result, frame, node)
             return self.emit("call", func, tuple(args), kwargs, site)
         call_impl = getattr(type(func), "__call__", None)
         if not isinstance(func, type) and isinstance(call_impl, types.FunctionType) and is_user_function(call_impl):
@@ -169,8 +177,13 @@ class CallsMixin:
             return defer(call_method(m.name), (m.sym,), f".{m.name}() of a tensor")
         bound = getattr(m.sym.example, m.name)
         why = self.backend.is_mutating(bound, [m.sym] + list(args), kwargs)
-        if why and self.may_alias_outside(m.sym):
-            raise self.unsupported(f"in-place method `.{m.name}()` on a tensor that outlives the call", frame, node, why)
+        if why:
+            pure = self.backend.functional_method(m.name, [m.sym] + list(args), dict(kwargs))
+            if pure is None:
+                raise self.unsupported(f"in-place method `.{m.name}()`", frame, node, why)
+            op, target, args2, kwargs2 = pure
+            result = self.emit(op, target, tuple(args2), kwargs2, self.where(frame, node))
+            return self.write_state(self.current(m.sym), result, frame, node)
         return self.emit("call_method", m.name, (m.sym,) + tuple(args), kwargs, self.where(frame, node))
 
     def _enter(self, frame, node, name):
@@ -324,6 +337,9 @@ class CallsMixin:
                 raise self.unsupported("setting an attribute of a nested function", frame, node)
             raise self.unsupported(f"setting `.{name}` on a `{type(obj).__name__}` object created in the call", frame, node,
                                    "objects built inside the function are not supported yet")
+        if isinstance(value, Sym) and self._same_tensor_at(path.attr(name), value):
+            self.heap.shadows[(id(obj), ("attr", name))] = value
+            return  # `obj.w -= g`: written in place, the attribute still holds the same tensor
         static = inspect.getattr_static(type(obj), name, None)
         custom = getattr(type(obj), "__setattr__", None)
         if isinstance(static, property) or is_user_function(custom):
@@ -337,6 +353,13 @@ class CallsMixin:
         self.get_attr(obj, name, frame, node)  # raises AttributeError exactly when eager would
         self.heap.shadows[(id(obj), ("attr", name))] = _DELETED
         self.heap.effects.append(Effect("delattr", obj, (name,), self.where(frame, node)))
+
+    def _same_tensor_at(self, path, value: Sym) -> bool:
+        """Is `value` a version of the tensor read from `path` (so storing it is no rebinding)?"""
+        inp = self._inputs_by_path.get(path)
+        if inp is None or not getattr(self, "version_root", None):
+            return False
+        return self.version_root.get(value.value.id) == inp.value.id
 
     # -- items ----------------------------------------------------------------------
     def get_item(self, obj, idx, frame, node):
@@ -392,7 +415,13 @@ class CallsMixin:
 
     def set_item(self, obj, idx, value, frame, node):
         if isinstance(obj, Sym):
-            raise self.unsupported("item assignment into a tensor", frame, node, "in-place tensor writes are not supported yet")
+            if isinstance(obj.spec, PySpec) or self.backend.setitem_functional is None:
+                raise self.unsupported("item assignment into a tensor", frame, node,
+                                       f"backend {self.backend.name} has no functional item assignment")
+            cur = self.current(obj)
+            result = self.emit("call", self.backend.setitem_functional, (cur, idx, value), {}, self.where(frame, node))
+            self.write_state(cur, result, frame, node)
+            return
         if isinstance(idx, Sym):
             if not isinstance(idx.spec, PySpec):
                 raise self.unsupported("a tensor as a container index", frame, node)
@@ -403,6 +432,9 @@ class CallsMixin:
             return
         if not isinstance(obj, (dict, list)) or not is_const_like(idx):
             raise self.unsupported(f"item assignment into an outside `{type(obj).__name__}`", frame, node)
+        if isinstance(value, Sym) and self._same_tensor_at(path.item(idx), value):
+            self.heap.shadows[(id(obj), ("item", idx))] = value
+            return
         if isinstance(obj, dict) and not self.contains_key(obj, idx, frame, node):
             self.heap.dirty[id(obj)] = "new key"
         if isinstance(obj, list):

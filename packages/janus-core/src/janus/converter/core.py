@@ -154,6 +154,8 @@ class ConverterState:
         if contains_deferred((args, kwargs)):
             raise Unsupported("a tensor value read on the host feeding tensor work", site,
                               "splitting the graph around a host read is not supported yet")
+        args, kwargs = self.current(args), self.current(kwargs)
+        self.check_stale((args, kwargs))
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
         if op == "call":
             example = target(*ex_args, **ex_kwargs)

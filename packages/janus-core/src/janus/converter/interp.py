@@ -18,6 +18,7 @@ from ..ir.spec import PySpec
 from .calls import CallsMixin, ConvFunction
 from .control import ConditionalWrite, ControlMixin, InGraphOnly
 from .deferred import Deferred, contains_deferred, defer, format_value, joined_str
+from .state import StateMixin
 from .core import ConverterState, contains_sym
 from .heap import Effect, Path, Sym
 from .source import Scope, site_key, site_of
@@ -67,7 +68,7 @@ class Frame:
         self.locals: Dict[str, Any] = {}
 
 
-class Converter(ControlMixin, CallsMixin, ConverterState):
+class Converter(StateMixin, ControlMixin, CallsMixin, ConverterState):
     # -- sites ----------------------------------------------------------------
     def where(self, frame: Frame, node: ast.AST) -> str:
         return site_of(frame.filename, node)
@@ -342,6 +343,9 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
         scope = frame.scope
         if name in scope.globals:
             g = frame.fn_globals
+            if isinstance(value, Sym) and self._same_tensor_at(Path(("global", frame.gid, name)), value):
+                self.heap.shadows[(id(g), ("item", name))] = value
+                return
             self.heap.note(g, Path(("gdict", frame.gid)))
             self.heap.shadows[(id(g), ("item", name))] = value
             self.heap.effects.append(Effect("setitem", g, (name, value), self.where(frame, node)))
@@ -448,11 +452,12 @@ class Converter(ControlMixin, CallsMixin, ConverterState):
                 raise self.host_read_feeds("tensor work", frame, node)
             return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
+            result = self.emit("call", op, (a, b), {}, self.where(frame, node))
             if inplace and isinstance(a, Sym) and self.backend.capabilities.inplace_operators \
-                    and not isinstance(a.spec, PySpec) and self.may_alias_outside(a):
-                raise self.unsupported("in-place operator on a tensor that outlives the call", frame, node,
-                                       "writes to inputs, parameters and captured tensors are not supported yet")
-            return self.emit("call", op, (a, b), {}, self.where(frame, node))
+                    and not isinstance(a.spec, PySpec):
+                # `a op= b` writes into a: later reads (and the outside tensor) see the result
+                return self.write_state(self.current(a), result, frame, node)
+            return result
         if contains_sym(a) or contains_sym(b):
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
                 if inplace and type(a) is list:

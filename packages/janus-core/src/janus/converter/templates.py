@@ -27,9 +27,11 @@ _LONG_LIVED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, 
 
 
 class TemplateBuilder:
-    def __init__(self, heap, backend):
+    def __init__(self, heap, backend, conv=None):
         self.heap = heap
         self.backend = backend
+        self.conv = conv
+        self.final = False  # building at the end of the call (not a print snapshot)
         self.outputs: List[Value] = []
         self._out_index: Dict[int, int] = {}
         self.host_paths: List[Path] = []
@@ -54,6 +56,12 @@ class TemplateBuilder:
         if isinstance(value, Deferred):
             return ("host_call", value.fn, [self.build(a, memo, what) for a in value.args])
         if isinstance(value, Sym):
+            if self.conv is not None:
+                if self.final and self.conv.is_written_input_version(value) is not None:
+                    # a tensor written in place is still the caller's object after the commit
+                    return ("host", self.host(self.conv.assign_effects[self.conv.is_written_input_version(value)].target))
+                value = self.conv.current(value) if not self.final else value
+                self.conv.check_stale(value)
             spec = value.spec
             return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
         if is_const_like(value):

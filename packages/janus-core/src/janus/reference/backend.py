@@ -13,6 +13,19 @@ from .executable import ReferenceExecutable
 _MUTATING_NUMPY = {"copyto", "put", "place", "putmask", "fill_diagonal"}
 
 
+def _cast_like(fn, args, kwargs, written):
+    """`fn(*args, out=written)` computed out of place, with out='s dtype and shape."""
+    return np.asarray(fn(*args, **kwargs)).astype(written.dtype, copy=False).reshape(written.shape).copy()
+
+
+def _copy_into(dst, src):
+    return np.broadcast_to(np.asarray(src, dtype=dst.dtype), dst.shape).copy()
+
+
+def _filled(array, value):
+    return np.full_like(array, value)
+
+
 class ReferenceBackend(Backend):
     name = "reference"
     capabilities = Capabilities(devices=("cpu",))
@@ -47,6 +60,30 @@ class ReferenceBackend(Backend):
         finally:
             np.random.set_state(np_state)
             random.setstate(py_state)
+
+    def functional_call(self, fn, args, kwargs):
+        name = getattr(fn, "__name__", "")
+        if "out" in kwargs and isinstance(fn, np.ufunc):
+            written = kwargs.pop("out")
+            written = written[0] if isinstance(written, tuple) and len(written) == 1 else written
+            return _cast_like, [fn, args, kwargs, written], {}, written
+        if name == "copyto" and len(args) >= 2 and not kwargs:
+            return _copy_into, [args[0], args[1]], {}, args[0]
+        return None
+
+    def functional_method(self, name, args, kwargs):
+        if name == "fill" and len(args) == 2:
+            return "call", _filled, list(args), {}
+        return None
+
+    @staticmethod
+    def setitem_functional(array, index, value):
+        out = array.copy()
+        out[index] = value
+        return out
+
+    def assign(self, target, value):
+        np.copyto(target, value)
 
     def compile(self, graph, config):
         return ReferenceExecutable(graph)

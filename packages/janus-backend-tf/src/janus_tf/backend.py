@@ -1,0 +1,204 @@
+"""TensorFlow values for JANUS: specs, host guards, state-change and randomness checks.
+
+Imported only when the backend is first used (through `janus_tf.plugin.make_backend`).
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework import ops as tf_ops
+
+from janus.backend import Backend, Capabilities
+from janus.errors import Unsupported
+from janus.ir.spec import PySpec, TensorSpec
+
+EagerTensor = tf_ops.EagerTensor
+
+
+@dataclass(frozen=True)
+class VariableSpec(TensorSpec):
+    """The spec of a `tf.Variable`: lowered to a resource handle input (read fresh on every
+    call, written in place) rather than to a tensor."""
+
+    variable: bool = True
+
+    def relaxed(self, dims) -> "VariableSpec":
+        base = TensorSpec.relaxed(self, dims)
+        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad)
+
+    def __str__(self) -> str:
+        return "var " + TensorSpec.__str__(self)
+
+
+# -- what changes state ------------------------------------------------------------------
+#: methods/functions that write a variable (tf.Variable methods, tf.compat.v1 state ops)
+VARIABLE_WRITES = frozenset({
+    "assign", "assign_add", "assign_sub", "load", "scatter_update", "scatter_add", "scatter_sub",
+    "scatter_mul", "scatter_div", "scatter_min", "scatter_max", "scatter_nd_update", "scatter_nd_add",
+    "scatter_nd_sub", "scatter_nd_max", "scatter_nd_min", "batch_scatter_update", "count_up_to",
+})
+#: raw-op name prefixes (snake_case, as `tf.raw_ops` wrappers are named) that write resources
+RAW_WRITE_PREFIXES = ("assign_variable_op", "assign_add_variable_op", "assign_sub_variable_op",
+                      "resource_scatter", "resource_apply", "resource_sparse_apply",
+                      "resource_strided_slice_assign", "destroy_resource_op")
+#: calls whose effect is output to the world (a graph would print again on a re-run)
+OUTPUT_CALLS = frozenset({"print_v2", "Print", "print", "write_file", "save", "write"})
+OUTPUT_MODULES = ("tensorflow.python.summary", "tensorflow.python.ops.summary_ops", "tensorboard")
+
+RANDOM_MODULES = ("tensorflow.python.ops.random_ops", "tensorflow.python.ops.stateful_random_ops",
+                  "tensorflow.python.ops.gen_random_ops", "tensorflow.python.ops.candidate_sampling_ops")
+RANDOM_NAMES = ("random", "dropout", "shuffle", "categorical", "multinomial", "truncated_normal",
+                "sample_distorted", "normal", "uniform", "gamma", "poisson")
+
+
+def _unwrap(value: Any) -> Any:
+    # the converter hands its own symbolic values (with an eager `example`)
+    return getattr(value, "example", value)
+
+
+def _canonical_device(name: str) -> str:
+    """'/job:localhost/replica:0/task:0/device:GPU:1' -> 'gpu:1'; CPU:0 -> 'cpu'."""
+    if not name:
+        return "cpu"
+    tail = name.rsplit("device:", 1)[-1]
+    kind, _, index = tail.partition(":")
+    kind = kind.lower()
+    if kind == "cpu" and index in ("", "0"):
+        return "cpu"
+    return f"{kind}:{index or 0}"
+
+
+class TFBackend(Backend):
+    name = "tf"
+    #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
+    capabilities = Capabilities(cond=True, while_loop=True, recursion=False, devices=("cpu",),
+                                python_scalars_in_graph=True, inplace_operators=False)
+    tensor_types = (tf.Tensor, tf.Variable)
+    framework_modules = ("tensorflow", "keras")
+
+    def __init__(self):
+        devices = tuple(_canonical_device(d.name) for d in tf.config.list_logical_devices())
+        self.capabilities = Capabilities(cond=True, while_loop=True, recursion=False, devices=devices or ("cpu",),
+                                         python_scalars_in_graph=True, inplace_operators=False)
+        # with one device every tensor lives on it: the guard need not read `.device`
+        self._check_devices = len(devices) > 1
+        self._device_names: Dict[str, str] = {}
+        self._dims_attr = getattr(tf.TensorShape([1, None]), "_dims", None) == (1, None)
+
+    # -- values ---------------------------------------------------------------------------
+    def device_of(self, value: Any) -> str:
+        full = value.device or ""
+        canon = self._device_names.get(full)
+        if canon is None:
+            canon = self._device_names[full] = _canonical_device(full)
+        return canon
+
+    def spec_of(self, value: Any) -> TensorSpec:
+        shape = value.shape
+        if shape.rank is None:
+            raise Unsupported("a tensor of unknown rank", "", "JANUS specializes on tensor ranks")
+        dtype = value.dtype.base_dtype.name
+        dims = tuple(shape.as_list())
+        if isinstance(value, tf.Variable):
+            return VariableSpec(dtype, dims, self.device_of(value))
+        return TensorSpec(dtype, dims, self.device_of(value))
+
+    def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
+        dtype = tf.as_dtype(spec.dtype)
+        eager = self._fast_check(expr, spec, f"{expr}._datatype_enum() == {dtype.as_datatype_enum}",
+                                 f"{expr}._shape_tuple()")
+        dims = f"{expr}.shape._dims" if self._dims_attr else f"tuple({expr}.shape.as_list())"
+        other = self._fast_check(expr, spec, f"{expr}.dtype == {bind(dtype)}", dims)
+        check = f"(({eager}) if type({expr}) is {bind(EagerTensor)} else ({other}))"
+        if self._check_devices:
+            check = f"({check} and {bind(self.device_of)}({expr}) == {spec.device!r})"
+        return check
+
+    @staticmethod
+    def _fast_check(expr: str, spec: TensorSpec, dtype_ok: str, shape_expr: str) -> str:
+        if None not in spec.shape:
+            return f"{dtype_ok} and {shape_expr} == {tuple(spec.shape)!r}"
+        known = "".join(f" and _s[{i}] == {d}" for i, d in enumerate(spec.shape) if d is not None)
+        return f"{dtype_ok} and len(_s := {shape_expr}) == {len(spec.shape)}{known}"
+
+    # -- classification of calls ------------------------------------------------------------
+    def is_mutating(self, target: Any, args, kwargs) -> Optional[str]:
+        return mutation_reason(target, args, kwargs)
+
+    def is_random(self, target: Any) -> bool:
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, tf.random.Generator):
+            return True
+        name = (getattr(target, "__name__", "") or "").lower()
+        if "stateless" in name:
+            return False  # a pure function of its seed
+        mod = getattr(target, "__module__", "") or ""
+        if mod.startswith(RANDOM_MODULES):
+            return True
+        return any(k in name for k in RANDOM_NAMES) or super().is_random(target)
+
+    @contextlib.contextmanager
+    def preserve_state(self):
+        """Conversion runs example ops eagerly: undo what that does to the random number
+        generators (Python, NumPy, TF's global Generator and its global-seed op seeds).
+        Kernel-cached states of legacy stateful random ops cannot be restored."""
+        py_state, np_state = random.getstate(), np.random.get_state()
+        from tensorflow.python.eager import context
+        from tensorflow.python.ops import stateful_random_ops
+        gen = stateful_random_ops.global_generator
+        gen_state = gen.state.numpy().copy() if gen is not None else None
+        ctx = context.context()
+        seed_rng = getattr(ctx, "_rng", None)
+        seed_state = seed_rng.getstate() if seed_rng is not None else None
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+            if gen is not None and stateful_random_ops.global_generator is gen:
+                gen.state.assign(gen_state)
+            if seed_rng is not None and getattr(ctx, "_rng", None) is seed_rng:
+                seed_rng.setstate(seed_state)
+
+    def to_python(self, value: Any, spec: PySpec) -> Any:
+        t = spec.type
+        if t is float or t is int or t is bool:
+            if type(value) is EagerTensor:
+                return t(value._numpy())
+            return t(value)
+        return value
+
+    # -- execution --------------------------------------------------------------------------
+    def compile(self, graph, config):
+        from .executable import compile_graph
+        return compile_graph(graph, config, self)
+
+    def run_imperative(self, fn, args, kwargs):
+        return fn(*args, **kwargs)
+
+
+def mutation_reason(target: Any, args, kwargs) -> Optional[str]:
+    """Why calling `target` changes state outside its result (None if it does not)."""
+    name = getattr(target, "__name__", "") or ""
+    owner = getattr(target, "__self__", None)
+    if isinstance(owner, tf.Variable) and (name in VARIABLE_WRITES or name.startswith(("assign", "scatter"))):
+        return f"tf.Variable.{name} writes the variable"
+    if isinstance(owner, tf.random.Generator):
+        return f"tf.random.Generator.{name} advances the generator's state"
+    mod = getattr(target, "__module__", "") or ""
+    if not mod.startswith(("tensorflow", "keras")):
+        return None
+    if name in VARIABLE_WRITES:
+        if name.startswith("scatter_nd") and not any(isinstance(_unwrap(a), tf.Variable) for a in args[:1]):
+            return None  # tf.scatter_nd-style functions on tensors return a new tensor
+        return f"{mod.split('.')[-1]}.{name} writes a variable"
+    if name.startswith(RAW_WRITE_PREFIXES) or name in ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"):
+        return f"raw op {name} writes a resource"
+    if name in OUTPUT_CALLS or mod.startswith(OUTPUT_MODULES):
+        return f"{name} writes output (it must happen once, in program order)"
+    return None

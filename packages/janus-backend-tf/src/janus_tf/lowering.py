@@ -1,0 +1,302 @@
+"""Lowering: run a JANUS IR graph on symbolic TensorFlow values, inside a tf.function trace.
+
+Most nodes lower by calling their target on the lowered operands (DESIGN.md section 3).
+What needs translating is structure (inputs, assertions, cond, while) and Python scalars:
+
+* A Python number that is a graph *input* (a learning rate that changes every call) is fed
+  as a 0-d tensor in a "carrier" dtype that holds every Python value exactly (float64 for
+  float, int64 for int).  TensorFlow graphs have no weak typing, so where such a scalar
+  meets a tensor it is cast to what eager TensorFlow would have converted the Python
+  number to (the other operand's dtype, or int32/float32 alone); arithmetic among Python
+  scalars is done in the carrier dtypes, as Python would.  Each node's output spec (the
+  eager result seen at conversion) decides between the candidate conversions.
+* An `assert` becomes a `tf.debugging.Assert` whose message names the site; every
+  state-changing op is placed under control dependencies on the assertions before it.
+"""
+from __future__ import annotations
+
+import contextlib
+import operator
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import tensorflow as tf
+from tensorflow.python.ops.resource_variable_ops import ResourceVariable
+
+from janus.errors import Unsupported
+from janus.ir.graph import Graph, Node, Region, Value, map_values, target_name
+from janus.ir.interpret import Interpreter
+from janus.ir.spec import PySpec, TensorSpec
+
+from .backend import VariableSpec, mutation_reason
+
+#: the dtype a Python-scalar graph value is carried in: exact for every Python float/bool
+#: and every int that fits 64 bits
+CARRIER_DTYPES = {float: tf.float64, int: tf.int64, bool: tf.bool}
+#: what eager TensorFlow converts a lone Python number to
+EAGER_DTYPES = {float: tf.float32, int: tf.int32, bool: tf.bool}
+#: assertion messages carry this marker around the assertion's index
+ASSERT_MARK = "janus-assert#"
+
+
+def input_signature(spec: Any) -> tf.TensorSpec:
+    """The placeholder a graph input is fed through."""
+    if isinstance(spec, VariableSpec):
+        return tf.TensorSpec([], tf.resource)
+    if isinstance(spec, TensorSpec):
+        return tf.TensorSpec(spec.shape, tf.as_dtype(spec.dtype))
+    if isinstance(spec, PySpec) and spec.type in CARRIER_DTYPES:
+        return tf.TensorSpec([], CARRIER_DTYPES[spec.type])
+    raise Unsupported(f"a graph input of kind {spec}", "", "the tf backend feeds tensors, variables and Python numbers")
+
+
+def _is_tf(value: Any) -> bool:
+    return isinstance(value, (tf.Tensor, tf.Variable))
+
+
+def _scalar_kind(value: Any, spec: Any) -> Optional[type]:
+    """float/int/bool when `value` is a Python number or a carrier tensor standing for one."""
+    if type(value) in (bool, int, float):
+        return type(value)
+    if isinstance(spec, PySpec) and spec.type in CARRIER_DTYPES and isinstance(value, tf.Tensor):
+        return {tf.float64: float, tf.int64: int, tf.bool: bool}.get(value.dtype, spec.type)
+    return None
+
+
+class GraphLowering(Interpreter):
+    """Interprets the IR on symbolic tensors; call `lower(flat_placeholders)` in a trace."""
+
+    def __init__(self, graph: Graph):
+        super().__init__(graph)
+        self.assert_sites: List[str] = []
+        #: assertion ops (and control-flow outputs holding assertions) emitted so far
+        self.assert_deps: List[Any] = []
+
+    # -- entry --------------------------------------------------------------------------------
+    def lower(self, placeholders: Sequence[tf.Tensor]) -> List[Any]:
+        values = []
+        for node, ph in zip(self.graph.inputs, placeholders):
+            spec = node.out.spec
+            if isinstance(spec, VariableSpec):
+                # the handle of the caller's variable: reads happen in the graph, on every call
+                ph = ResourceVariable(handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape),
+                                      trainable=False)
+            values.append(ph)
+        return self.run(values)
+
+    # -- reading operands, marking Python-scalar carriers ---------------------------------------
+    def _carriers(self, args: Any, env: Dict[int, Any]) -> List[Value]:
+        found: List[Value] = []
+        map_values(args, lambda v: found.append(v) or v
+                   if isinstance(v.spec, PySpec) and isinstance(env.get(v.id), tf.Tensor) else v)
+        return found
+
+    @staticmethod
+    def _has_tensor(args: Any) -> bool:
+        found = []
+        map_values(args, lambda v: found.append(v) or v if not isinstance(v.spec, PySpec) else v)
+        return bool(found)
+
+    # -- calls ------------------------------------------------------------------------------------
+    def op_call(self, node: Node, env):
+        target = node.target
+        if target in (tf.constant, tf.convert_to_tensor) and self._carriers(node.args[:1], env):
+            return self._constant_of_scalar(node, env)
+        return self._lower_call(node, env, lambda a, k: target(*a, **k), target)
+
+    def op_call_method(self, node: Node, env):
+        name = node.target
+        return self._lower_call(node, env, lambda a, k: getattr(a[0], name)(*a[1:], **k), name)
+
+    def _lower_call(self, node: Node, env, invoke: Callable, target: Any):
+        args, kwargs = self.read(node.args, env), self.read(node.kwargs, env)
+        with self._state_change_scope(node, target, args, kwargs):
+            if not self._carriers((node.args, node.kwargs), env):
+                return invoke(args, kwargs)
+            if all(isinstance(v.spec, PySpec) for v in node.outputs) and not self._has_tensor((node.args, node.kwargs)):
+                return self._python_arithmetic(node, env, invoke)
+            return self._mixed_call(node, env, invoke)
+
+    def _state_change_scope(self, node: Node, target: Any, args, kwargs):
+        """State-changing ops run only once the assertions before them held."""
+        if isinstance(target, str):
+            target = getattr(args[0], target, None) if args else None
+        if target is not None and self.assert_deps and mutation_reason(target, args, kwargs):
+            return tf.control_dependencies(list(self.assert_deps))
+        return contextlib.nullcontext()
+
+    def _python_arithmetic(self, node: Node, env, invoke: Callable):
+        """Python numbers combined with each other: compute in the carrier dtypes, promoting
+        int to float (and bool to int) as Python does."""
+        kinds = []
+        map_values((node.args, node.kwargs), lambda v: kinds.append(_scalar_kind(env[v.id], v.spec)) or v)
+        kinds += [type(a) for a in _plain_leaves((node.args, node.kwargs)) if type(a) in (bool, int, float)]
+        common = tf.float64 if float in kinds else tf.int64
+
+        def promote(v: Value):
+            x = env[v.id]
+            if isinstance(v.spec, PySpec) and isinstance(x, tf.Tensor) and x.dtype != common and \
+                    node.target not in (operator.and_, operator.or_, operator.xor, operator.not_, operator.truth):
+                return tf.cast(x, common)
+            return x
+        result = invoke(map_values(node.args, promote), map_values(node.kwargs, promote))
+        spec = node.out.spec if len(node.outputs) == 1 else None
+        if isinstance(spec, PySpec) and spec.type in CARRIER_DTYPES and isinstance(result, tf.Tensor) \
+                and result.dtype != CARRIER_DTYPES[spec.type]:
+            result = tf.cast(result, CARRIER_DTYPES[spec.type])
+        return result
+
+    def _mixed_call(self, node: Node, env, invoke: Callable):
+        """A call where Python-scalar carriers meet tensors: try the conversions eager
+        TensorFlow could have made, keep the first whose result has the eager dtype."""
+        tensor_dtype = None
+        for a in list(node.args) + list(node.kwargs.values()):
+            if isinstance(a, Value) and not isinstance(a.spec, PySpec) and _is_tf(env.get(a.id)):
+                tensor_dtype = env[a.id].dtype.base_dtype
+                break
+        plans = ([("operand", tensor_dtype)] if tensor_dtype is not None else []) + [("eager", None), ("carrier", None)]
+        errors = []
+        for plan, dtype in plans:
+            def convert(v: Value, top: bool, plan=plan, dtype=dtype):
+                x = env[v.id]
+                if not (isinstance(v.spec, PySpec) and isinstance(x, tf.Tensor)):
+                    return x
+                if plan == "operand" and top:
+                    return tf.cast(x, dtype)
+                if plan in ("operand", "eager"):
+                    return tf.cast(x, EAGER_DTYPES.get(v.spec.type, x.dtype))
+                return x
+            args = tuple(convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
+                         for a in node.args)
+            kwargs = {k: convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
+                      for k, a in node.kwargs.items()}
+            try:
+                result = invoke(args, kwargs)
+            except Exception as e:  # noqa: BLE001 - this conversion is not the one eager made
+                errors.append(e)
+                continue
+            if _dtype_matches(result, node):
+                return result
+            errors.append(TypeError(f"result dtype {getattr(result, 'dtype', None)} is not the eager one"))
+        raise Unsupported(f"lowering {target_name(node.target)} with Python-number inputs", node.site or "",
+                          f"no conversion of the numbers reproduces eager TensorFlow: {errors[0]}")
+
+    def _constant_of_scalar(self, node: Node, env):
+        """tf.constant(x) of a Python-number input: a cast of its carrier (tf.constant
+        does not take symbolic tensors)."""
+        value = env[node.args[0].id]
+        dtype = node.kwargs.get("dtype", node.args[1] if len(node.args) > 1 else None)
+        if dtype is None:
+            dtype = EAGER_DTYPES.get(node.args[0].spec.type, value.dtype)
+        result = tf.cast(value, dtype)
+        shape = node.kwargs.get("shape", node.args[2] if len(node.args) > 2 else None)
+        return tf.fill(shape, result) if shape is not None else result
+
+    # -- assertions ----------------------------------------------------------------------------------
+    def op_assert(self, node: Node, env):
+        pred = self.read(node.args[0], env)
+        expect = bool(node.kwargs.get("expect", True))
+        if not _is_tf(pred):
+            if bool(pred) != expect:
+                raise Unsupported("an assertion that always fails", node.site or "", str(node.target))
+            return None
+        holds = tf.reshape(tf.cast(pred, tf.bool), [])  # bool() of a one-element tensor
+        if not expect:
+            holds = tf.logical_not(holds)
+        index = len(self.assert_sites)
+        self.assert_sites.append(str(node.target))
+        op = tf.debugging.Assert(holds, [f"{ASSERT_MARK}{index}#"], name=f"janus_assert_{index}")
+        self.assert_deps.append(op)
+        return None
+
+    # -- control flow -------------------------------------------------------------------------------
+    def op_cond(self, node: Node, env):
+        pred, *operands = self.read(node.args, env)
+        out_specs = [v.spec for v in node.outputs]
+        if not _is_tf(pred):
+            res = self.call_region(node.regions[0 if pred else 1], operands, env)
+            return res if len(node.outputs) != 1 else res[0]
+        pred = tf.reshape(tf.cast(pred, tf.bool), [])
+
+        def branch(region: Region):
+            def run():
+                saved = list(self.assert_deps)
+                try:
+                    res = self.call_region(region, operands, env)
+                finally:
+                    self.assert_deps[:] = saved  # ops of a branch graph cannot be depended on outside
+                out = [to_carried(r, s) for r, s in zip(res, out_specs)]
+                return out if out else [tf.constant(0)]
+            return run
+
+        res = tf.cond(pred, branch(node.regions[0]), branch(node.regions[1]))
+        res = list(res) if isinstance(res, (list, tuple)) else [res]
+        if _contains_assert(node):
+            self.assert_deps.extend(res)  # the cond's results exist only once its assertions held
+        res = res[:len(node.outputs)]
+        return res if len(node.outputs) != 1 else res[0]
+
+    def op_while(self, node: Node, env):
+        cond_r, body_r = node.regions
+        specs = [p.spec for p in cond_r.params]
+        carried = [to_carried(v, s) for v, s in zip(self.read(node.args, env), specs)]
+
+        def cond(*vals):
+            pred = self.call_region(cond_r, vals, env)[0]
+            return tf.reshape(tf.cast(pred, tf.bool), [])
+
+        def body(*vals):
+            saved = list(self.assert_deps)
+            try:
+                res = self.call_region(body_r, vals, env)
+            finally:
+                self.assert_deps[:] = saved
+            return [tf.cast(to_carried(r, s), c.dtype) if _is_tf(c) else to_carried(r, s)
+                    for r, s, c in zip(res, specs, carried)]
+
+        invariants = [tf.TensorShape(s.shape) if isinstance(s, TensorSpec) else tf.TensorShape([]) for s in specs]
+        res = tf.while_loop(cond, body, carried, shape_invariants=invariants)
+        res = list(res) if isinstance(res, (list, tuple)) else [res]
+        if _contains_assert(node):
+            self.assert_deps.extend(res)
+        return res if len(node.outputs) != 1 else res[0]
+
+    def op_invoke(self, node: Node, env):
+        raise Unsupported("calling a graph function (`invoke`)", node.site or "", "not lowered by the tf backend yet")
+
+    def op_effect(self, node: Node, env):
+        raise Unsupported("an in-graph effect", node.site or "", "effects are committed by the JANUS runtime")
+
+
+def to_carried(value: Any, spec: Any) -> Any:
+    """A value crossing a cond/while boundary: a tensor of one fixed dtype."""
+    if isinstance(spec, PySpec) and spec.type in CARRIER_DTYPES:
+        if isinstance(value, tf.Tensor):
+            return value if value.dtype == CARRIER_DTYPES[spec.type] else tf.cast(value, CARRIER_DTYPES[spec.type])
+        return tf.constant(value, CARRIER_DTYPES[spec.type])
+    if isinstance(spec, TensorSpec) and not _is_tf(value):
+        return tf.constant(value, tf.as_dtype(spec.dtype))
+    return value
+
+
+def _dtype_matches(result: Any, node: Node) -> bool:
+    if len(node.outputs) != 1 or not isinstance(node.out.spec, TensorSpec) or not _is_tf(result):
+        return True
+    return result.dtype.base_dtype.name == node.out.spec.dtype
+
+
+def _contains_assert(node: Node) -> bool:
+    return any(n.op == "assert" for r in node.regions for n in r.walk())
+
+
+def _plain_leaves(arg: Any) -> List[Any]:
+    """The non-Value leaves of a nested node argument."""
+    if isinstance(arg, Value):
+        return []
+    t = type(arg)
+    if t is tuple or t is list:
+        return [x for a in arg for x in _plain_leaves(a)]
+    if t is dict:
+        return [x for a in arg.values() for x in _plain_leaves(a)]
+    if t is slice:
+        return _plain_leaves((arg.start, arg.stop, arg.step))
+    return [arg]

@@ -1,0 +1,116 @@
+"""Framework state: in-place writes to arrays that outlive the call are functionalized in
+the graph and written into the real array only after the graph succeeded."""
+import numpy as np
+
+import janus
+
+PARAM = np.zeros(4, np.float32)
+
+
+def _pair(fn, make, calls):
+    """Run `fn` eagerly and under JANUS on twin states; return both outcomes."""
+    results = []
+    for jit in (False, True):
+        state = make()
+        g = janus.jit(fn, backend="reference") if jit else fn
+        outs = [g(state, *args) for args in calls(state)]
+        results.append((outs, state, g))
+    return results
+
+
+def _assert_same(a, b):
+    if isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for k in a:
+            _assert_same(a[k], b[k])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_same(x, y)
+    else:
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def sgd(state, g, lr):
+    w = state["w"]
+    w -= lr * g                   # in place: the caller's array changes
+    np.subtract(state["b"], g.sum() * lr, out=state["b"])
+    return (w * w).sum()          # reads the new value
+
+
+def test_in_place_updates_reach_the_callers_arrays():
+    make = lambda: {"w": np.ones(3, np.float32), "b": np.zeros(1, np.float32)}  # noqa: E731
+    calls = lambda s: [(np.full(3, i, np.float32), 0.1) for i in range(6)]  # noqa: E731
+    (eo, es, _), (jo, js, g) = _pair(sgd, make, calls)
+    _assert_same(eo, jo)
+    _assert_same(es, js)
+    assert g.stats.graph_calls == 4
+    assert "assign at" in janus.explain(g)
+
+
+def test_written_array_returned_is_the_callers_object():
+    def f(state, g):
+        state["w"] += g
+        return state["w"]
+
+    state = {"w": np.zeros(2, np.float32)}
+    g = janus.jit(f, backend="reference")
+    for _ in range(5):
+        out = g(state, np.ones(2, np.float32))
+        assert out is state["w"]
+    np.testing.assert_array_equal(state["w"], np.full(2, 5.0))
+    assert g.stats.graph_calls == 3
+
+
+def test_item_assignment_and_global_arrays():
+    def f(state, v):
+        PARAM[1:3] = v
+        state["seen"] = PARAM.sum()
+        return PARAM * 2
+
+    (eo, es, _), (jo, js, g) = _pair(f, lambda: {}, lambda s: [(float(i),) for i in range(5)])
+    _assert_same(eo, jo)
+    _assert_same(es, js)
+    assert g.stats.graph_calls == 3
+
+
+def test_failed_assertion_after_a_write_leaves_the_array_untouched():
+    def f(state, g):
+        state["w"] -= g
+        if g.sum() > 0:           # profiled as always true
+            return state["w"] * 2
+        return state["w"]
+
+    make = lambda: {"w": np.ones(2, np.float32)}  # noqa: E731
+    calls = lambda s: [(np.full(2, v, np.float32),) for v in (1, 1, 1, 1, -1, 1)]  # noqa: E731
+    (eo, es, _), (jo, js, g) = _pair(f, make, calls)
+    _assert_same(eo, jo)
+    _assert_same(es, js)
+    assert g.stats.assumption_failures == 1 and g.stats.graph_calls == 3
+
+
+def test_writes_through_views_fall_back_and_stay_correct():
+    def f(state, v):
+        row = state["m"][0]       # a view of the caller's array
+        row += v                  # eager writes through it into state["m"]
+        return state["m"].sum()
+
+    make = lambda: {"m": np.zeros((2, 2), np.float32)}  # noqa: E731
+    (eo, es, _), (jo, js, g) = _pair(f, make, lambda s: [(1.0,)] * 4)
+    _assert_same(eo, jo)
+    _assert_same(es, js)
+    assert g.stats.graph_calls == 0
+    assert "view" in janus.explain(g)
+
+
+def test_local_array_written_in_place_is_renamed():
+    def f(x):
+        y = x * 2
+        y += 1
+        y[0] = 7.0
+        return y
+
+    g = janus.jit(f, backend="reference")
+    for _ in range(4):
+        np.testing.assert_array_equal(g(np.ones(3, np.float32)), f(np.ones(3, np.float32)))
+    assert g.stats.graph_calls == 2
