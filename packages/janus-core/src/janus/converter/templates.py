@@ -60,7 +60,7 @@ class TemplateBuilder:
                 if self.final and self.conv.is_written_input_version(value) is not None:
                     # a tensor written in place is still the caller's object after the commit
                     return ("host", self.host(self.conv.assign_effects[self.conv.is_written_input_version(value)].target))
-                value = self.conv.current(value) if not self.final else value
+                value = self.conv.current(value)
                 self.conv.check_stale(value)
             spec = value.spec
             return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
