@@ -33,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per mode (default: per profile)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads for torch and tf (default: theirs)")
     p.add_argument("--torch-compile-backend", default=None,
                    help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default ./bench-results)")
@@ -77,7 +78,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     config = make_config(args.profile, args.models or workloads(), frameworks=args.frameworks, modes=args.modes,
                          device=args.device, repeats=args.repeats, seed=args.seed,
-                         torch_compile_backend=args.torch_compile_backend)
+                         torch_compile_backend=args.torch_compile_backend, threads=args.threads)
 
     if args.no_progress or not err.is_terminal and os.environ.get("JANUS_BENCH_PROGRESS") != "1":
         def progress(desc: str, advance: float) -> None:

@@ -116,6 +116,27 @@ def _version(dist: str) -> Optional[str]:
         return None
 
 
+def _loadavg():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return []
+
+
+def set_threads(n: int, frameworks) -> None:
+    """Intra-op threads for torch and TensorFlow (call before TensorFlow runs anything)."""
+    if "torch" in frameworks and framework_available("torch"):
+        import torch
+        torch.set_num_threads(n)
+    if "tf" in frameworks and framework_available("tf"):
+        tf = import_framework("tf")
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(n)
+        except RuntimeError:  # TensorFlow already initialised
+            pass
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo") as f:
@@ -148,6 +169,7 @@ def environment(device: str, frameworks) -> Dict[str, Any]:
         "versions": versions,
         "janus_backends": [],
         "threads": {},
+        "load_avg": _loadavg(),
     }
     try:
         import janus
@@ -160,6 +182,7 @@ def environment(device: str, frameworks) -> Dict[str, Any]:
             import torch
             versions["torch"] = torch.__version__
             info["threads"]["torch"] = torch.get_num_threads()
+            info["threads"]["torch_interop"] = torch.get_num_interop_threads()
             if device == "cuda" and torch.cuda.is_available():
                 info["device_name"] = torch.cuda.get_device_name(0)
         except Exception:
@@ -168,6 +191,8 @@ def environment(device: str, frameworks) -> Dict[str, Any]:
         try:
             tf = import_framework("tf")
             versions["tensorflow"] = tf.__version__
+            info["threads"]["tf_intra_op"] = tf.config.threading.get_intra_op_parallelism_threads()
+            info["threads"]["tf_inter_op"] = tf.config.threading.get_inter_op_parallelism_threads()
             if device == "cuda" and info["device_name"] is None:
                 gpus = tf.config.list_physical_devices("GPU")
                 info["device_name"] = gpus[0].name if gpus else None

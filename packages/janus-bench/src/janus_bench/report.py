@@ -69,6 +69,8 @@ def markdown(result: RunResult) -> str:
         f"({env.device_name or env.cpu}), {env.cpu_count} CPUs",
         f"- python {env.python}, torch {v.get('torch') or '–'}, tensorflow {v.get('tensorflow') or '–'}, "
         f"janus {v.get('janus') or v.get('janus-core') or '–'}, JANUS backends: {', '.join(env.janus_backends) or '–'}",
+        f"- load average at start / end: {env.load_avg or '–'} / {env.load_avg_end or '–'} "
+        f"(timings are noisy when other processes share the CPUs)",
         f"- {cfg.repeats} repeats, modes alternating; ms/call is the median over repeats; "
         "speedup = eager ms / ms; × native = native ms / ms (>1: faster than the framework's graph mode)",
         "- warm-up: eager and native = first call (native: trace/compile); janus = calls up to and including "
@@ -78,7 +80,7 @@ def markdown(result: RunResult) -> str:
     tail = [""]
     if result.skipped:
         tail += ["Skipped: " + "; ".join(f"{k} ({v})" for k, v in result.skipped.items()), ""]
-    return "\n".join(head) + markdown_table(result) + "\n" + "\n".join(tail)
+    return "\n".join(head) + "\n" + markdown_table(result) + "\n" + "\n".join(tail)
 
 
 def plot(result: RunResult, path: Path) -> Optional[str]:

@@ -135,6 +135,8 @@ class Runner:
     def run(self) -> RunResult:
         cfg = self.config
         t0 = time.perf_counter()
+        if cfg.threads:
+            fwk.set_threads(cfg.threads, cfg.frameworks)
         result = RunResult(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                            config=cfg, environment=Environment(**fwk.environment(cfg.device, cfg.frameworks)))
         known = set(workloads())
@@ -146,6 +148,7 @@ class Runner:
                 continue
             for fw in cfg.frameworks:
                 result.rows.extend(self.run_one(name, fw))
+        result.environment.load_avg_end = fwk._loadavg()
         result.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         result.duration_s = round(time.perf_counter() - t0, 3)
         return result

@@ -25,6 +25,7 @@ class RunConfig(BaseModel):
     max_warmup_calls: int = Field(30, ge=1, description="janus: calls allowed before the first graph-served one")
     warmup_calls: int = Field(3, ge=0, description="extra untimed calls after the first call (all modes)")
     mode_budget_s: float = Field(20.0, gt=0, description="a mode stops taking timed repeats (after one) past this")
+    threads: Optional[int] = Field(None, description="intra-op threads set for torch and tf (None: their defaults)")
     torch_compile_backend: str = Field("inductor", description="backend= of torch.compile in the native mode")
 
 
@@ -38,6 +39,8 @@ class Environment(BaseModel):
     versions: Dict[str, Optional[str]] = {}
     janus_backends: List[str] = []
     threads: Dict[str, int] = {}
+    load_avg: List[float] = Field(default_factory=list, description="os.getloadavg() at the start (1, 5, 15 min)")
+    load_avg_end: List[float] = Field(default_factory=list, description="os.getloadavg() at the end")
 
 
 class JanusStats(BaseModel):

@@ -98,6 +98,21 @@ class Backend:
         """Write `value` into the outside tensor `target` (committing a functionalized write)."""
         raise NotImplementedError(f"backend {self.name} cannot write tensors in place")
 
+    def is_graph_object(self, value: Any) -> bool:
+        """Framework objects that may live inside a graph as opaque values (a gradient tape,
+        a `no_grad` context): the converter keeps them as graph values, not constants."""
+        return False
+
+    def is_impure(self, target: Any, args: Sequence, kwargs: Dict) -> bool:
+        """Calls run in the graph only for their effect on framework state (`loss.backward()`,
+        `optimizer.step()`): kept in program order, never evaluated during conversion."""
+        return False
+
+    def state_guards(self) -> Sequence[Tuple[Callable[[], Any], Any]]:
+        """Global framework state a graph depends on, as (read function, current value)
+        pairs checked by the host guards (e.g. torch's grad mode)."""
+        return ()
+
     def is_random(self, target: Any) -> bool:
         """Does `target` draw from a random number generator (so it is never folded or merged)?"""
         name = getattr(target, "__name__", "") or ""

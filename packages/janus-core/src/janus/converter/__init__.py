@@ -43,6 +43,8 @@ class RootConverter(Converter):
         bound.apply_defaults()
         a = src.node.args
         param_nodes = {p.arg: p for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]}
+        for i, (read, value) in enumerate(self.backend.state_guards()):
+            self.guard("expr", None, (("call", read, ()), False, value), f"framework state {getattr(read, '__name__', read)}()")
         root = self.object_root(fn, fn.__name__)
         cells = {name: (cell, root.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))}
         frame = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, self.gid(fn.__globals__), cells)

@@ -142,7 +142,12 @@ class CallsMixin:
                 return defer(func, tuple(args) + ((kwargs,) if kwargs else ()), getattr(func, "__name__", "call")) \
                     if not kwargs else defer(lambda *a: func(*a[:-1], **a[-1]), tuple(args) + (kwargs,), "call")
             raise self.host_read_feeds(f"a call of `{getattr(func, '__qualname__', func)}`", frame, node)
-        if self.backend.is_framework_callable(func) and not isinstance(func, type):
+        if owner is not None and self.heap.path_of(owner) is not None and not isinstance(owner, (types.ModuleType, type)) \
+                and self.backend.is_impure(func, args, kwargs):
+            # e.g. optimizer.step(): the graph calls the class's method on the (guarded) object
+            unbound = getattr(type(owner), func.__name__)
+            return self.emit("call", unbound, (owner,) + tuple(args), kwargs, site)
+        if self.backend.is_framework_callable(func) and (not isinstance(func, type) or self._graph_class(func)):
             if owner is not None and not isinstance(owner, types.ModuleType) and self.heap.path_of(owner) is not None \
                     and not self.backend.owns(owner):
                 raise self.unsupported(f"call of {getattr(func, '__qualname__', func)!s}", frame, node,
@@ -171,6 +176,10 @@ class CallsMixin:
             raise self.unsupported(f"creating a `{name}` object", frame, node, "objects built inside the function are not supported yet")
         raise self.unsupported(f"call of `{name}`", frame, node,
                                "not a framework function nor user Python code, so its effects cannot be deferred")
+
+    def _graph_class(self, cls) -> bool:
+        """A framework class whose instances live in graphs (contexts, tapes)."""
+        return bool(getattr(self.backend, "graph_object_types", ())) and issubclass(cls, self.backend.graph_object_types)
 
     def call_tensor_method(self, m: SymMethod, args, kwargs, frame, node):
         if m.name in HOST_READ_METHODS and not args and not kwargs:
@@ -314,6 +323,10 @@ class CallsMixin:
 
     def sym_attr(self, sym: Sym, name: str, frame, node):
         if isinstance(sym.spec, PySpec):
+            if sym.spec.type not in (int, float, bool, complex):  # an opaque framework object in the graph
+                if callable(getattr(sym.example, name, None)):
+                    return SymMethod(sym, name)
+                raise self.unsupported(f"attribute `.{name}` of a {sym.spec.type.__name__} inside a graph", frame, node)
             return getattr(self.demand(sym, f"attribute .{name} of a Python value", self.where(frame, node)), name)
         attr = getattr(sym.example, name)
         if name in _SPEC_ATTRS:

@@ -81,6 +81,7 @@ class ConverterState:
         self.globals_dicts: List[dict] = []
         self.asserts: Dict[str, Tuple] = {}  # assert site text -> profile site key
         self.exact_shapes = False
+        self.impure_emitted = False
         self.region = self.graph
         self.examples: Dict[int, Any] = {}  # Value id -> example, for values a region reads
 
@@ -157,6 +158,14 @@ class ConverterState:
         args, kwargs = self.current(args), self.current(kwargs)
         self.check_stale((args, kwargs))
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
+        impure_target = target if op == "call" else getattr(ex_args[0], target, None)
+        if self.backend.is_impure(impure_target, ex_args, ex_kwargs):
+            # run in the graph for its effect on framework state only; never during conversion
+            node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
+            node.meta["impure"] = True
+            (region or self.region).add(node)
+            self.impure_emitted = True
+            return None
         if op == "call":
             example = target(*ex_args, **ex_kwargs)
         else:
@@ -171,16 +180,20 @@ class ConverterState:
             return self._sym(node.add_output(backend.spec_of(example)), example)
         if type(example) in (int, float, bool):
             return self._sym(node.add_output(PySpec(type(example))), example)
-        if isinstance(example, tuple) and all(backend.owns(e) or type(e) in (int, float, bool) for e in example):
+        if isinstance(example, (tuple, list)) and all(backend.owns(e) or type(e) in (int, float, bool) or e is None
+                                                      for e in example):
             whole = node.add_output(PySpec(type(example)))
             import operator
             items = []
             for i, e in enumerate(example):
+                if e is None:  # e.g. the gradient of an unused variable
+                    items.append(None)
+                    continue
                 getter = Node("call", operator.getitem, (whole, i))
                 self.region.add(getter)
                 items.append(self.wrap_result(getter, e))
-            if type(example) is tuple:
-                return tuple(items)
+            if type(example) in (tuple, list):
+                return type(example)(items)
             try:  # namedtuples (torch.max(x, dim) returns values/indices)
                 return type(example)(*items)
             except TypeError:
@@ -188,6 +201,9 @@ class ConverterState:
         if example is None:
             node.add_output(PySpec(type(None)))
             return None
+        if backend.is_graph_object(example):
+            node.meta["opaque"] = True
+            return self._sym(node.add_output(PySpec(type(example))), example)
         raise Unsupported(f"a framework call returning {type(example).__name__}", node.site,
                           "only tensors, Python numbers and tuples of them can flow through a graph")
 

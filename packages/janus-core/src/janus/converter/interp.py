@@ -291,8 +291,39 @@ class Converter(StateMixin, ControlMixin, CallsMixin, ConverterState):
         self.emit_assert(value, actual, frame, node, profile_site=key)
         return actual
 
+    def stmt_With(self, s, frame):
+        """`with` over a framework context (no_grad, a gradient tape): entered now for the
+        conversion-time examples, and as impure enter/exit nodes in the graph."""
+        entered = []
+        try:
+            for item in s.items:
+                cm = self.eval(item.context_expr, frame)
+                if not isinstance(cm, Sym) or not isinstance(cm.spec, PySpec) or not hasattr(cm.example, "__enter__"):
+                    raise self.unsupported("`with` over a non-framework context manager", frame, s,
+                                           "only framework contexts (no_grad, gradient tapes) are supported")
+                enter = Node("call_method", "__enter__", (cm.value,), site=self.where(frame, s))
+                enter.meta["impure"] = True
+                self.region.add(enter)
+                result = cm.example.__enter__()
+                entered.append(cm)
+                if item.optional_vars is not None:
+                    value = cm if result is cm.example else None
+                    if value is None:
+                        raise self.unsupported("`with ... as` binding a value other than the context", frame, s)
+                    self.assign(item.optional_vars, value, frame)
+            self.exec_block(s.body, frame)
+        finally:
+            for cm in reversed(entered):
+                cm.example.__exit__(None, None, None)
+                exit_node = Node("call_method", "__exit__", (cm.value, None, None, None), site=self.where(frame, s))
+                exit_node.meta["impure"] = True
+                self.region.add(exit_node)
+
     def emit_assert(self, pred: Sym, expect: bool, frame: Frame, node: ast.AST, profile_site) -> None:
         site = f"{self.where(frame, node)}: {ast.unparse(getattr(node, 'test', node))[:60]}"
+        if self.impure_emitted:
+            raise self.unsupported("speculation after an in-graph framework update", frame, node,
+                                   "an assertion after e.g. backward() or an optimizer step could not undo it")
         a = Node("assert", site, (pred.value,), {"expect": expect}, site=self.where(frame, node))
         self.region.add(a)
         self.asserts[site] = profile_site

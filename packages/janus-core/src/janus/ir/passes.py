@@ -34,7 +34,7 @@ def _used_ids(region: Region) -> set:
 def _removable(node: Node, is_random: IsRandom) -> bool:
     if node.op not in PURE_OPCODES or node.op == "input":
         return False
-    if node.op in ("call", "call_method") and is_random(node.target):
+    if node.op in ("call", "call_method") and (is_random(node.target) or node.meta.get("impure")):
         return False
     return not any(n.op in ("assert", "effect") for r in node.regions for n in r.walk())
 
@@ -82,6 +82,8 @@ def common_subexpression_elimination(graph: Graph, is_random: IsRandom = _never)
         for node in list(region.nodes):
             if node.op not in ("call", "call_method") or len(node.outputs) != 1 or is_random(node.target):
                 continue
+            if node.meta.get("impure") or node.meta.get("opaque"):
+                continue
             if node.op == "call_method" and node.target.endswith("_"):
                 continue  # in-place method
             k = _key(node)
@@ -107,7 +109,7 @@ def constant_folding(graph: Graph, is_random: IsRandom = _never) -> int:
         if node.op == "const" and node.outputs:
             consts[node.out.id] = node.target
             continue
-        if node.op != "call" or len(node.outputs) != 1 or is_random(node.target):
+        if node.op != "call" or len(node.outputs) != 1 or is_random(node.target) or node.meta.get("impure"):
             continue
         if not all(v.id in consts for v in node.input_values()):
             continue
