@@ -134,7 +134,7 @@ def _(T):
     return f, [((T.tensor(arr(3)), n), {}) for n in [4, 4, 4, 2, 6, 4]], lambda: None
 
 
-@case("tree_recursion_varying_structure", tags=["core"], served=2)
+@case("tree_recursion_varying_structure", tags=["recursion"], served=4)
 def _(T):
     W = T.tensor(arr(8, 8, scale=0.3))
 

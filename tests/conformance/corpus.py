@@ -12,7 +12,7 @@ CASES = {}
 
 #: the tags each backend's converter serves from graphs today
 SUPPORTED = {
-    "reference": {"core", "heap", "speculation", "control", "io", "state"},
+    "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
     "torch": {"core", "heap", "speculation"},
     "tf": {"core", "heap", "speculation"},
 }

@@ -91,7 +91,7 @@ def main():
         ("TF eager", timed(eager, args, max(a.calls // 10, 5))),
         ("tf.function", timed(tff, args, a.calls)),
         ("janus.jit(tf)", timed(jit, args, a.calls)),
-        ("ConcreteFunction._call_flat", timed(lambda *x: concrete._call_flat(list(x), []), args, a.calls)),
+        ("ConcreteFunction._call_flat", timed(lambda *x: concrete._call_flat(list(inputs), exe._captured), args, a.calls)),
         ("TFExecutable.run", timed(lambda *x: exe.run(inputs), args, a.calls)),
     ]
     base = dict(rows)["tf.function"]

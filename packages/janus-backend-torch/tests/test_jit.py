@@ -192,18 +192,18 @@ def test_in_place_method_on_local_tensor_is_kept():
     assert g.stats.graph_calls == 2
 
 
-def test_in_place_write_to_input_is_not_put_in_a_graph():
-    def f(x):
-        x.add_(1.0)
+def test_in_place_write_to_input_is_committed_after_the_graph():
+    def f(x, lr):
+        x.sub_(lr * torch.ones(2))
+        x[0] = 5.0
         return x * 2
 
     g = jit(f)
-    xs_e = [torch.zeros(2) for _ in range(3)]
-    xs_j = [torch.zeros(2) for _ in range(3)]
-    for a, b in zip(xs_e, xs_j):
-        assert_same(f(a), g(b))
-        assert_same(a, b)
-    assert g.stats.graph_calls == 0  # unsupported: runs eagerly, with the reason recorded
+    a, b = torch.zeros(2), torch.zeros(2)
+    for i in range(5):
+        assert_same(f(a, 0.1 * i), g(b, 0.1 * i))
+        assert_same(a, b)  # the write into the input happened, once
+    assert g.stats.graph_calls == 3
 
 
 def test_lstm_cell_module():

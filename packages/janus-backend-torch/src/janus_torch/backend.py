@@ -3,6 +3,7 @@ module inlining, RNG preservation, and `compile` (IR -> `TorchExecutable`)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import operator
 import random
 import sys
@@ -66,7 +67,24 @@ _DUNDER_INPLACE = frozenset({
 
 def draws_random(target: Any) -> bool:
     """Does calling `target` consume torch's random number generator?"""
-    return _name_of(target) in _RANDOM_NAMES
+    name = _name_of(target)
+    return (name[:-len(_ON_COPY)] if name.endswith(_ON_COPY) else name) in _RANDOM_NAMES
+
+
+_ON_COPY = "on_copy"
+#: in-place methods whose out-of-place form on a copy would not mean the same
+_NOT_FUNCTIONALIZABLE = frozenset({"requires_grad_", "set_", "share_memory_", "resize_", "resize_as_", "retain_grad",
+                                   "record_stream", "detach_", "pin_memory", "backward", "register_hook"})
+
+
+@functools.lru_cache(maxsize=None)
+def on_copy(name: str):
+    """`x.add_(y)` out of place: the same in-place method applied to a copy of x, so
+    dtype, broadcasting and error behaviour are exactly eager's."""
+    def method_on_copy(self, *args, **kwargs):
+        return getattr(self.clone(), name)(*args, **kwargs)
+    method_on_copy.__name__ = method_on_copy.__qualname__ = name + _ON_COPY
+    return method_on_copy
 
 
 class TorchBackend(janus.Backend):
@@ -127,12 +145,41 @@ class TorchBackend(janus.Backend):
         return None
 
     def is_random(self, target: Any) -> bool:
-        # Also True for in-place tensor methods: the core's passes consult only is_random
-        # before removing an unused or duplicate call, and `h.add_(1)` as a statement has
-        # an unused result but must not be removed or merged (see the package README).
-        if draws_random(target):
-            return True
-        return _is_inplace_name(_name_of(target))
+        return draws_random(target)
+
+    # -- in-place writes, computed out of place and committed by the runtime --------
+    def functional_method(self, name, args, kwargs):
+        if not _is_inplace_name(name) or name.startswith("__") or name in _NOT_FUNCTIONALIZABLE:
+            return None
+        return "call", on_copy(name), list(args), dict(kwargs)
+
+    def functional_call(self, fn, args, kwargs):
+        name = _name_of(fn)
+        if "out" in kwargs or kwargs.get("inplace") is True or name in _NOT_FUNCTIONALIZABLE:
+            return None
+        if _is_inplace_name(name) and not name.startswith("__") and args and \
+                getattr(fn, "__module__", "") in ("torch", "torch._C._VariableFunctions", None):
+            method = getattr(torch.Tensor, name, None)
+            if method is not None:  # torch.relu_(x) is x.relu_()
+                return on_copy(name), list(args), dict(kwargs), args[0]
+        return None
+
+    @staticmethod
+    def setitem_functional(tensor, index, value):
+        out = tensor.clone()
+        out[index] = value
+        return out
+
+    def assign(self, target, value) -> None:
+        if target.requires_grad and target.is_leaf:
+            with torch.no_grad():  # eager only allowed the write under no_grad (a parameter update)
+                target.copy_(value)
+        else:
+            target.copy_(value)
+
+    def state_guards(self):
+        # code may read .requires_grad of intermediates, which depends on the grad mode
+        return ((torch.is_grad_enabled, torch.is_grad_enabled()),)
 
     @contextlib.contextmanager
     def preserve_state(self):

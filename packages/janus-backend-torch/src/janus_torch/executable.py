@@ -41,7 +41,8 @@ _COMPILE_LOCK = threading.Lock()  # one Inductor compile at a time (they share g
 
 def resolve_mode(mode: str, lowered: LoweredGraph) -> str:
     if mode in ("default", "off"):
-        return "tiered" if lowered.n_ops >= TIERED_MIN_OPS and not lowered.random_targets else "fx"
+        big = lowered.n_ops >= TIERED_MIN_OPS
+        return "tiered" if big and not lowered.random_targets and not lowered.impure else "fx"
     return mode
 
 
@@ -65,17 +66,23 @@ class TorchExecutable(janus.Executable):
         if self.mode == "fx":
             self._done.set()
             self._call = self.fx_forward
+        elif self.mode in ("inductor", "tiered") and self.lowered.impure:
+            # compiling runs the graph once more (warm-up, validation): effects would repeat
+            self._skip("the graph changes framework state (e.g. backward())")
+        elif self.mode == "tiered" and self.lowered.random_targets:
+            # the background warm-up would draw from the global RNG, racing the caller
+            self._skip("the graph draws random numbers")
         elif self.mode == "inductor":
             self._call = self._first_call_inductor
         elif self.mode == "tiered":
-            if self.lowered.random_targets:
-                self.status, self.failure = "skipped", "the graph draws random numbers"
-                self._done.set()
-                self._call = self.fx_forward
-            else:
-                self._call = self._first_call_tiered
+            self._call = self._first_call_tiered
         else:
             raise janus.JanusError(f"unknown compile_mode {self.requested_mode!r} for the torch backend")
+
+    def _skip(self, why: str) -> None:
+        self.status, self.failure = "skipped", why
+        self._done.set()
+        self._call = self.fx_forward
 
     # -- the hot path ---------------------------------------------------------------------
     def run(self, inputs: Sequence[Any]) -> Sequence[Any]:

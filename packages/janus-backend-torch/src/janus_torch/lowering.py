@@ -44,6 +44,8 @@ class LoweredGraph:
     has_control_flow: bool = False
     n_ops: int = 0
     random_targets: List[Any] = field(default_factory=list)
+    #: calls run for their effect on framework state (`loss.backward()`) or holding opaque objects
+    impure: bool = False
 
 
 # -- helpers the generated code calls ------------------------------------------------------
@@ -114,6 +116,7 @@ class _Lowerer:
         self.has_control_flow = False
         self.n_ops = 0
         self.random_targets: List[Any] = []
+        self.impure = False
 
     def attr(self, g: fx.Graph, value: Any, hint: str) -> fx.Node:
         name = f"_{hint}{len(self.attrs)}"
@@ -155,6 +158,8 @@ class _Lowerer:
                 continue  # bound by the caller
             if op == "output":
                 return [self.arg(g, a, env) for a in node.args]
+            if node.meta.get("impure") or node.meta.get("opaque"):
+                self.impure = True
             if op == "const":
                 value = node.target
                 result = value if _is_literal(value) else self.attr(g, value, "const")
@@ -273,7 +278,7 @@ def lower(graph: Graph, for_inductor: bool = False, outputs: Optional[List[Value
     g.output(tuple(out))
     module = fx.GraphModule(lowerer._root(), g, class_name=f"janus_{_ident(graph.name)}")
     return LoweredGraph(module, len(results), [a[2] for a in asserts], [a[1] for a in asserts],
-                        lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets)
+                        lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets, lowerer.impure)
 
 
 def host_scalar_nodes(graph: Graph, values: List[Value]) -> Optional[List[Node]]:

@@ -33,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per mode (default: per profile)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads for torch and tf (default: theirs)")
+    p.add_argument("--threads", type=int, default=None, help="intra-op threads for torch and tf; 0 = the frameworks' defaults "
+                        "(default: 1 for --smoke/--quick, stable on a shared 2-core CPU; theirs for --paper)")
     p.add_argument("--torch-compile-backend", default=None,
                    help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)")
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default ./bench-results)")

@@ -93,24 +93,30 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
         return f"matplotlib unavailable: {type(e).__name__}: {e}"
     groups: List[str] = []
     values: Dict[str, Dict[str, Optional[float]]] = {}
+    failed: Dict[str, Dict[str, bool]] = {}
     modes = [m for m in result.config.modes]
     for r in result.rows:
         g = f"{r.model}\n{r.framework}"
         if g not in values:
             groups.append(g)
-            values[g] = {}
+            values[g], failed[g] = {}, {}
         values[g][r.mode] = r.speedup_vs_eager
+        failed[g][r.mode] = r.error is not None
     fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.5))
     width = 0.8 / max(1, len(modes))
     colors = {"eager": "#9e9e9e", "janus": "#1f77b4", "native": "#ff7f0e"}
     for i, mode in enumerate(modes):
         xs = [gi + (i - (len(modes) - 1) / 2) * width for gi in range(len(groups))]
-        hs = [values[g].get(mode) or 0.0 for g in groups]
+        hs = [values[g].get(mode) or 0.0 for g in groups]  # 0: no bar (error / not run)
         bars = ax.bar(xs, hs, width, label=mode, color=colors.get(mode))
         for b, g in zip(bars, groups):
             v = values[g].get(mode)
-            ax.annotate("n/a" if v is None else f"{v:.2f}", (b.get_x() + b.get_width() / 2, b.get_height()),
+            label = ("err" if failed[g].get(mode) else "n/a") if v is None else f"{v:.2f}"
+            ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()),
                         ha="center", va="bottom", fontsize=7)
+    shown = [v for g in groups for v in values[g].values() if v]
+    if shown and (min(shown) < 0.1 or max(shown) > 30):
+        ax.set_yscale("log")
     ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(groups, fontsize=8)

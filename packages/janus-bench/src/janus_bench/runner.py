@@ -34,9 +34,9 @@ ProgressFn = Callable[[str, float], None]
 
 PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "smoke": dict(repeats=2, target_repeat_s=0.02, max_calls_per_repeat=5, warmup_calls=1, max_warmup_calls=8,
-                  mode_budget_s=10.0, torch_compile_backend="eager"),
+                  mode_budget_s=10.0, torch_compile_backend="eager", threads=1),
     "quick": dict(repeats=5, target_repeat_s=0.15, max_calls_per_repeat=100, warmup_calls=3, max_warmup_calls=30,
-                  mode_budget_s=20.0),
+                  mode_budget_s=20.0, threads=1),
     "paper": dict(repeats=10, target_repeat_s=1.0, max_calls_per_repeat=1000, warmup_calls=5, max_warmup_calls=50,
                   mode_budget_s=300.0),
 }

@@ -94,6 +94,19 @@ class Backend:
     #: a callable `(tensor, index, value) -> new tensor` for `t[index] = value`, or None
     setitem_functional: Optional[Callable] = None
 
+    def from_numpy(self, array: Any) -> Any:
+        """A host NumPy array as this backend's tensor (schedules of recursion-as-data)."""
+        raise NotImplementedError
+
+    def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
+        """A zero tensor of `shape` with the dtype and device of `spec`."""
+        raise NotImplementedError
+
+    def stack_rows(self, rows: Sequence[Any], spec: Any) -> Any:
+        """Stack per-node payloads (Python numbers or tensors of `spec`; None for nodes of
+        other kinds, filled with zeros) into one tensor whose first dimension is the node."""
+        raise NotImplementedError
+
     def assign(self, target: Any, value: Any) -> None:
         """Write `value` into the outside tensor `target` (committing a functionalized write)."""
         raise NotImplementedError(f"backend {self.name} cannot write tensors in place")

@@ -23,6 +23,9 @@ class Config(BaseModel):
     compile_mode: Literal["default", "off", "fx", "inductor", "tiered"] = Field(
         "default", description="backend compilation tier (torch: fx graph, Inductor, or fx first then Inductor)")
     passes: bool = Field(True, description="run DCE, CSE and constant folding on each graph")
+    recursion: Literal["schedule", "inline"] = Field(
+        "schedule", description="recursion over a Python structure: a graph loop over a host schedule, or "
+                                "inlined per structure (one graph per tree shape)")
 
 
 class Stats(BaseModel):

@@ -40,7 +40,8 @@ def _literal(value: Any) -> Optional[str]:
 
 
 class GuardCompiler:
-    def __init__(self, fn: Callable, backend, globals_dicts: List[dict], object_roots: List[Any]):
+    def __init__(self, fn: Callable, backend, globals_dicts: List[dict], object_roots: List[Any], builders=()):
+        self.builders = list(builders)
         self.fn = fn
         self.backend = backend
         self.ns = _Namespace()
@@ -62,6 +63,17 @@ class GuardCompiler:
                 expr = self.ns.bind(self.globals_dicts[path.root[1]], "__g")
             elif kind == "obj":
                 expr = self.ns.bind(self.object_roots[path.root[1]], "__o")
+            elif kind == "node":
+                expr = "node"
+            elif kind == "derived":  # a host schedule computed from an outside structure
+                _, b, base, field = path.root
+                sched = self.exprs.get(("schedule", b, base))
+                if sched is None:
+                    sched = f"__s{b}"
+                    self.lines.append(f"{sched} = {self.ns.bind(self.builders[b], '__B')}({self.path_expr(base)})")
+                    self.lines.append(f"if {sched} is None: return None")
+                    self.exprs[("schedule", b, base)] = sched
+                expr = f"{sched}[{field!r}]"
             else:
                 raise ValueError(f"unknown path root {path.root!r}")
         else:
@@ -169,8 +181,33 @@ class GuardCompiler:
 
 
 def compile_guards(fn, backend, conversion) -> Tuple[Callable, str]:
-    gc = GuardCompiler(fn, backend, conversion.globals_dicts, conversion.object_roots)
+    gc = GuardCompiler(fn, backend, conversion.globals_dicts, conversion.object_roots, conversion.builders)
     return gc.compile(conversion.guards, conversion.input_paths, conversion.host_paths)
+
+
+def compile_kind_matchers(kinds, backend, globals_dicts, object_roots) -> None:
+    """For recursion as data: one function per node kind, `match(node)` returning the
+    node's (payloads, children) when every structural guard of the kind holds, else None."""
+    for kind in kinds:
+        gc = GuardCompiler(None, backend, globals_dicts, object_roots)
+        body: List[str] = []
+        for g in kind.guards:
+            start = len(gc.lines)
+            cond = gc.check(g)
+            body.extend(gc.lines[start:])
+            del gc.lines[start:]
+            body.append(f"if not ({cond}): return None")
+        start = len(gc.lines)
+        pays = [gc.path_expr(p) for p, _s, _v in kind.payloads]
+        kids = [gc.path_expr(p) for p, _v in kind.children]
+        body.extend(gc.lines[start:])
+        body.append(f"return ({''.join(x + ', ' for x in pays)}), ({''.join(x + ', ' for x in kids)})")
+        text = "\n".join(["def __janus_kind__(node):", "    try:"] + [f"        {b}" for b in body] +
+                         ["    except Exception:", "        return None"])
+        namespace = dict(gc.ns.values)
+        exec(compile(text, "<janus recursion kind>", "exec"), namespace)
+        kind.matcher = namespace["__janus_kind__"]
+        kind.matcher_source = text
 
 
 _ = types

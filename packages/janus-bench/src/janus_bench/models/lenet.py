@@ -98,7 +98,9 @@ def build_tf(size, seed, device="cpu"):
             self.c1b = tf.Variable(init["c1b"], name="c1b")
             self.c2w = tf.Variable(hwio(init["c2w"]), name="c2w")
             self.c2b = tf.Variable(init["c2b"], name="c2b")
-            self.f1w = tf.Variable(init["f1w"].T.copy(), name="f1w")
+            # torch flattens (C, H, W), NHWC flattens (H, W, C): permute fc1's inputs to match
+            f1w = init["f1w"].reshape(120, 16, 4, 4).transpose(2, 3, 1, 0).reshape(256, 120).copy()
+            self.f1w = tf.Variable(f1w, name="f1w")
             self.f1b = tf.Variable(init["f1b"], name="f1b")
             self.f2w = tf.Variable(init["f2w"].T.copy(), name="f2w")
             self.f2b = tf.Variable(init["f2b"], name="f2b")

@@ -9,6 +9,7 @@ from typing import Any, Dict, List, Tuple
 from ..errors import Unsupported
 from ..ir.graph import Graph, Node
 from .core import Respecialize
+from .recursion import ScheduleRecursion
 from .heap import Guard, Path
 from .interp import Converter, Frame, ReturnSignal
 from .source import get_source, site_key, site_of
@@ -28,6 +29,7 @@ class Conversion:
     globals_dicts: List[dict]
     object_roots: List[Any]
     asserts: Dict[str, Any] = field(default_factory=dict)
+    builders: List[Any] = field(default_factory=list)  # host schedule builders (recursion as data)
 
 
 class RootConverter(Converter):
@@ -84,19 +86,38 @@ class RootConverter(Converter):
         result_tpl = tb.build(result, memo)
         self.graph.add(Node("output", None, tuple(tb.outputs)))
         return Conversion(self.graph, self.guards, self.input_paths, tb.host_paths, result_tpl, effects,
-                          self.globals_dicts, list(self.__dict__.get("object_roots", [])), dict(self.asserts))
+                          self.globals_dicts, list(self.__dict__.get("object_roots", [])), dict(self.asserts),
+                          list(self.__dict__.get("builders", [])))
 
 
 def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
     """Convert one call of `fn`; raises `Unsupported` for what the converter cannot express.
-    Any other exception is the function's own (it raised for these arguments)."""
-    for exact in (False, True):
+    Any other exception is the function's own (it raised for these arguments).
+
+    Conversion restarts with exact shapes when Python code reads a relaxed dimension, and
+    in schedule mode when it finds recursion over a structure (falling back to inlining
+    the recursion when the schedule cannot express it)."""
+    attempts = [dict(exact=False, schedule={}, no_schedule=False)]
+    last: Exception = Unsupported("reading a relaxed tensor dimension", "", "internal: exact shapes did not settle")
+    while attempts:
+        mode = attempts.pop(0)
         conv = RootConverter(fn, backend, analyzer, config)
-        conv.exact_shapes = exact
+        conv.exact_shapes = mode["exact"]
+        conv.schedule_codes = mode["schedule"]
+        conv.no_schedule = mode["no_schedule"]
         try:
             with backend.preserve_state():
                 result = conv.run_root(fn, args, kwargs)
                 return conv.finish(result)
         except Respecialize:
-            continue
-    raise Unsupported("reading a relaxed tensor dimension", "", "internal: exact shapes did not settle")
+            if not mode["exact"]:
+                attempts.insert(0, dict(mode, exact=True))
+        except ScheduleRecursion as e:
+            attempts.insert(0, dict(mode, schedule={e.code: e.tree_index}))
+        except Unsupported as e:
+            if mode["schedule"]:
+                last = e  # recursion as data did not work out: inline it per structure
+                attempts.insert(0, dict(mode, schedule={}, no_schedule=True))
+            else:
+                raise
+    raise last

@@ -202,6 +202,24 @@ class CallsMixin:
 
     def inline_function(self, fn, args, kwargs, frame, node):
         from .interp import Frame, ReturnSignal
+        from .recursion import ScheduleRecursion
+        code = getattr(fn, "__code__", None)
+        sched_codes = self.__dict__.get("schedule_codes", {})
+        if code in sched_codes:
+            idx = sched_codes[code]
+            sched = self.__dict__.get("schedule")
+            if sched is not None and sched["fn"].__code__ is code and getattr(self, "node_ctx", None) is not None:
+                others = [a for i, a in enumerate(args) if i != idx]
+                if len(args) != len(sched["args"]) or kwargs or any(
+                        a is not b for a, b in zip(others, [a for i, a in enumerate(sched["args"]) if i != idx])):
+                    raise self.unsupported("recursion as data", frame, node, "recursive calls must pass the other arguments unchanged")
+                return self.recursive_child(args[idx])
+            if sched is None:
+                return self.schedule_call(fn, list(args), kwargs, idx, frame, node)
+        elif code is not None and not self.__dict__.get("no_schedule"):
+            idx = self.recursion_entry(fn, list(args))
+            if idx is not None:
+                raise ScheduleRecursion(code, idx)
         try:
             src = get_source(fn)
         except SourceUnavailable as e:
@@ -217,6 +235,8 @@ class CallsMixin:
         callee = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, self.gid(fn.__globals__), cells)
         callee.locals.update(params)
         self._enter(frame, node, fn.__qualname__)
+        stack = self.__dict__.setdefault("inline_stack", [])
+        stack.append((code, list(args)))
         try:
             if isinstance(src.node, ast.Lambda):
                 return self.eval(src.node.body, callee)
@@ -225,6 +245,7 @@ class CallsMixin:
             return r.value
         finally:
             self.depth -= 1
+            stack.pop()
         return None
 
     def inline_conv(self, cf: ConvFunction, args, kwargs, frame, node):

@@ -88,6 +88,8 @@ class ConverterState:
     # -- guards and host values ----------------------------------------------
     def guard(self, kind: str, path: Path, expect: Any, site: str = "", relax=None) -> None:
         g = Guard(kind, path, expect, site, relax)
+        if getattr(self, "node_ctx", None) is not None and self.node_guard(g):
+            return  # a structural guard of a recursion node kind
         k = g.key()
         if k not in self._guard_keys:
             self._guard_keys.add(k)
@@ -106,6 +108,15 @@ class ConverterState:
         backend = self.backend
         if path in self._inputs_by_path:
             return self._inputs_by_path[path]
+        if path.root == ("node",) and getattr(self, "node_ctx", None) is not None:
+            if isinstance(value, (tuple, list)):
+                self.guard("type", path, type(value), site)
+                if id(value) not in self.heap.origins:
+                    self.heap.origins[id(value)] = (value, path)
+                return value
+            read = self.node_read(value, path, site)
+            if read is not None:
+                return read
         if backend.owns(value):
             spec = backend.spec_of(value)
             if site_key is not None and not self.exact_shapes:

@@ -58,7 +58,8 @@ class Path:
     def __str__(self) -> str:
         kind = self.root[0]
         text = {"arg": lambda: self.root[1], "global": lambda: f"{self.root[2]}",
-                "gdict": lambda: "globals()", "obj": lambda: self.root[2]}[kind]()
+                "gdict": lambda: "globals()", "obj": lambda: self.root[2], "node": lambda: "<node>",
+                "derived": lambda: f"schedule({self.root[2]}).{self.root[3]}"}[kind]()
         for step in self.steps:
             if step[0] == "attr":
                 text += "." + step[1]

@@ -18,6 +18,7 @@ from ..ir.spec import PySpec
 from .calls import CallsMixin, ConvFunction
 from .control import ConditionalWrite, ControlMixin, InGraphOnly
 from .deferred import Deferred, contains_deferred, defer, format_value, joined_str
+from .recursion import RecursionMixin
 from .state import StateMixin
 from .core import ConverterState, contains_sym
 from .heap import Effect, Path, Sym
@@ -68,7 +69,7 @@ class Frame:
         self.locals: Dict[str, Any] = {}
 
 
-class Converter(StateMixin, ControlMixin, CallsMixin, ConverterState):
+class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterState):
     # -- sites ----------------------------------------------------------------
     def where(self, frame: Frame, node: ast.AST) -> str:
         return site_of(frame.filename, node)

@@ -7,7 +7,7 @@ import random
 import numpy as np
 
 from ..backend import Backend, Capabilities
-from ..ir.spec import TensorSpec
+from ..ir.spec import PySpec, TensorSpec
 from .executable import ReferenceExecutable
 
 _MUTATING_NUMPY = {"copyto", "put", "place", "putmask", "fill_diagonal"}
@@ -84,6 +84,17 @@ class ReferenceBackend(Backend):
 
     def assign(self, target, value):
         np.copyto(target, value)
+
+    def from_numpy(self, array):
+        return array
+
+    def zeros(self, shape, spec):
+        return np.zeros(shape, dtype=spec.dtype)
+
+    def stack_rows(self, rows, spec):
+        if isinstance(spec, PySpec):
+            return np.asarray([0 if r is None else r for r in rows], dtype=np.int64 if spec.type is int else np.float64)
+        return np.stack([np.zeros(spec.shape, spec.dtype) if r is None else r for r in rows])
 
     def compile(self, graph, config):
         return ReferenceExecutable(graph)

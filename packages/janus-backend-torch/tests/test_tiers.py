@@ -1,0 +1,239 @@
+"""Compile modes: fx, inductor (synchronous), tiered (background switch), default;
+and the lowering of cond/while/assert on hand-built IR."""
+import operator
+
+import pytest
+import torch
+
+import janus
+from janus.errors import AssumptionFailed
+from janus.ir.graph import Graph, Node, Region
+from janus.ir.spec import PySpec, TensorSpec
+from janus_torch import executable as executable_module
+from janus_torch.executable import TorchExecutable, compile_inductor
+from conftest import assert_same, executables, jit
+
+W = torch.randn(8, 8) * 0.3
+
+
+def step(x, lr):
+    h = torch.tanh(x @ W)
+    return h - lr * h.sum(), lr * 2.0
+
+
+def unrolled(x):
+    for _ in range(40):
+        x = torch.tanh(x @ W) + 0.1
+    return x
+
+
+def calls(n):
+    return [(torch.randn(4, 8), 0.01 * (i + 1)) for i in range(n)]
+
+
+def run_all(g, fn, argsets):
+    for args in argsets:
+        assert_same(fn(*args), g(*args))
+
+
+def test_fx_mode():
+    g = jit(step, compile_mode="fx")
+    run_all(g, step, calls(5))
+    assert g.stats.graph_calls == 3
+    assert executables(g)[0].describe() == "torch fx"
+
+
+def test_inductor_mode_compiles_before_first_graph_call():
+    g = jit(step, compile_mode="inductor")
+    run_all(g, step, calls(3))
+    ex = executables(g)[0]
+    assert ex.describe() == "torch inductor", ex.failure
+    run_all(g, step, calls(6))  # a new lr each call: no new graph, Python result exact
+    assert g.stats.graph_calls == 7 and g.stats.graphs_built == 1
+
+
+def test_tiered_mode_switches_after_background_compile():
+    g = jit(step, compile_mode="tiered")
+    run_all(g, step, calls(3))
+    ex = executables(g)[0]
+    assert ex.status in ("compiling", "inductor")
+    assert ex.wait_compiled(timeout=300)
+    assert ex.describe() == "torch inductor", ex.failure
+    run_all(g, step, calls(5))
+    assert g.stats.graph_calls == 6 and g.stats.graphs_built == 1
+
+
+def test_tiered_mode_relaxed_batch_dim():
+    g = jit(lambda_free_relaxed, compile_mode="tiered")
+    argsets = [(torch.randn(b, 8),) for b in [4, 4, 4, 6, 9, 9, 3]]
+    run_all(g, lambda_free_relaxed, argsets)
+    for ex in executables(g):
+        assert ex.wait_compiled(timeout=300)
+    run_all(g, lambda_free_relaxed, [(torch.randn(b, 8),) for b in [5, 7, 12]])
+    assert any(ex.describe() == "torch inductor" for ex in executables(g))
+    assert g.stats.graph_calls >= 5
+
+
+def lambda_free_relaxed(x):
+    return torch.relu(x @ W).mean(0)
+
+
+def test_failed_background_compile_keeps_fx(monkeypatch):
+    def broken(*a, **k):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(executable_module, "compile_inductor", broken)
+    g = jit(step, compile_mode="tiered")
+    run_all(g, step, calls(3))
+    ex = executables(g)[0]
+    assert ex.wait_compiled(timeout=60)
+    assert ex.describe().startswith("torch fx (inductor failed: RuntimeError: no compiler today")
+    run_all(g, step, calls(3))
+    assert g.stats.graph_calls == 4
+
+
+def test_random_graph_stays_on_fx_in_tiered_mode():
+    def f(x):
+        return torch.nn.functional.dropout(x, 0.5, True) * 2.0
+
+    g = jit(f, compile_mode="tiered")
+    for i in range(4):
+        x = torch.ones(16)
+        torch.manual_seed(i)
+        want = f(x)
+        torch.manual_seed(i)
+        assert_same(want, g(x))
+    assert g.stats.graph_calls == 2
+    assert "inductor skipped" in executables(g)[0].describe()
+
+
+def test_default_mode_small_graph_fx_large_graph_tiered():
+    small = jit(step)
+    run_all(small, step, calls(3))
+    assert executables(small)[0].describe() == "torch fx"
+    large = jit(unrolled)
+    x = torch.randn(2, 8)
+    for _ in range(3):
+        assert_same(unrolled(x), large(x))
+    ex = executables(large)[0]
+    assert ex.mode == "tiered"
+    assert ex.wait_compiled(timeout=300) and ex.describe() == "torch inductor", ex.failure
+    assert_same(unrolled(x), large(x))
+    assert large.stats.graph_calls == 2
+
+
+# -- hand-built IR -------------------------------------------------------------------------
+def _cond_graph():
+    g = Graph("cond_test")
+    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (3,)), "x")
+    s = g.add(Node("call", torch.sum, (x,))).add_output(TensorSpec("float32", ()))
+    pred = g.add(Node("call", operator.gt, (s, 0))).add_output(TensorSpec("bool", ()))
+    then_r, else_r = Region(), Region()
+    for region, fn, const in ((then_r, operator.mul, 2.0), (else_r, operator.sub, 100.0)):
+        p = region.params
+        from janus.ir.graph import Value
+        param = Value(TensorSpec("float32", (3,)))
+        p.append(param)
+        y = region.add(Node("call", fn, (param, const))).add_output(TensorSpec("float32", (3,)))
+        z = region.add(Node("call", operator.add, (y, s))).add_output(TensorSpec("float32", (3,)))  # reads outer %s
+        region.add(Node("output", None, (z,)))
+    c = g.add(Node("cond", None, (pred, x), regions=[then_r, else_r])).add_output(TensorSpec("float32", (3,)))
+    g.add(Node("output", None, (c,)))
+    return g
+
+
+def _cond_eager(x):
+    s = x.sum()
+    return (x * 2.0 if s > 0 else x - 100.0) + s
+
+
+def _while_graph():
+    from janus.ir.graph import Value
+    g = Graph("while_test")
+    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
+    limit = g.add(Node("input", "arg limit")).add_output(TensorSpec("float32", ()), "limit")
+    cond_r, body_r = Region(), Region()
+    cp = Value(TensorSpec("float32", (2,)))
+    cond_r.params.append(cp)
+    s = cond_r.add(Node("call", torch.sum, (cp,))).add_output(TensorSpec("float32", ()))
+    lt = cond_r.add(Node("call", operator.lt, (s, limit))).add_output(TensorSpec("bool", ()))
+    cond_r.add(Node("output", None, (lt,)))
+    bp = Value(TensorSpec("float32", (2,)))
+    body_r.params.append(bp)
+    nxt = body_r.add(Node("call", operator.mul, (bp, 1.5))).add_output(TensorSpec("float32", (2,)))
+    body_r.add(Node("output", None, (nxt,)))
+    w = g.add(Node("while", None, (x,), regions=[cond_r, body_r])).add_output(TensorSpec("float32", (2,)))
+    g.add(Node("output", None, (w,)))
+    return g
+
+
+def _while_eager(x, limit):
+    while x.sum() < limit:
+        x = x * 1.5
+    return x
+
+
+@pytest.mark.parametrize("mode", ["fx", "inductor"])
+def test_cond_lowering(mode):
+    ex = TorchExecutable(_cond_graph(), janus.Config(compile_mode=mode))
+    for x in [torch.ones(3), -torch.ones(3), torch.tensor([1.0, -5.0, 2.0])]:
+        (got,) = ex.run([x])
+        assert_same(_cond_eager(x), got)
+    assert ex.describe() == ("torch fx" if mode == "fx" else "torch inductor"), ex.failure
+
+
+@pytest.mark.parametrize("mode", ["fx", "inductor"])
+def test_while_lowering(mode):
+    ex = TorchExecutable(_while_graph(), janus.Config(compile_mode=mode))
+    for x, limit in [(torch.ones(2), 10.0), (torch.ones(2) * 3, 1.0), (torch.ones(2) * 0.1, 50.0)]:
+        (got,) = ex.run([x, torch.tensor(limit)])
+        assert_same(_while_eager(x, torch.tensor(limit)), got)
+    assert ex.describe() in ("torch fx", "torch inductor")
+    if mode == "inductor":
+        assert ex.status in ("inductor", "failed")  # while_loop support varies by torch version
+
+
+def test_asserts_checked_once_after_the_run():
+    g = Graph("asserts")
+    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
+    preds = []
+    for threshold in (0.0, 10.0):
+        s = g.add(Node("call", torch.sum, (x,))).add_output(TensorSpec("float32", ()))
+        preds.append(g.add(Node("call", operator.gt, (s, threshold))).add_output(TensorSpec("bool", ())))
+    g.add(Node("assert", "site A", (preds[0],), {"expect": True}))
+    g.add(Node("assert", "site B", (preds[1],), {"expect": False}))
+    y = g.add(Node("call", operator.mul, (x, 2.0))).add_output(TensorSpec("float32", (2,)))
+    g.add(Node("output", None, (y,)))
+    ex = TorchExecutable(g, janus.Config(compile_mode="fx"))
+    assert_same(list(ex.run([torch.ones(2)])), [torch.ones(2) * 2])
+    with pytest.raises(AssumptionFailed) as e:
+        ex.run([-torch.ones(2)])
+    assert e.value.site == "site A"
+    with pytest.raises(AssumptionFailed) as e:
+        ex.run([torch.ones(2) * 8])
+    assert e.value.site == "site B"
+
+
+def test_invoke_is_unsupported():
+    g = Graph("inv")
+    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
+    y = g.add(Node("invoke", Graph("callee"), (x,))).add_output(TensorSpec("float32", (2,)))
+    g.add(Node("output", None, (y,)))
+    with pytest.raises(janus.Unsupported):
+        TorchExecutable(g, janus.Config())
+
+
+def test_python_scalar_input_and_output_under_inductor():
+    g = Graph("scalars")
+    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
+    lr = g.add(Node("input", "arg lr")).add_output(PySpec(float), "lr")
+    y = g.add(Node("call", operator.mul, (x, lr))).add_output(TensorSpec("float32", (2,)))
+    d = g.add(Node("call", operator.mul, (lr, 2.0))).add_output(PySpec(float))
+    g.add(Node("output", None, (y, d)))
+    ex = TorchExecutable(g, janus.Config(compile_mode="inductor"))
+    for lr_value in (0.5, 0.25, 3.0):
+        y_got, d_got = ex.run([torch.ones(2), lr_value])
+        assert_same(torch.ones(2) * lr_value, y_got)
+        assert d_got == lr_value * 2.0
+    assert ex.describe() == "torch inductor", ex.failure
+    assert compile_inductor is executable_module.compile_inductor

@@ -1,0 +1,331 @@
+"""Recursion over a Python structure (a parse tree), as data.
+
+A recursive function over nested tuples (TreeRNN, TreeLSTM) does different work for every
+tree, so a graph specialized to one tree's shape is useless for the next one.  Instead:
+
+1. The converter recognizes the recursion (a user function calling itself on a part of
+   an outside tuple/list argument) and restarts in *schedule* mode.
+2. It converts the function body once per node of the example tree, with the node bound
+   to a node-relative path, its recursive calls replaced by "child result" parameters and
+   the values it reads from the node (leaf ids, leaf tensors) made "payload" parameters.
+   Nodes whose conversions rely on the same structural guards form one *kind* (a leaf, an
+   internal node): one graph region per kind.
+3. On every call the host walks the actual tree once with those guards, producing a
+   post-order *schedule*: each node's kind, its children's positions and its payloads, as
+   arrays.  The graph is a `while` loop over the schedule that evaluates the node's kind
+   region (a `cond` chain) on its payloads and its children's results, kept in a buffer.
+
+So a new tree is new *data* for the same graph: no conversion, no compilation, no
+per-tree graph.  A tree with a node of an unseen kind fails the host check (a guard
+miss): that call runs imperatively and the next graph knows the new kind.
+"""
+from __future__ import annotations
+
+import operator
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..errors import Unsupported
+from ..ir.graph import Node, Region, Value
+from ..ir.interpret import Interpreter
+from ..ir.passes import replace_uses
+from ..ir.spec import PySpec, TensorSpec
+from .control import lift_captures
+from .heap import Guard, Path, Sym
+
+NODE = Path(("node",))
+
+
+class ScheduleRecursion(Exception):
+    """Raised when recursion over a structure is found: convert again in schedule mode."""
+
+    def __init__(self, code, tree_index: int):
+        self.code, self.tree_index = code, tree_index
+
+
+class _Kind:
+    def __init__(self, key, region: Region, payloads: List[Tuple[Path, Any, Value]], children: List[Tuple[Path, Value]],
+                 guards: List[Guard], result_spec):
+        self.key, self.region, self.payloads, self.children = key, region, payloads, children
+        self.guards, self.result_spec = guards, result_spec
+        self.matcher: Optional[Callable] = None
+
+
+class _NodeContext:
+    """The state of converting one node of the example tree."""
+
+    def __init__(self):
+        self.guards: List[Guard] = []
+        self.payloads: List[Tuple[Path, Any, Value]] = []   # (path, spec, param)
+        self.children: List[Tuple[Path, Value]] = []
+        self.child_results: List[Any] = []
+
+
+def _under(path: Path, prefix: Path) -> bool:
+    return path.root == prefix.root and path.steps[:len(prefix.steps)] == prefix.steps
+
+
+class RecursionMixin:
+    def recursion_entry(self, fn, args: list) -> Optional[int]:
+        """On a recursive call of `fn`: the index of the structure argument it recurses on."""
+        code = fn.__code__
+        stack = self.__dict__.setdefault("inline_stack", [])
+        outer = next((a for c, a in reversed(stack) if c is code), None)
+        if outer is None or self.config.recursion != "schedule":
+            return None
+        for i, (a, b) in enumerate(zip(outer, args)):
+            if a is b:
+                continue
+            if isinstance(a, (tuple, list)) and self.heap.path_of(a) is not None:
+                return i
+            return None
+        return None
+
+    # -- schedule mode --------------------------------------------------------------------
+    def schedule_call(self, fn, args: list, kwargs: dict, tree_index: int, frame, node) -> Sym:
+        if kwargs:
+            raise self.unsupported("recursion as data with keyword arguments", frame, node)
+        root_value = args[tree_index]
+        root_path = self.heap.path_of(root_value)
+        if root_path is None:
+            raise self.unsupported("recursion over a structure built in the call", frame, node)
+        self.schedule = dict(fn=fn, args=list(args), index=tree_index, kinds={}, order=[], frame=frame, node=node)
+        root_example = self._convert_node(root_value)
+        kinds = list(self.schedule["kinds"].values())
+        specs = {k.result_spec for k in kinds}
+        if len(specs) != 1 or not isinstance(next(iter(specs)), TensorSpec) or None in next(iter(specs)).shape:
+            raise self.unsupported("recursion as data", frame, node, "every node must return a tensor of one fixed spec")
+        result_spec = next(iter(specs))
+        builder = ScheduleBuilder(kinds, self.backend, result_spec, self.schedule["fn"].__qualname__)
+        from ..guards import compile_kind_matchers
+        compile_kind_matchers(kinds, self.backend, self.globals_dicts, self.__dict__.get("object_roots", []))
+        return self._emit_schedule_loop(kinds, builder, root_path, root_value, result_spec, root_example)
+
+    def _convert_node(self, value) -> Any:
+        """Convert the recursive body for one node; returns its example result."""
+        from .interp import Frame, ReturnSignal
+        from .source import get_source
+        sched = self.schedule
+        fn = sched["fn"]
+        ctx = _NodeContext()
+        saved = (self.region, self.heap.origins, getattr(self, "node_ctx", None), self.heap.effects[:])
+        region = Region()
+        self.region, self.node_ctx = region, ctx
+        self.heap.origins = dict(saved[1])
+        self.heap.origins[id(value)] = (value, NODE)
+        src = get_source(fn)
+        fpath = self.heap.path_of(fn) or self.object_root(fn, fn.__qualname__)
+        cells = {name: (cell, fpath.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))}
+        callee = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, self.gid(fn.__globals__), cells)
+        args = list(sched["args"])
+        args[sched["index"]] = self.read_host(value, NODE, None, "recursion node") if not isinstance(value, (tuple, list)) else value
+        from .calls import bind_params
+        callee.locals.update(bind_params(src.node, list(fn.__defaults__ or ()), dict(fn.__kwdefaults__ or {}), args, {}, fn.__name__))
+        self.depth += 1
+        try:
+            self.exec_block(src.node.body, callee, top=True)
+            result = None
+        except ReturnSignal as r:
+            result = r.value
+        finally:
+            self.depth -= 1
+            self.region, self.heap.origins, self.node_ctx = saved[0], saved[1], saved[2]
+        if len(self.heap.effects) != len(saved[3]):
+            raise self.unsupported("side effects in a recursion converted as data", sched["frame"], sched["node"])
+        if not isinstance(result, Sym) or isinstance(result.spec, PySpec):
+            raise self.unsupported("recursion as data", sched["frame"], sched["node"], "each node must return a tensor")
+        region.add(Node("output", None, (result.value,)))
+        # guards and payloads under a child's path belong to the child's own kind
+        child_paths = [p for p, _ in ctx.children]
+        guards = [g for g in ctx.guards if not any(_under(g.path, c) for c in child_paths)]
+        payloads = [p for p in ctx.payloads if not any(_under(p[0], c) for c in child_paths)]
+        key = (tuple(g.key() for g in guards), tuple(p[0] for p in payloads), tuple(child_paths))
+        if key not in sched["kinds"]:
+            sched["kinds"][key] = _Kind(key, region, payloads, ctx.children, guards, result.spec)
+        return result.example
+
+    def node_read(self, value: Any, path: Path, site: str) -> Any:
+        """A value read from the current node: a payload parameter of the node's kind."""
+        ctx = self.node_ctx
+        for p, _spec, param in ctx.payloads:
+            if p == path:
+                return Sym(param, value)
+        if self.backend.owns(value):
+            spec = self.backend.spec_of(value)
+            ctx.guards.append(Guard("type", path, type(value), site))
+            ctx.guards.append(Guard("tensor", path, spec, site))
+        elif type(value) in (int, float):
+            spec = PySpec(type(value))
+            ctx.guards.append(Guard("type", path, type(value), site))
+        else:
+            return None
+        param = Value(spec, None, "payload")
+        ctx.payloads.append((path, spec, param))
+        self.examples[param.id] = value
+        return Sym(param, value)
+
+    def node_guard(self, g: Guard) -> bool:
+        ctx = getattr(self, "node_ctx", None)
+        if ctx is None or g.path is None or g.path.root != NODE.root:
+            return False
+        if not any(x.key() == g.key() for x in ctx.guards):
+            ctx.guards.append(g)
+        return True
+
+    def recursive_child(self, child: Any) -> Sym:
+        """A recursive call inside schedule mode: the child's result, as a parameter."""
+        ctx = self.node_ctx
+        if isinstance(child, Sym):
+            path = next((p for p, _s, param in ctx.payloads if param is child.value), None)
+            concrete = child.example
+        else:
+            path = self.heap.path_of(child)
+            concrete = child
+        if path is None or path.root != NODE.root:
+            raise self.unsupported("recursion as data", self.schedule["frame"], self.schedule["node"],
+                                   "a recursive call on something other than a part of the node")
+        saved = self.node_ctx
+        example = self._convert_node(concrete)
+        self.node_ctx = saved
+        spec = self.backend.spec_of(example)
+        param = Value(spec, None, "child")
+        ctx.children.append((path, param))
+        self.examples[param.id] = example
+        return Sym(param, example)
+
+    def _emit_schedule_loop(self, kinds, builder, root_path, root_value, result_spec, root_example) -> Sym:
+        arrays = builder(root_value)
+        if arrays is None:
+            raise self.unsupported("recursion as data", self.schedule["frame"], self.schedule["node"],
+                                   "internal: the example tree does not match its own kinds")
+        bidx = self.__dict__.setdefault("builders", [])
+        bidx.append(builder)
+        b = len(bidx) - 1
+
+        def derived(field: str) -> Sym:
+            path = Path(("derived", b, root_path, field))
+            example = arrays[field]
+            spec = self.backend.spec_of(example) if self.backend.owns(example) else PySpec(type(example))
+            if isinstance(spec, TensorSpec):
+                spec = spec.relaxed({0})
+            return self._new_input(path, spec, example)
+
+        n = derived("n")
+        kind_ids, child_ix, buf0 = derived("kinds"), derived("children"), derived("buffer")
+        pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds) for j in range(len(kind.payloads))}
+        site = self.where(self.schedule["frame"], self.schedule["node"])
+        cond_r = Region([Value(PySpec(int), None, "i"), Value(buf0.spec, None, "buf")])
+        body_r = Region([Value(PySpec(int), None, "i"), Value(buf0.spec, None, "buf")])
+        i_c, i_b, buf_b = cond_r.params[0], body_r.params[0], body_r.params[1]
+        lt = cond_r.add(Node("call", operator.lt, (i_c, n.value))).add_output(PySpec(bool))
+        cond_r.add(Node("output", None, (lt,)))
+
+        def add(region, target, args, spec):
+            return region.add(Node("call", target, args)).add_output(spec)
+
+        k_val = add(body_r, operator.getitem, (kind_ids.value, i_b), TensorSpec("int64", ()))
+        max_children = max((len(k.children) for k in kinds), default=0)
+        kids = []
+        for j in range(max_children):
+            ix = add(body_r, operator.getitem, (child_ix.value, (i_b, j)), TensorSpec("int64", ()))
+            kids.append(add(body_r, operator.getitem, (buf_b, ix), result_spec))
+        branches = []
+        for k, kind in enumerate(kinds):
+            region = kind.region
+            for j, (_path, spec, param) in enumerate(kind.payloads):
+                replace_uses(region, param, add(body_r, operator.getitem, (pay[(k, j)].value, i_b), spec))
+            for j, (_path, param) in enumerate(kind.children):
+                replace_uses(region, param, kids[j])
+            branches.append(region)
+        result = self._cond_chain(body_r, k_val, branches, result_spec, site)
+        new_buf = add(body_r, self.backend.setitem_functional, (buf_b, i_b, result), buf0.spec)
+        nxt = add(body_r, operator.add, (i_b, 1), PySpec(int))
+        body_r.add(Node("output", None, (nxt, new_buf)))
+        zero = self.region.add(Node("const", 0)).add_output(PySpec(int))
+        operands = lift_captures([cond_r, body_r], leading=2)
+        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[2:])
+        wnode = Node("while", None, (zero, buf0.value) + tuple(operands), regions=[cond_r, body_r], site=site)
+        self.region.add(wnode)
+        outs = [wnode.add_output(PySpec(int)), wnode.add_output(buf0.spec)] + [wnode.add_output(v.spec) for v in operands]
+        env = {zero.id: 0, buf0.value.id: buf0.example}
+        env.update({v.id: self.examples[v.id] for v in operands})
+        final = Interpreter(self.graph).op_while(wnode, env)
+        root = self.emit("call", operator.getitem, (Sym(outs[1], final[1]), -1), {}, site)
+        return root
+
+    def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], spec, site) -> Value:
+        """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
+        if len(branches) == 1:
+            # a single kind: inline its nodes
+            for n in branches[0].nodes[:-1]:
+                region.add(n)
+            return branches[0].nodes[-1].args[0]
+        pred = region.add(Node("call", operator.eq, (k_val, 0))).add_output(TensorSpec("bool", ()))
+        else_r = Region()
+        rest = self._cond_chain_tail(else_r, k_val, branches, 1, spec, site)
+        else_r.add(Node("output", None, (rest,)))
+        then_r = branches[0]
+        operands = lift_captures([then_r, else_r])
+        node = Node("cond", None, (pred,) + tuple(operands), regions=[then_r, else_r], site=site)
+        region.add(node)
+        return node.add_output(spec)
+
+    def _cond_chain_tail(self, region, k_val, branches, k, spec, site) -> Value:
+        if k == len(branches) - 1:
+            for n in branches[k].nodes[:-1]:
+                region.add(n)
+            return branches[k].nodes[-1].args[0]
+        pred = region.add(Node("call", operator.eq, (k_val, k))).add_output(TensorSpec("bool", ()))
+        else_r = Region()
+        rest = self._cond_chain_tail(else_r, k_val, branches, k + 1, spec, site)
+        else_r.add(Node("output", None, (rest,)))
+        then_r = branches[k]
+        operands = lift_captures([then_r, else_r])
+        node = Node("cond", None, (pred,) + tuple(operands), regions=[then_r, else_r], site=site)
+        region.add(node)
+        return node.add_output(spec)
+
+
+class ScheduleBuilder:
+    """Walks a tree on the host: the post-order schedule arrays, or None when a node fits no kind."""
+
+    def __init__(self, kinds: List[_Kind], backend, result_spec: TensorSpec, name: str):
+        self.kinds, self.backend, self.result_spec, self.name = kinds, backend, result_spec, name
+        self.max_children = max((len(k.children) for k in kinds), default=0)
+
+    def __repr__(self) -> str:
+        return f"<schedule of {self.name}: {len(self.kinds)} node kinds>"
+
+    def __call__(self, root) -> Optional[Dict[str, Any]]:
+        rows: List[Tuple[int, tuple, list]] = []
+        matchers = [k.matcher for k in self.kinds]
+
+        def visit(x) -> int:
+            for k, match in enumerate(matchers):
+                got = match(x)
+                if got is not None:
+                    break
+            else:
+                raise LookupError
+            payloads, children = got
+            rows.append((k, payloads, [visit(c) for c in children]))
+            return len(rows) - 1
+
+        try:
+            visit(root)
+        except (LookupError, RecursionError):
+            return None
+        n = len(rows)
+        kinds = np.fromiter((r[0] for r in rows), np.int64, n)
+        children = np.zeros((n, max(self.max_children, 1)), np.int64)
+        for i, r in enumerate(rows):
+            children[i, :len(r[2])] = r[2]
+        to_tensor = self.backend.from_numpy
+        out = {"n": n, "kinds": to_tensor(kinds), "children": to_tensor(children),
+               "buffer": self.backend.zeros((n,) + tuple(self.result_spec.shape), self.result_spec)}
+        for k, kind in enumerate(self.kinds):
+            for j, (_path, spec, _param) in enumerate(kind.payloads):
+                column = [r[1][j] if r[0] == k else None for r in rows]
+                out[f"payload{k}_{j}"] = self.backend.stack_rows(column, spec)
+        return out
