@@ -123,7 +123,7 @@ def test_list_returning_tf_functions_keep_lists():
     def f(x):
         parts = tf.split(x, 2, axis=1)
         rows = tf.unstack(x)
-        return parts, rows[0] + parts[0][0]
+        return parts, rows[0][:2] + parts[0][0]
 
     j = compare(f, [(rand(3, 4),) for _ in range(5)])
     assert isinstance(j(rand(3, 4))[0], list) and j.stats.graph_calls == 4

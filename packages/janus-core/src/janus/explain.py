@@ -11,7 +11,7 @@ def explain(fn) -> str:
     if not isinstance(fn, JitFunction):
         raise TypeError(f"janus.explain expects a function returned by janus.jit, got {type(fn).__name__}")
     st = fn._state
-    s = st.stats
+    s = st.stats.snapshot()
     lines: List[str] = [
         f"janus.jit {st.name}  backend={st.backend_name or '(chosen at the first call)'}",
         f"  calls={s.calls} graph_calls={s.graph_calls} imperative_calls={s.imperative_calls} "

@@ -40,10 +40,35 @@ class Specialization:
     build_seconds: float
     hits: int = 0
     assertion_failures: Dict[str, int] = field(default_factory=dict)
+    fast_result: Optional[int] = None
 
 
 def _disabled() -> bool:
     return os.environ.get("JANUS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+class _DisabledFlag(list):
+    """`JANUS_DISABLE`, read from the environment at most once per call of the flag."""
+
+    def __getitem__(self, i):
+        return _disabled()
+
+
+_DISABLED = _DisabledFlag([False])
+
+
+class _Counters:
+    """Plain counters on the hot path; `JitFunction.stats` snapshots them as a pydantic Stats."""
+
+    __slots__ = tuple(Stats.model_fields)
+
+    def __init__(self):
+        for name, f in Stats.model_fields.items():
+            setattr(self, name, {} if name == "fallback_reasons" else 0)
+
+    def snapshot(self) -> Stats:
+        return Stats(**{name: (dict(getattr(self, name)) if name == "fallback_reasons" else getattr(self, name))
+                        for name in Stats.model_fields})
 
 
 class JitFunction:
@@ -74,7 +99,8 @@ class JitFunction:
 
     @property
     def stats(self) -> Stats:
-        return self._state.stats
+        """A snapshot of the counters (a pydantic model)."""
+        return self._state.stats.snapshot()
 
     @property
     def config(self) -> Config:
@@ -96,12 +122,13 @@ class _State:
         self.config = config
         self.backend_name = backend_name
         self.backend = None
-        self.stats = Stats()
+        self.stats = _Counters()
         self.cache: "OrderedDict[int, Specialization]" = OrderedDict()
         self.profile: Optional[Profile] = None
         self.profiler: Optional[Profiler] = None
         self.analyzer: Optional[Analyzer] = None
         self.pending_conversion = False
+        self.mru: Optional[Specialization] = None
         self.imperative_reason: Optional[str] = None  # set: this function stays imperative
         self.failures: List[str] = []
         self.numbers = 0
@@ -113,11 +140,17 @@ class _State:
 
     # -- the call path ----------------------------------------------------------------
     def call(self, args: tuple, kwargs: dict):
-        stats = self.stats
-        stats.calls += 1
-        if _disabled():
+        self.stats.calls += 1
+        if _DISABLED[0]:
             return self._imperative(args, kwargs, "JANUS_DISABLE is set", "disabled", profile=False)
-        for number, spec in reversed(self.cache.items()):
+        mru = self.mru
+        if mru is not None:  # the common case: the last specialization fits again
+            got = mru.guard(*args, **kwargs)
+            if got is not None:
+                return self._run_graph(mru, got, args, kwargs)
+        for spec in reversed(self.cache.values()):
+            if spec is mru:
+                continue
             got = spec.guard(*args, **kwargs)
             if got is not None:
                 return self._run_graph(spec, got, args, kwargs)
@@ -138,7 +171,11 @@ class _State:
             return self._imperative(args, kwargs, f"graph raised {type(e).__name__}: {e}"[:200], "error")
         self.stats.graph_calls += 1
         spec.hits += 1
-        self.cache.move_to_end(spec.number)
+        if spec is not self.mru:
+            self.cache.move_to_end(spec.number)
+            self.mru = spec
+        if spec.fast_result is not None:
+            return outs[spec.fast_result]
         return self._commit(spec.conversion, outs, hosts)
 
     def _commit(self, conv: Conversion, outs, hosts):
@@ -210,10 +247,16 @@ class _State:
             return self._conversion_failed(f"conversion stopped: {type(e).__name__}: {e} (raised at {where})"[:300], None)
         self.numbers += 1
         spec = Specialization(self.numbers, guard, guard_src, executable, conversion, graph_text, time.perf_counter() - t0)
+        res = conversion.result
+        if not conversion.effects and res[0] == "out" and res[2] is None:
+            spec.fast_result = res[1]  # the result is one graph output: nothing to commit or rebuild
         self.cache[spec.number] = spec
+        self.mru = spec
         self.stats.graphs_built += 1
         while len(self.cache) > cfg.max_graphs:
-            self.cache.popitem(last=False)
+            evicted = self.cache.popitem(last=False)[1]
+            if evicted is self.mru:
+                self.mru = None
             self.stats.graphs_evicted += 1
         plugins.hook.janus_on_graph_built(event=GraphBuiltEvent(self.name, self.backend.name, graph_text, spec.build_seconds))
         return spec
