@@ -208,3 +208,21 @@ def test_python_branch_on_a_graph_input_guards_only_the_decision():
         np.testing.assert_array_equal(g(x, step), f(x, step))
     assert g.stats.graphs_built == 1 and g.stats.graph_calls == 7
     assert "bool(" in janus.explain(g)
+
+
+class _Private:
+    def __init__(self):
+        self.__w = np.ones(3, np.float32)
+        self.__n = 0
+
+    def step(self, x):
+        self.__n += 1
+        return x * self.__w + self.__n
+
+
+def test_private_names_are_mangled_like_the_compiler_does():
+    a, b = _Private(), _Private()
+    g = janus.jit(a.step, backend="reference")
+    for _ in range(5):
+        np.testing.assert_array_equal(g(np.ones(3, np.float32)), b.step(np.ones(3, np.float32)))
+    assert a._Private__n == b._Private__n == 5 and g.stats.graph_calls == 3

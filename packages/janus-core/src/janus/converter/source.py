@@ -43,9 +43,45 @@ def get_source(fn: types.FunctionType) -> FunctionSource:
     if node is None:
         raise SourceUnavailable(f"could not locate {code.co_name} in its source at {code.co_filename}:{first}")
     ast.increment_lineno(tree, first - 1)
+    owner = _defining_class(fn)
+    if owner:
+        _Mangle(owner).visit(node)
     src = FunctionSource(node, code.co_filename, scope_of(node))
     _cache[code] = src
     return src
+
+
+def _defining_class(fn) -> str:
+    """The class a method was defined in (from its qualified name), for name mangling."""
+    parts = getattr(fn, "__qualname__", "").split(".")
+    if len(parts) >= 2 and parts[-2] != "<locals>":
+        return parts[-2].lstrip("_")
+    return ""
+
+
+class _Mangle(ast.NodeTransformer):
+    """Private names (`self.__x`) as the compiler mangles them inside a class body."""
+
+    def __init__(self, owner: str):
+        self.prefix = f"_{owner}"
+
+    def _m(self, name: str) -> str:
+        if name.startswith("__") and not name.endswith("__") and "." not in name:
+            return self.prefix + name
+        return name
+
+    def visit_Attribute(self, n):
+        self.generic_visit(n)
+        n.attr = self._m(n.attr)
+        return n
+
+    def visit_Name(self, n):
+        n.id = self._m(n.id)
+        return n
+
+    def visit_arg(self, n):
+        n.arg = self._m(n.arg)
+        return n
 
 
 def _parse_fragment(text: str, code) -> ast.AST:
