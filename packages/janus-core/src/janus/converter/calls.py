@@ -349,6 +349,17 @@ class CallsMixin:
                     return SymMethod(sym, name)
                 raise self.unsupported(f"attribute `.{name}` of a {sym.spec.type.__name__} inside a graph", frame, node)
             return getattr(self.demand(sym, f"attribute .{name} of a Python value", self.where(frame, node)), name)
+        host_path = self._input_path(sym)
+        if host_path is not None and name not in _SPEC_ATTRS:
+            shadow = self.heap.shadows.get((id(sym.example), ("attr", name)), _MISSING)
+            if shadow is not _MISSING:
+                return shadow
+            raw = getattr(sym.example, name)
+            if not callable(raw) or self.backend.owns(raw):
+                # state hanging off an outside tensor (`p.grad`): read fresh on every call
+                self.heap.note(sym.example, host_path)
+                return self.read_host(raw, host_path.attr(name), self.key(frame, node),
+                                      f"{self.where(frame, node)}: .{name}")
         attr = getattr(sym.example, name)
         if name in _SPEC_ATTRS:
             if name == "shape" and None in sym.spec.shape:
@@ -364,7 +375,13 @@ class CallsMixin:
 
     def set_attr(self, obj, name: str, value, frame, node):
         if isinstance(obj, Sym):
-            raise self.unsupported(f"setting attribute `.{name}` on a tensor", frame, node)
+            host_path = self._input_path(obj)
+            if host_path is None or name in _SPEC_ATTRS or name == "data":
+                raise self.unsupported(f"setting attribute `.{name}` on a tensor", frame, node)
+            self.heap.note(obj.example, host_path)  # e.g. `p.grad = None` on a parameter
+            self.heap.shadows[(id(obj.example), ("attr", name))] = value
+            self.heap.effects.append(Effect("setattr", obj.example, (name, value), self.where(frame, node)))
+            return
         path = self.heap.path_of(obj)
         if path is None:
             if isinstance(obj, ConvFunction):
@@ -387,6 +404,13 @@ class CallsMixin:
         self.get_attr(obj, name, frame, node)  # raises AttributeError exactly when eager would
         self.heap.shadows[(id(obj), ("attr", name))] = _DELETED
         self.heap.effects.append(Effect("delattr", obj, (name,), self.where(frame, node)))
+
+    def _input_path(self, sym: Sym):
+        """The outside path of a tensor that is an unmodified graph input, else None."""
+        node = sym.value.node
+        if node is None or node.op != "input" or getattr(self, "versions", {}).get(sym.value.id) is not None:
+            return None
+        return next((p for p, s in self._inputs_by_path.items() if s.value is sym.value), None)
 
     def _same_tensor_at(self, path, value: Sym) -> bool:
         """Is `value` a version of the tensor read from `path` (so storing it is no rebinding)?"""
