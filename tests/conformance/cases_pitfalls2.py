@@ -1,0 +1,120 @@
+"""More peer pitfalls (PEER-PITFALLS.md C9-C20): control flow, host reads, local classes,
+globals across modules, in-place writes through views."""
+import numpy as np
+
+import helper_mod
+from corpus import case
+
+K = 2
+
+
+@case("C9_newton_while_varying_trips", tags=["control"], served=3)
+def _(T):
+    def f(x):
+        y = x * 1.0
+        while T.max(T.abs(y * y - 2.0)) > 1e-6:
+            y = y - (y * y - 2.0) / (2.0 * y)
+        return y
+
+    return f, [((T.tensor([v]),), {}) for v in [1.0, 10.0, 1000.0, 1.0, 5.0]], lambda: None
+
+
+@case("C13_dtype_changes_on_a_branch", tags=["host-state"], served=2)
+def _(T):
+    def f(x, flag):
+        y = x * 0 + 1
+        if float(T.sum(flag)) > 0:
+            y = y / 3
+        return y
+
+    return f, [((T.itensor([1, 2]), T.tensor([v])), {}) for v in [1.0, 1.0, -1.0, 1.0]], lambda: None
+
+
+@case("C14_tensor_grows_in_loop", tags=["control"], served=2)
+def _(T):
+    def f(x, k):
+        acc = x[:0]
+        i = 0
+        while i < k:
+            acc = T.cat([acc, x[i:i + 1]], 0)
+            i = i + 1
+        return acc
+
+    return f, [((T.tensor(np.arange(6, dtype=np.float32)), k), {}) for k in [2, 2, 3, 5, 1]], lambda: None
+
+
+@case("C15_list_grown_by_data_dependent_count", tags=["host-state"], served=2)
+def _(T):
+    def f(n):
+        out = []
+        for i in range(int(T.sum(n))):
+            out.append(T.ones((2,)) * float(i))
+        return T.stack(out) if out else T.zeros((0, 2))
+
+    return f, [((T.tensor([v]),), {}) for v in [2.0, 2.0, 3.0, 0.0, 2.0]], lambda: None
+
+
+@case("C17_local_class_mutates_closure", tags=["objects"], served=2)
+def _(T):
+    state = {"n": 0}
+    seen = []
+
+    def f(x):
+        class Helper:
+            def touch(self):
+                state["n"] += 1
+                seen.append(x.shape[0])
+
+        Helper().touch()
+        return x + 1
+
+    return f, [((T.ones((4,)),), {}) for _ in range(4)], lambda: (dict(state), list(seen))
+
+
+@case("C18_mutation_before_a_branch", tags=["objects"], served=2)
+def _(T):
+    def f(t):
+        class Holder:
+            items = []
+
+        Holder.items.append(1)
+        y = t * 2
+        if T.sum(y) > 0:
+            Holder.items.append(2)
+        return T.sum(y) + len(Holder.items)
+
+    return f, [((T.tensor([v]),), {}) for v in [1.0, 1.0, 1.0, -1.0]], lambda: None
+
+
+@case("C19_global_written_by_callee_elsewhere", tags=["heap"], served=2)
+def _(T):
+    def make():
+        def g(x):
+            global K
+            K = 100
+            return x * 2
+        return g
+
+    def f(x):
+        helper_mod.run(make(), x)
+        return x + K
+
+    def observe():
+        global K
+        value, K = K, 2
+        return value
+
+    return f, [((T.ones((2,)),), {}) for _ in range(4)], observe
+
+
+@case("C20_write_into_a_strided_view_argument", tags=["state"], served=2, frameworks=("numpy", "torch"))
+def _(T):
+    base = T.tensor(np.random.default_rng(3).standard_normal((1, 4, 2, 6)).astype(np.float32))
+    b = T.tensor(np.random.default_rng(4).standard_normal((1, 4, 6)).astype(np.float32))
+
+    def f(a, b):
+        m = T.maximum(a, b)
+        T.assign(a, m + T.exp(-T.abs(a - b)))
+        return T.sum(a)
+
+    return f, [((base[..., 1, :], b), {}) for _ in range(4)], lambda: (base,)

@@ -1,0 +1,5 @@
+"""A module of its own, for pitfall C19 (a global written by a callee defined elsewhere)."""
+
+
+def run(fn, x):
+    return fn(x)
