@@ -169,13 +169,24 @@ class CallsMixin:
             return self.inline_function(call_impl, [func] + list(args), kwargs, frame, node)
         if isinstance(func, type) and issubclass(func, BaseException) and not contains_sym((args, kwargs)):
             return func(*args, **kwargs)
-        if not contains_sym((args, kwargs)) and _is_pure(func):
+        if not contains_sym((args, kwargs)) and (_is_pure(func) or self._pure_numpy(func, args, kwargs)):
             return func(*args, **kwargs)
         name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
         if isinstance(func, type):
             raise self.unsupported(f"creating a `{name}` object", frame, node, "objects built inside the function are not supported yet")
         raise self.unsupported(f"call of `{name}`", frame, node,
                                "not a framework function nor user Python code, so its effects cannot be deferred")
+
+    def _pure_numpy(self, func, args, kwargs) -> bool:
+        """A NumPy call on Python values only (building a constant array), when NumPy is not
+        the backend's framework: evaluated now.  Never one that writes into an array."""
+        mod = (getattr(func, "__module__", None) or type(func).__module__ or "")
+        if mod.split(".")[0] != "numpy" or mod.startswith("numpy.random") or "out" in kwargs:
+            return False
+        if getattr(func, "__name__", "") in ("copyto", "put", "place", "putmask", "fill_diagonal"):
+            return False
+        flat = list(args) + list(kwargs.values())
+        return not any(hasattr(a, "__array__") and not isinstance(a, type) and self.heap.path_of(a) is not None for a in flat)
 
     def _graph_class(self, cls) -> bool:
         """A framework class whose instances live in graphs (contexts, tapes)."""

@@ -110,8 +110,9 @@ def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
     if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
         if a.dtype != b.dtype or a.rank != b.rank or a.device != b.device:
             raise Unsupported(what, site, f"the branches produce {a} and {b}; a graph value has one dtype and rank")
-        return TensorSpec(a.dtype, tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.device,
-                          a.requires_grad or b.requires_grad)
+        from dataclasses import replace
+        return replace(a, shape=tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
+                       requires_grad=a.requires_grad or b.requires_grad)
     if isinstance(a, PySpec) and isinstance(b, PySpec) and a.type is b.type:
         return PySpec(a.type)
     raise Unsupported(what, site, f"the branches produce {a} and {b}")

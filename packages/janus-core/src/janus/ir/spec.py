@@ -6,7 +6,7 @@ the analyzer specialized it).  Specs are immutable and hashable so they can key 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional, Tuple
 
 _NO_CONST = object()
@@ -26,7 +26,7 @@ class TensorSpec:
     def relaxed(self, dims) -> "TensorSpec":
         """This spec with the given dimensions made unknown."""
         shape = tuple(None if i in dims else d for i, d in enumerate(self.shape))
-        return TensorSpec(self.dtype, shape, self.device, self.requires_grad)
+        return replace(self, shape=shape)  # keeps a backend's TensorSpec subclass
 
     def matches(self, other: "TensorSpec") -> bool:
         """Does a concrete spec `other` fit this (possibly relaxed) spec?"""
