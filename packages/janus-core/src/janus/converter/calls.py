@@ -180,6 +180,11 @@ class CallsMixin:
     def _pure_numpy(self, func, args, kwargs) -> bool:
         """A NumPy call on Python values only (building a constant array), when NumPy is not
         the backend's framework: evaluated now.  Never one that writes into an array."""
+        owner = getattr(func, "__self__", None)
+        if owner is not None and type(owner).__module__.split(".")[0] == "numpy" and not isinstance(owner, type):
+            # a method of an array built in this call (`np.asarray(a).copy()`)
+            return self.heap.path_of(owner) is None and "out" not in kwargs and getattr(func, "__name__", "") not in (
+                "fill", "sort", "resize", "itemset", "put", "partition", "setflags", "setfield", "byteswap")
         mod = (getattr(func, "__module__", None) or type(func).__module__ or "")
         if mod.split(".")[0] != "numpy" or mod.startswith("numpy.random") or "out" in kwargs:
             return False
