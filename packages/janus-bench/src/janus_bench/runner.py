@@ -78,22 +78,23 @@ def _tb() -> str:
 
 def _janus_stats(jitted, timed_before: Optional[tuple], first_graph_call: Optional[int]) -> JanusStats:
     s = jitted.stats
-    reasons = dict(s.fallback_reasons)
+    g = lambda name: int(getattr(s, name, 0) or 0)  # noqa: E731  (tolerate a Stats without a counter)
+    reasons = dict(getattr(s, "fallback_reasons", {}) or {})
     real = {k: v for k, v in reasons.items() if k != "profiling"}
     top = max(real.items(), key=lambda kv: kv[1])[0] if real else ("profiling" if reasons else None)
     timed = None
     if timed_before is not None:
-        calls, graph_calls = s.calls - timed_before[0], s.graph_calls - timed_before[1]
+        calls, graph_calls = g("calls") - timed_before[0], g("graph_calls") - timed_before[1]
         timed = graph_calls / calls if calls else None
     try:
         import janus
         text = janus.explain(jitted)
     except Exception as e:
         text = f"janus.explain failed: {_err(e)}"
-    return JanusStats(calls=s.calls, graph_calls=s.graph_calls, imperative_calls=s.imperative_calls,
-                      graphs_built=s.graphs_built, assumption_failures=s.assumption_failures,
-                      conversion_failures=s.conversion_failures,
-                      graph_fraction=(s.graph_calls / s.calls) if s.calls else None,
+    return JanusStats(calls=g("calls"), graph_calls=g("graph_calls"), imperative_calls=g("imperative_calls"),
+                      graphs_built=g("graphs_built"), assumption_failures=g("assumption_failures"),
+                      conversion_failures=g("conversion_failures"),
+                      graph_fraction=(g("graph_calls") / g("calls")) if g("calls") else None,
                       timed_graph_fraction=timed, first_graph_call=first_graph_call,
                       top_fallback_reason=top, fallback_reasons=reasons, explain=text[:6000])
 
@@ -269,11 +270,11 @@ class Runner:
         row.first_call_s = first
         n, total = 1, first
         if row.mode == "janus":
-            stats = st.jitted.stats
-            while stats.graph_calls == 0 and n < cfg.max_warmup_calls and total < self.mode_budget_s:
+            # `stats` may be a snapshot: read it again after every call
+            while st.jitted.stats.graph_calls == 0 and n < cfg.max_warmup_calls and total < self.mode_budget_s:
                 total += self._call(st, fw)
                 n += 1
-            if stats.graph_calls > 0:
+            if st.jitted.stats.graph_calls > 0:
                 row.warmup_s, st.first_graph_call = total, n
             else:
                 row.notes.append(f"no graph-served call in the first {n} calls")

@@ -134,26 +134,33 @@ class GuardCompiler:
             return f"(({lit if lit is not None else self.ns.bind(key)}) in {e}) is {present!r}"
         raise ValueError(f"unknown guard kind {k!r}")
 
-    def compile(self, guards: List[Guard], input_paths: List[Path], host_paths: List[Path]) -> Tuple[Callable, str]:
-        body: List[str] = []
+    def body(self, guards: List[Guard], first: List[Path], second: List[Path]) -> List[str]:
+        """Lines checking `guards` in order, then returning the values of two path lists."""
+        lines: List[str] = []
         for g in guards:
             start = len(self.lines)
             cond = self.check(g)
-            body.extend(self.lines[start:])
+            lines.extend(self.lines[start:])
             del self.lines[start:]
-            body.append(f"if not ({cond}): return None")
+            lines.append(f"if not ({cond}): return None")
         start = len(self.lines)
-        ins = [self.path_expr(p) for p in input_paths]
-        hosts = [self.path_expr(p) for p in host_paths]
-        body.extend(self.lines[start:])
-        body.append(f"return ({''.join(i + ', ' for i in ins)}), ({''.join(h + ', ' for h in hosts)})")
-        sig = self._signature()
-        src = [f"def __janus_guard__({sig}):", "    try:"] + [f"        {line}" for line in body] + \
+        a = [self.path_expr(p) for p in first]
+        b = [self.path_expr(p) for p in second]
+        lines.extend(self.lines[start:])
+        lines.append(f"return ({''.join(x + ', ' for x in a)}), ({''.join(x + ', ' for x in b)})")
+        return lines
+
+    def define(self, signature: str, lines: List[str], label: str) -> Tuple[Callable, str]:
+        src = [f"def __janus_guard__({signature}):", "    try:"] + [f"        {line}" for line in lines] + \
               ["    except Exception:", "        return None"]
         text = "\n".join(src)
         namespace = dict(self.ns.values)
-        exec(compile(text, f"<janus guard of {getattr(self.fn, '__qualname__', '?')}>", "exec"), namespace)
+        exec(compile(text, f"<janus {label}>", "exec"), namespace)
         return namespace["__janus_guard__"], text
+
+    def compile(self, guards: List[Guard], input_paths: List[Path], host_paths: List[Path]) -> Tuple[Callable, str]:
+        lines = self.body(guards, input_paths, host_paths)
+        return self.define(self._signature(), lines, f"guard of {getattr(self.fn, '__qualname__', '?')}")
 
     def _signature(self) -> str:
         parts: List[str] = []
@@ -190,24 +197,5 @@ def compile_kind_matchers(kinds, backend, globals_dicts, object_roots) -> None:
     node's (payloads, children) when every structural guard of the kind holds, else None."""
     for kind in kinds:
         gc = GuardCompiler(None, backend, globals_dicts, object_roots)
-        body: List[str] = []
-        for g in kind.guards:
-            start = len(gc.lines)
-            cond = gc.check(g)
-            body.extend(gc.lines[start:])
-            del gc.lines[start:]
-            body.append(f"if not ({cond}): return None")
-        start = len(gc.lines)
-        pays = [gc.path_expr(p) for p, _s, _v in kind.payloads]
-        kids = [gc.path_expr(p) for p, _v in kind.children]
-        body.extend(gc.lines[start:])
-        body.append(f"return ({''.join(x + ', ' for x in pays)}), ({''.join(x + ', ' for x in kids)})")
-        text = "\n".join(["def __janus_kind__(node):", "    try:"] + [f"        {b}" for b in body] +
-                         ["    except Exception:", "        return None"])
-        namespace = dict(gc.ns.values)
-        exec(compile(text, "<janus recursion kind>", "exec"), namespace)
-        kind.matcher = namespace["__janus_kind__"]
-        kind.matcher_source = text
-
-
-_ = types
+        lines = gc.body(kind.guards, [p for p, _s, _v in kind.payloads], [p for p, _v in kind.children])
+        kind.matcher, kind.matcher_source = gc.define("node", lines, "recursion kind")
