@@ -185,3 +185,30 @@ def test_objects_returned_keep_identity_with_effect_targets():
         assert store["last"] is r
     assert g.stats.graph_calls == 2
     _ = copy
+
+
+def test_logging_and_stream_writes_are_deferred_output(caplog):
+    import logging
+    import sys
+    log = logging.getLogger("janus.test")
+
+    def f(x):
+        y = x * 2
+        log.info("sum %.2f", float(y.sum()))
+        logging.warning("max %s", y.max().item())
+        sys.stdout.write(f"len {len(x)}\n")
+        return y
+
+    g = janus.jit(f, backend="reference")
+    buf = io.StringIO()
+    with caplog.at_level(logging.INFO), contextlib.redirect_stdout(buf):
+        for v in (1.0, 2.0, 3.0, 4.0):
+            g(np.full(2, v, np.float32))
+    got_logs, got_out = [r.getMessage() for r in caplog.records], buf.getvalue()
+    caplog.clear()
+    buf = io.StringIO()
+    with caplog.at_level(logging.INFO), contextlib.redirect_stdout(buf):
+        for v in (1.0, 2.0, 3.0, 4.0):
+            f(np.full(2, v, np.float32))
+    assert got_logs == [r.getMessage() for r in caplog.records] and got_out == buf.getvalue()
+    assert g.stats.graph_calls == 2

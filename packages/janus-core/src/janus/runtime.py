@@ -184,6 +184,10 @@ class _State:
         for kind, target, ops, _site, conds in conv.effects:
             if conds and not all(bool(materialize(c, outs, hosts, {}, to_python)) == e for c, e in conds):
                 continue  # the effect sits on a branch of a graph cond that was not taken
+            if kind == "call":
+                fn, args_tpl, kwargs_tpl = ops
+                fn(*materialize(args_tpl, outs, hosts, {}, to_python), **materialize(kwargs_tpl, outs, hosts, {}, to_python))
+                continue
             if kind == "print":
                 args_tpl, sep, end, flush = ops
                 print(*materialize(args_tpl, outs, hosts, {}, to_python), sep=sep, end=end, flush=flush)

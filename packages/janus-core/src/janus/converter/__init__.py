@@ -73,6 +73,10 @@ class RootConverter(Converter):
         memo: Dict[int, Any] = {}
         effects = []
         for e in self.heap.effects:
+            if e.kind == "call":  # an output call: its arguments were snapshot when it ran
+                fn, args_tpl, kwargs_tpl = e.args
+                effects.append(("call", None, (fn, args_tpl, kwargs_tpl), e.site, self._conds(e)))
+                continue
             if e.kind == "print":
                 args_tpl, sep, end, flush = e.args
                 effects.append(("print", None, (args_tpl, sep, end, flush), e.site, self._conds(e)))

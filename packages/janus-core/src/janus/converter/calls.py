@@ -123,6 +123,11 @@ class CallsMixin:
         handler = _handler(func)
         if handler is not None:
             return handler(self, args, kwargs, frame, node)
+        if _is_output_call(func):
+            # logging / stream writes: only output, so deferred like print (arguments snapshot now)
+            self.heap.effects.append(Effect("call", None, (_stream_bound(func), self.snapshot(list(args)),
+                                                           self.snapshot(dict(kwargs))), site))
+            return None
         resolved = self.backend.inline_target(func)
         if resolved is not None:
             func = resolved
@@ -564,6 +569,36 @@ class CallsMixin:
 
 _MISSING = object()
 _DELETED = object()
+
+
+def _call_stream(stream: str, method: str, *args, **kwargs):
+    import sys
+    return getattr(getattr(sys, stream), method)(*args, **kwargs)
+
+
+def _stream_bound(func):
+    """A write to sys.stdout/stderr goes to whatever stream is current at commit time."""
+    import functools
+    import sys
+    owner = getattr(func, "__self__", None)
+    for stream in ("stdout", "stderr"):
+        if owner is getattr(sys, stream):
+            return functools.partial(_call_stream, stream, func.__name__)
+    return func
+
+
+def _is_output_call(func) -> bool:
+    """Calls whose only effect is output: logging functions and Logger methods, writes to
+    sys.stdout / sys.stderr."""
+    import logging
+    import sys
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "")
+    if isinstance(owner, logging.Logger) and name in ("debug", "info", "warning", "error", "critical", "exception", "log"):
+        return True
+    if getattr(func, "__module__", None) == "logging" and name in ("debug", "info", "warning", "error", "critical", "log"):
+        return True
+    return owner is not None and owner in (sys.stdout, sys.stderr) and name in ("write", "flush")
 
 
 def _is_pure(func) -> bool:
