@@ -226,3 +226,18 @@ def test_private_names_are_mangled_like_the_compiler_does():
     for _ in range(5):
         np.testing.assert_array_equal(g(np.ones(3, np.float32)), b.step(np.ones(3, np.float32)))
     assert a._Private__n == b._Private__n == 5 and g.stats.graph_calls == 3
+
+
+def test_many_shapes_keep_the_cache_bounded():
+    """Pitfall C28: serving thousands of sequence lengths neither grows the cache nor
+    rebuilds per length (the varying dimension is relaxed)."""
+    def f(x):
+        return np.tanh(x @ W).sum(0)
+
+    g = janus.jit(f, backend="reference", config=janus.Config(max_graphs=4))
+    rng = np.random.default_rng(1)
+    for n in rng.integers(1, 500, size=2000):
+        x = np.ones((int(n), 4), np.float32)
+        np.testing.assert_allclose(g(x), f(x), rtol=1e-5)
+    assert len(g._state.cache) <= 4 and g.stats.graphs_built <= 2
+    assert g.stats.graph_calls >= 1995
