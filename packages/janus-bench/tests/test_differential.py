@@ -8,7 +8,7 @@ import pytest
 from janus_bench import frameworks as fwk
 from janus_bench.models import get_workload
 
-from helpers import PAIRS, assert_close, need_framework, run_calls
+from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 CALLS = 6  # profile_runs (2) + a graph build + graph-served calls
 

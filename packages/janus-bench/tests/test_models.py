@@ -7,7 +7,7 @@ import pytest
 from janus_bench.models import PLANNED, PROFILES, get_workload, workloads
 from janus_bench.models.treernn import random_tree, tree_maker
 
-from helpers import PAIRS, assert_close, need_framework, run_calls
+from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 
 def test_registry_has_the_required_workloads():

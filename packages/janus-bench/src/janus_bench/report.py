@@ -111,7 +111,7 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
         bars = ax.bar(xs, hs, width, label=mode, color=colors.get(mode))
         for b, g in zip(bars, groups):
             v = values[g].get(mode)
-            label = ("err" if failed[g].get(mode) else "n/a") if v is None else f"{v:.2f}"
+            label = ("err" if failed[g].get(mode) else "n/a") if v is None else f"{v:.3g}"
             ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()),
                         ha="center", va="bottom", fontsize=7)
     shown = [v for g in groups for v in values[g].values() if v]

@@ -21,7 +21,8 @@ class Capabilities:
 
     cond: bool = True
     while_loop: bool = True
-    recursion: bool = True
+    #: recursion over a structure as data (needs from_numpy, zeros, stack_rows, setitem_functional)
+    recursion: bool = False
     devices: Tuple[str, ...] = ("cpu",)
     python_scalars_in_graph: bool = True
     #: `x += y` on a tensor writes into x (torch, NumPy) rather than rebinding (TensorFlow)
@@ -96,16 +97,16 @@ class Backend:
 
     def from_numpy(self, array: Any) -> Any:
         """A host NumPy array as this backend's tensor (schedules of recursion-as-data)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"backend {self.name} does not implement from_numpy (recursion as data)")
 
     def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
         """A zero tensor of `shape` with the dtype and device of `spec`."""
-        raise NotImplementedError
+        raise NotImplementedError(f"backend {self.name} does not implement zeros (recursion as data)")
 
     def stack_rows(self, rows: Sequence[Any], spec: Any) -> Any:
         """Stack per-node payloads (Python numbers or tensors of `spec`; None for nodes of
         other kinds, filled with zeros) into one tensor whose first dimension is the node."""
-        raise NotImplementedError
+        raise NotImplementedError(f"backend {self.name} does not implement stack_rows (recursion as data)")
 
     def assign(self, target: Any, value: Any) -> None:
         """Write `value` into the outside tensor `target` (committing a functionalized write)."""

@@ -72,7 +72,7 @@ class RecursionMixin:
         code = fn.__code__
         stack = self.__dict__.setdefault("inline_stack", [])
         outer = next((a for c, a in reversed(stack) if c is code), None)
-        if outer is None or self.config.recursion != "schedule":
+        if outer is None or self.config.recursion != "schedule" or not self.backend.capabilities.recursion:
             return None
         for i, (a, b) in enumerate(zip(outer, args)):
             if a is b:

@@ -28,7 +28,7 @@ def _filled(array, value):
 
 class ReferenceBackend(Backend):
     name = "reference"
-    capabilities = Capabilities(devices=("cpu",))
+    capabilities = Capabilities(devices=("cpu",), recursion=True)
     tensor_types = (np.ndarray, np.generic)
     framework_modules = ("numpy",)
 
