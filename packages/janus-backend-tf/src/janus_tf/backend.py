@@ -17,6 +17,8 @@ from janus.backend import Backend, Capabilities
 from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
+from . import functional
+
 EagerTensor = tf_ops.EagerTensor
 
 
@@ -26,13 +28,15 @@ class VariableSpec(TensorSpec):
     call, written in place) rather than to a tensor."""
 
     variable: bool = True
+    #: a gradient tape watches reads of trainable variables only
+    trainable: bool = True
 
     def relaxed(self, dims) -> "VariableSpec":
         base = TensorSpec.relaxed(self, dims)
-        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad)
+        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable)
 
     def __str__(self) -> str:
-        return "var " + TensorSpec.__str__(self)
+        return ("var " if self.trainable else "const var ") + TensorSpec.__str__(self)
 
 
 # -- what changes state ------------------------------------------------------------------
@@ -105,14 +109,17 @@ def _canonical_device(name: str) -> str:
 class TFBackend(Backend):
     name = "tf"
     #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
-    capabilities = Capabilities(cond=True, while_loop=True, recursion=False, devices=("cpu",),
+    capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu",),
                                 python_scalars_in_graph=True, inplace_operators=False)
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
+    #: framework classes whose instances live in graphs as opaque values (created in the trace)
+    graph_object_types = (tf.GradientTape,)
+    setitem_functional = staticmethod(functional.setitem)
 
     def __init__(self):
         devices = tuple(_canonical_device(d.name) for d in tf.config.list_logical_devices())
-        self.capabilities = Capabilities(cond=True, while_loop=True, recursion=False, devices=devices or ("cpu",),
+        self.capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=devices or ("cpu",),
                                          python_scalars_in_graph=True, inplace_operators=False)
         # with one device every tensor lives on it: the guard need not read `.device`
         self._check_devices = len(devices) > 1
@@ -137,7 +144,7 @@ class TFBackend(Backend):
         dtype = value.dtype.base_dtype.name
         dims = tuple(shape.as_list())
         if isinstance(value, tf.Variable):
-            return VariableSpec(dtype, dims, self.device_of(value))
+            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable))
         return TensorSpec(dtype, dims, self.device_of(value))
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
@@ -149,6 +156,8 @@ class TFBackend(Backend):
         check = f"(({eager}) if type({expr}) is {bind(EagerTensor)} else ({other}))"
         if self._check_devices:
             check = f"({check} and {bind(self.device_of)}({expr}) == {spec.device!r})"
+        if isinstance(spec, VariableSpec):  # a tape watches only trainable variables
+            check = f"({check} and {expr}.trainable is {spec.trainable})"
         return check
 
     @staticmethod
@@ -167,6 +176,33 @@ class TFBackend(Backend):
 
     def is_mutating(self, target: Any, args, kwargs) -> Optional[str]:
         return mutation_reason(target, args, kwargs)
+
+    # -- framework state: functionalized writes -------------------------------------------
+    def functional_method(self, name, args, kwargs):
+        return functional.functional_method(name, args, kwargs)
+
+    def functional_call(self, fn, args, kwargs):
+        return functional.functional_call(fn, args, kwargs)
+
+    def assign(self, target, value) -> None:
+        functional.assign_variable(target, value)
+
+    # -- recursion as data ------------------------------------------------------------------
+    def from_numpy(self, array):
+        return functional.from_numpy(array)
+
+    def zeros(self, shape, spec):
+        return functional.zeros(shape, spec)
+
+    def stack_rows(self, rows, spec):
+        return functional.stack_rows(rows, spec)
+
+    # -- training: tapes and optimizers in graphs ----------------------------------------------
+    def is_graph_object(self, value) -> bool:
+        return isinstance(value, tf.GradientTape)
+
+    def is_impure(self, target, args, kwargs) -> bool:
+        return impure_reason(target, args, kwargs) is not None
 
     def is_random(self, target: Any) -> bool:
         owner = getattr(target, "__self__", None)
@@ -239,4 +275,29 @@ def mutation_reason(target: Any, args, kwargs) -> Optional[str]:
         return f"raw op {name} writes a resource"
     if name in OUTPUT_CALLS or mod.startswith(OUTPUT_MODULES):
         return f"{name} writes output (it must happen once, in program order)"
+    return None
+
+
+#: Keras optimizer methods that update variables (and the optimizer's own state)
+OPTIMIZER_UPDATES = frozenset({"apply_gradients", "apply", "minimize"})
+#: GradientTape methods that change which values the tape records (no result to depend on)
+TAPE_STATE_METHODS = frozenset({"watch", "reset"})
+
+
+def impure_reason(target: Any, args, kwargs) -> Optional[str]:
+    """Why `target` must run in the graph for its effect only (None if it need not)."""
+    name = getattr(target, "__name__", "") or ""
+    owner = getattr(target, "__self__", None)
+    if owner is None and args and name in OPTIMIZER_UPDATES:
+        owner = _unwrap(args[0])  # the unbound method the converter emits: owner passed first
+    if name in OPTIMIZER_UPDATES and owner is not None and type(owner).__module__.startswith("keras") \
+            and hasattr(owner, "iterations"):
+        return f"optimizer.{name} updates variables"
+    if isinstance(owner, tf.GradientTape) and name in TAPE_STATE_METHODS:
+        # Core workaround: a node with no used result is dead code to the core's passes, so
+        # `tape.watch(x)` is marked impure to stay in the graph; impure calls are not run on
+        # the conversion-time examples, so do it here for the example tape (its gradients
+        # are the examples of the graph's gradients).
+        getattr(owner, name)(*[_unwrap(a) for a in args[1:]], **kwargs)
+        return f"GradientTape.{name} changes what the tape records"
     return None

@@ -79,7 +79,7 @@ class GraphLowering(Interpreter):
             if isinstance(spec, VariableSpec):
                 # the handle of the caller's variable: reads happen in the graph, on every call
                 ph = ResourceVariable(handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape),
-                                      trainable=False)
+                                      trainable=spec.trainable)
             values.append(ph)
         return self.run(values)
 
@@ -110,6 +110,8 @@ class GraphLowering(Interpreter):
     def _lower_call(self, node: Node, env, invoke: Callable, target: Any):
         args, kwargs = self.read(node.args, env), self.read(node.kwargs, env)
         with self._state_change_scope(node, target, args, kwargs):
+            if node.meta.get("impure"):  # run for its effect (tape enter/exit, optimizer step)
+                return invoke(args, kwargs)
             if not self._carriers((node.args, node.kwargs), env):
                 return invoke(args, kwargs)
             if all(isinstance(v.spec, PySpec) for v in node.outputs) and not self._has_tensor((node.args, node.kwargs)):
@@ -118,9 +120,13 @@ class GraphLowering(Interpreter):
 
     def _state_change_scope(self, node: Node, target: Any, args, kwargs):
         """State-changing ops run only once the assertions before them held."""
+        if not self.assert_deps:
+            return contextlib.nullcontext()
+        if node.meta.get("impure"):
+            return tf.control_dependencies(list(self.assert_deps))
         if isinstance(target, str):
             target = getattr(args[0], target, None) if args else None
-        if target is not None and self.assert_deps and mutation_reason(target, args, kwargs):
+        if target is not None and mutation_reason(target, args, kwargs):
             return tf.control_dependencies(list(self.assert_deps))
         return contextlib.nullcontext()
 

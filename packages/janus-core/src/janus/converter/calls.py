@@ -598,7 +598,7 @@ def _is_output_call(func) -> bool:
         return True
     if getattr(func, "__module__", None) == "logging" and name in ("debug", "info", "warning", "error", "critical", "log"):
         return True
-    return owner is not None and owner in (sys.stdout, sys.stderr) and name in ("write", "flush")
+    return owner is not None and (owner is sys.stdout or owner is sys.stderr) and name in ("write", "flush")
 
 
 def _is_pure(func) -> bool:

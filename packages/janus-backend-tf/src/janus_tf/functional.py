@@ -1,0 +1,143 @@
+"""Out-of-place forms of TensorFlow state writes, and the helpers of recursion as data.
+
+The converter functionalizes `v.assign_sub(g)` (and `tf.compat.v1.assign*`): the graph
+computes the variable's new value with the pure functions below, later reads in the call
+see that value, and the runtime writes it into the variable (`TFBackend.assign`) only
+after the graph ran and every assertion held.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional, Tuple
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python import pywrap_tfe
+from tensorflow.python.eager import context
+from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
+
+
+def _like(var: Any, value: Any) -> tf.Tensor:
+    # eager `Variable.assign*` converts its operand to the variable's dtype the same way
+    return tf.convert_to_tensor(value, dtype=var.dtype.base_dtype)
+
+
+def assigned(var, value):
+    """The value `var.assign(value)` stores."""
+    return tf.identity(_like(var, value))
+
+
+def assigned_add(var, delta):
+    return tf.add(var, _like(var, delta))
+
+
+def assigned_sub(var, delta):
+    return tf.subtract(var, _like(var, delta))
+
+
+def _scatter(op):
+    def pure(var, indices, updates):
+        return op(tf.convert_to_tensor(var), indices, _like(var, updates))
+    pure.__name__ = pure.__qualname__ = op.__name__
+    return pure
+
+
+#: method name -> pure function of (variable value, *operands) giving the stored value
+PURE_WRITES = {
+    "assign": assigned, "assign_add": assigned_add, "assign_sub": assigned_sub,
+    "scatter_nd_update": _scatter(tf.tensor_scatter_nd_update), "scatter_nd_add": _scatter(tf.tensor_scatter_nd_add),
+    "scatter_nd_sub": _scatter(tf.tensor_scatter_nd_sub), "scatter_nd_max": _scatter(tf.tensor_scatter_nd_max),
+    "scatter_nd_min": _scatter(tf.tensor_scatter_nd_min),
+}
+#: keyword arguments of the write methods that do not change the stored value
+_IGNORED_KWARGS = ("read_value", "use_locking", "name", "validate_shape")
+#: operand count of each write (after the variable)
+_ARITY = {"assign": 1, "assign_add": 1, "assign_sub": 1}
+
+
+def functional_method(name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
+    pure = PURE_WRITES.get(name)
+    if pure is None:
+        return None
+    kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_KWARGS}
+    if kwargs:  # e.g. assign(value=...) spelled by keyword: keep it simple
+        if name in _ARITY and set(kwargs) <= {"value", "delta"} and len(args) == 1:
+            args = args + [next(iter(kwargs.values()))]
+            kwargs = {}
+        else:
+            return None
+    if len(args) != 1 + _ARITY.get(name, 2):
+        return None
+    return "call", pure, list(args), {}
+
+
+def functional_call(fn: Any, args: list, kwargs: dict) -> Optional[Tuple[Any, list, dict, Any]]:
+    """`tf.compat.v1.assign(ref, value)` and friends (module-level state ops)."""
+    mod = getattr(fn, "__module__", "") or ""
+    if not mod.startswith("tensorflow"):
+        return None
+    name = getattr(fn, "__name__", "")
+    got = functional_method(name, list(args), dict(kwargs))
+    if got is None or not args:
+        return None
+    _op, pure, pure_args, pure_kwargs = got
+    return pure, pure_args, pure_kwargs, args[0]
+
+
+# -- committing a write ---------------------------------------------------------------------
+def assign_variable(target: Any, value: Any) -> None:
+    """`target.assign(value)` for the runtime's commit, through the eager fast path when the
+    value already has the variable's dtype (the common case: the graph computed it)."""
+    if isinstance(target, BaseResourceVariable) and getattr(value, "dtype", None) == target.dtype:
+        ctx = context.context()
+        if ctx.executing_eagerly():
+            pywrap_tfe.TFE_Py_FastPathExecute(ctx, "AssignVariableOp", None, target.handle, value,
+                                              "validate_shape", False)
+            return
+    target.assign(value, read_value=False)
+
+
+# -- recursion as data ----------------------------------------------------------------------
+def from_numpy(array: np.ndarray) -> tf.Tensor:
+    return tf.constant(array)
+
+
+def zeros(shape, spec) -> tf.Tensor:
+    return tf.zeros(shape, tf.as_dtype(spec.dtype))
+
+
+def stack_rows(rows, spec) -> tf.Tensor:
+    """Per-node payloads stacked along a new first dimension (None rows are zeros)."""
+    from janus.ir.spec import PySpec
+    if isinstance(spec, PySpec):
+        dtype = np.int64 if spec.type in (int, bool) else np.float64  # the carrier dtypes
+        return tf.constant(np.fromiter((0 if r is None else r for r in rows), dtype, len(rows)))
+    dtype = tf.as_dtype(spec.dtype)
+    fill = None
+    items = []
+    for r in rows:
+        if r is None:
+            if fill is None:
+                fill = tf.zeros(spec.shape, dtype)
+            r = fill
+        items.append(r)
+    return tf.stack(items)
+
+
+def _called_by_converter_setitem() -> bool:
+    """Is the caller the converter evaluating a user's `t[i] = v` on its examples?"""
+    caller = sys._getframe(2)
+    return caller.f_code.co_name == "emit" and caller.f_code.co_filename.replace("\\", "/").endswith("converter/core.py") \
+        and sys._getframe(3).f_code.co_name == "set_item"
+
+
+def setitem(tensor, index, value):
+    """The buffer write of the schedule loop of recursion as data: `tensor` with row `index`
+    replaced by `value`.  TensorFlow tensors do not support item assignment, so a user's
+    `t[i] = v` must raise as it does eagerly (core workaround: the converter uses this same
+    hook for user item assignments)."""
+    if _called_by_converter_setitem():
+        raise TypeError(f"'{type(tensor).__name__}' object does not support item assignment")
+    index = tf.reshape(tf.cast(index, tf.int32), [1, 1])
+    value = tf.expand_dims(tf.convert_to_tensor(value, dtype=tensor.dtype), 0)
+    return tf.tensor_scatter_nd_update(tensor, index, value)
