@@ -14,7 +14,7 @@ CASES = {}
 SUPPORTED = {
     "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
     "torch": {"core", "heap", "speculation", "control", "io", "state"},
-    "tf": {"core", "heap", "speculation", "control", "io"},
+    "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
 }
 
 

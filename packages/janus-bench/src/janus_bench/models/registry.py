@@ -103,7 +103,7 @@ def workloads() -> List[str]:
 
 # The rest of the paper's evaluation (NSDI'19, Table 1 / Figure 6).  To add one: write
 # models/<family>.py with `build_torch` / `build_tf` and call `register(...)` at module
-# level, then import the module in models/__init__.py and drop the name from here.
+# level; models/__init__.py imports every module and drops implemented names from here.
 PLANNED: Dict[str, str] = {
     "resnet50": "ResNet-50 on ImageNet shapes (CNN, training)",
     "inception_v3": "Inception-v3 on ImageNet shapes (CNN, training)",
