@@ -241,3 +241,17 @@ def test_many_shapes_keep_the_cache_bounded():
         np.testing.assert_allclose(g(x), f(x), rtol=1e-5)
     assert len(g._state.cache) <= 4 and g.stats.graphs_built <= 2
     assert g.stats.graph_calls >= 1995
+
+
+def test_speculating_the_else_branch_runs_from_a_graph():
+    def f(x):
+        if x.sum() > 0:
+            return x * 2
+        return x - 1
+
+    g = janus.jit(f, backend="reference")
+    for v in (-1, -1, -2, -3, 4, -5):
+        x = np.full(2, v, np.float32)
+        np.testing.assert_array_equal(g(x), f(x))
+    assert g.stats.graph_calls == 3 and g.stats.assumption_failures == 1
+    assert "expect=False" in janus.explain(g)

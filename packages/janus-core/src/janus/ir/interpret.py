@@ -82,7 +82,7 @@ class Interpreter:
         return res if len(node.outputs) != 1 else res[0]
 
     def op_assert(self, node: Node, env):
-        if not self.truth(self.read(node.args[0], env)):
+        if self.truth(self.read(node.args[0], env)) is not node.kwargs.get("expect", True):
             raise AssumptionFailed(node.target)
 
     def op_effect(self, node: Node, env):

@@ -36,6 +36,8 @@ def _removable(node: Node, is_random: IsRandom) -> bool:
         return False
     if node.op in ("call", "call_method") and (is_random(node.target) or node.meta.get("impure")):
         return False
+    if node.op == "call_method" and node.target.endswith("_"):
+        return False  # an in-place method: its effect is the point
     return not any(n.op in ("assert", "effect") for r in node.regions for n in r.walk())
 
 
