@@ -212,3 +212,45 @@ def test_logging_and_stream_writes_are_deferred_output(caplog):
             f(np.full(2, v, np.float32))
     assert got_logs == [r.getMessage() for r in caplog.records] and got_out == buf.getvalue()
     assert g.stats.graph_calls == 2
+
+
+class _Acc:
+    def __init__(self, scale):
+        self.scale = scale
+        self.parts = []
+
+    def add(self, x):
+        self.parts.append(x * self.scale)
+        return self
+
+    def total(self):
+        return sum(self.parts)
+
+
+def test_objects_built_in_the_call_live_in_the_graph_and_escape_rebuilt():
+    import collections
+    import dataclasses
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    @dataclasses.dataclass
+    class Out:
+        value: object
+        tag: str = "out"
+
+    kept = []
+
+    def f(x):
+        acc = _Acc(2.0).add(x).add(x + 1)
+        kept.append(acc)                      # escapes: rebuilt on commit
+        return Out(acc.total()), Pair(x.sum(), acc.parts[0])
+
+    g = janus.jit(f, backend="reference")
+    for v in (1.0, 2.0, 3.0, 4.0):
+        out, pair = g(np.full(2, v, np.float32))
+        exp_out, exp_pair = f(np.full(2, v, np.float32))
+        np.testing.assert_array_equal(out.value, exp_out.value)
+        assert out.tag == "out" and type(pair).__name__ == "Pair"
+        np.testing.assert_array_equal(pair.b, exp_pair.b)
+    assert g.stats.graph_calls == 2
+    assert isinstance(kept[2], _Acc) and len(kept[2].parts) == 2 and kept[2] is not kept[3]

@@ -8,12 +8,13 @@ after the graph ran and every assertion held.
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python import pywrap_tfe
 from tensorflow.python.eager import context
+from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
 
 
@@ -98,12 +99,25 @@ def assign_variable(target: Any, value: Any) -> None:
 
 
 # -- recursion as data ----------------------------------------------------------------------
+# These run on every call of a schedule-served function (building the schedule of a new
+# tree), so they skip tf.constant/tf.zeros' Python layers.
+_EagerTensor = tf_ops.EagerTensor
+#: zero tensors by (shape, dtype): eager tensors are immutable, so one can be fed to many calls
+_ZEROS: Dict[Tuple, Any] = {}
+
+
 def from_numpy(array: np.ndarray) -> tf.Tensor:
-    return tf.constant(array)
+    return _EagerTensor(array, context.context().device_name)
 
 
 def zeros(shape, spec) -> tf.Tensor:
-    return tf.zeros(shape, tf.as_dtype(spec.dtype))
+    key = (tuple(shape), spec.dtype)
+    found = _ZEROS.get(key)
+    if found is None:
+        if len(_ZEROS) >= 256:
+            _ZEROS.clear()
+        found = _ZEROS[key] = from_numpy(np.zeros(shape, tf.as_dtype(spec.dtype).as_numpy_dtype))
+    return found
 
 
 def stack_rows(rows, spec) -> tf.Tensor:
@@ -111,14 +125,13 @@ def stack_rows(rows, spec) -> tf.Tensor:
     from janus.ir.spec import PySpec
     if isinstance(spec, PySpec):
         dtype = np.int64 if spec.type in (int, bool) else np.float64  # the carrier dtypes
-        return tf.constant(np.fromiter((0 if r is None else r for r in rows), dtype, len(rows)))
-    dtype = tf.as_dtype(spec.dtype)
+        return from_numpy(np.fromiter((0 if r is None else r for r in rows), dtype, len(rows)))
     fill = None
     items = []
     for r in rows:
         if r is None:
             if fill is None:
-                fill = tf.zeros(spec.shape, dtype)
+                fill = zeros(spec.shape, spec)
             r = fill
         items.append(r)
     return tf.stack(items)
@@ -138,6 +151,8 @@ def setitem(tensor, index, value):
     hook for user item assignments)."""
     if _called_by_converter_setitem():
         raise TypeError(f"'{type(tensor).__name__}' object does not support item assignment")
-    index = tf.reshape(tf.cast(index, tf.int32), [1, 1])
+    if not (isinstance(index, tf.Tensor) and index.dtype in (tf.int32, tf.int64)):
+        index = tf.cast(index, tf.int32)
+    index = tf.reshape(index, [1, 1])
     value = tf.expand_dims(tf.convert_to_tensor(value, dtype=tensor.dtype), 0)
     return tf.tensor_scatter_nd_update(tensor, index, value)

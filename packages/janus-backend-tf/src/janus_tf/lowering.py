@@ -70,6 +70,8 @@ class GraphLowering(Interpreter):
         self.assert_sites: List[str] = []
         #: assertion ops (and control-flow outputs holding assertions) emitted so far
         self.assert_deps: List[Any] = []
+        #: id(getitem node) -> None or a precomputed column: reads of a schedule loop (see op_while)
+        self._fast_index: Dict[int, Any] = {}
 
     # -- entry --------------------------------------------------------------------------------
     def lower(self, placeholders: Sequence[tf.Tensor]) -> List[Any]:
@@ -99,6 +101,8 @@ class GraphLowering(Interpreter):
     # -- calls ------------------------------------------------------------------------------------
     def op_call(self, node: Node, env):
         target = node.target
+        if self._fast_index and id(node) in self._fast_index:
+            return self._fast_getitem(node, env, self._fast_index[id(node)])
         if target in (tf.constant, tf.convert_to_tensor) and self._carriers(node.args[:1], env):
             return self._constant_of_scalar(node, env)
         return self._lower_call(node, env, lambda a, k: target(*a, **k), target)
@@ -221,7 +225,7 @@ class GraphLowering(Interpreter):
         if not _is_tf(pred):
             res = self.call_region(node.regions[0 if pred else 1], operands, env)
             return res if len(node.outputs) != 1 else res[0]
-        pred = tf.reshape(tf.cast(pred, tf.bool), [])
+        pred = _scalar_bool(pred)
 
         def branch(region: Region):
             def run():
@@ -244,27 +248,80 @@ class GraphLowering(Interpreter):
     def op_while(self, node: Node, env):
         cond_r, body_r = node.regions
         specs = [p.spec for p in cond_r.params]
-        carried = [to_carried(v, s) for v, s in zip(self.read(node.args, env), specs)]
+        values = [to_carried(v, s) for v, s in zip(self.read(node.args, env), specs)]
+        # values the body passes through unchanged are closed over, not carried: each carried
+        # value costs the loop frame a Merge/Switch/NextIteration per iteration
+        ret = body_r.nodes[-1].args
+        fixed = {k for k, p in enumerate(body_r.params) if k < len(ret) and ret[k] is p}
+        moving = [k for k in range(len(values)) if k not in fixed]
+        schedule = self._schedule_fast_paths(node, fixed, values)
+
+        def full(vals):
+            it = iter(vals)
+            return [values[k] if k in fixed else next(it) for k in range(len(values))]
 
         def cond(*vals):
-            pred = self.call_region(cond_r, vals, env)[0]
-            return tf.reshape(tf.cast(pred, tf.bool), [])
+            pred = self.call_region(cond_r, full(vals), env)[0]
+            return _scalar_bool(pred)
 
         def body(*vals):
             saved = list(self.assert_deps)
             try:
-                res = self.call_region(body_r, vals, env)
+                res = self.call_region(body_r, full(vals), env)
             finally:
                 self.assert_deps[:] = saved
-            return [tf.cast(to_carried(r, s), c.dtype) if _is_tf(c) else to_carried(r, s)
-                    for r, s, c in zip(res, specs, carried)]
+            out = []
+            for k in moving:
+                r, s, c = res[k], specs[k], values[k]
+                out.append(tf.cast(to_carried(r, s), c.dtype) if _is_tf(c) else to_carried(r, s))
+            return out
 
-        invariants = [tf.TensorShape(s.shape) if isinstance(s, TensorSpec) else tf.TensorShape([]) for s in specs]
-        res = tf.while_loop(cond, body, carried, shape_invariants=invariants)
+        invariants = [tf.TensorShape(specs[k].shape) if isinstance(specs[k], TensorSpec) else tf.TensorShape([])
+                      for k in moving]
+        try:
+            # a schedule's iterations depend on each other through the buffer: no parallelism to find
+            res = tf.while_loop(cond, body, [values[k] for k in moving], shape_invariants=invariants,
+                                parallel_iterations=1 if schedule else 10)
+        finally:
+            self._fast_index = {}
         res = list(res) if isinstance(res, (list, tuple)) else [res]
+        res = full(res)
         if _contains_assert(node):
             self.assert_deps.extend(res)
         return res if len(node.outputs) != 1 else res[0]
+
+    # -- the schedule loop of recursion as data ------------------------------------------------
+    def _schedule_fast_paths(self, node: Node, fixed, values) -> bool:
+        """Recognize the schedule loop the core emits for recursion as data (its body writes
+        the result buffer with our `setitem`) and plan cheap forms of its own index reads
+        (`kinds[i]`, `children[i, j]`, `buffer[c]`: in range and non-negative by
+        construction, so one gather each instead of a strided slice and its index packing).
+        Reads in user code (nodes with a source site) keep Python's indexing semantics."""
+        from .functional import setitem
+        body_r = node.regions[1]
+        top = body_r.nodes
+        if not any(n.op == "call" and n.target is setitem for n in top):
+            return False
+        params = {p.id: k for k, p in enumerate(body_r.params)}
+        fast: Dict[int, Any] = {}
+        for n in top:
+            if n.op != "call" or n.target is not operator.getitem or n.site or len(n.args) != 2:
+                continue
+            base, index = n.args
+            if isinstance(index, Value):
+                fast[id(n)] = None
+            elif type(index) is tuple and len(index) == 2 and isinstance(index[0], Value) and type(index[1]) is int \
+                    and isinstance(base, Value) and params.get(base.id) in fixed:
+                # a column of a loop-invariant table, sliced once outside the loop
+                fast[id(n)] = values[params[base.id]][:, index[1]]
+        self._fast_index = fast
+        return True
+
+    def _fast_getitem(self, node: Node, env, column):
+        base, index = node.args
+        if column is not None:
+            return tf.gather(column, env[index[0].id])
+        return tf.gather(env[base.id], env[index.id])
 
     def op_invoke(self, node: Node, env):
         raise Unsupported("calling a graph function (`invoke`)", node.site or "", "not lowered by the tf backend yet")
@@ -282,6 +339,13 @@ def to_carried(value: Any, spec: Any) -> Any:
     if isinstance(spec, TensorSpec) and not _is_tf(value):
         return tf.constant(value, tf.as_dtype(spec.dtype))
     return value
+
+
+def _scalar_bool(pred: Any) -> tf.Tensor:
+    """A predicate as the 0-d bool a cond/while takes (bool() of a one-element tensor)."""
+    if isinstance(pred, tf.Tensor) and pred.dtype == tf.bool and pred.shape.rank == 0:
+        return pred
+    return tf.reshape(tf.cast(pred, tf.bool), [])
 
 
 def _dtype_matches(result: Any, node: Node) -> bool:

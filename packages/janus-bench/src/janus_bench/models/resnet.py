@@ -9,7 +9,7 @@ the bottleneck width of the first stage (64 in the paper's model); the quick pro
 keeps the 50-layer structure with a narrow width on 32x32 images.
 
 torch: ``nn.Module`` blocks (``nn.Conv2d`` + ``nn.BatchNorm2d``), NCHW,
-``torch.optim.SGD(momentum=0.9)``.
+``torch.optim.SGD(momentum=size.get("momentum", 0.9))``.
 tf: ``tf.Module`` blocks over ``tf.nn.conv2d`` (NHWC, explicit padding as in torch),
 batch norm from ``tf.nn.moments``, ``tf.GradientTape`` + ``tf.keras.optimizers.SGD``.
 Weights come from NumPy, keyed by layer name, so both start from the same numbers.
@@ -110,7 +110,7 @@ def build_torch(size, seed, device="cpu"):
     dev = torch_device(device)
     model = ResNet50(size["width"], size["classes"]).to(dev)
     model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=size["lr"], momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=size["lr"], momentum=size.get("momentum", 0.9))
     next_np = _data(size, seed)
 
     def resnet50_train(images, labels):
@@ -194,7 +194,7 @@ def build_tf(size, seed, device="cpu"):
 
     with tf.device(tf_device(device)):
         model = ResNet50(size["width"], size["classes"])
-        opt = tf.keras.optimizers.SGD(learning_rate=size["lr"], momentum=0.9)
+        opt = tf.keras.optimizers.SGD(learning_rate=size["lr"], momentum=size.get("momentum", 0.9))
     next_np = _data(size, seed)
 
     def resnet50_train(images, labels):

@@ -178,7 +178,11 @@ class CallsMixin:
             return func(*args, **kwargs)
         name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
         if isinstance(func, type):
-            raise self.unsupported(f"creating a `{name}` object", frame, node, "objects built inside the function are not supported yet")
+            made = self.construct_local(func, args, kwargs, frame, node)
+            if made is not _MISSING:
+                return made
+            raise self.unsupported(f"creating a `{name}` object", frame, node, "only plain user classes, dataclasses and "
+                                   "namedtuples can be built inside the function")
         raise self.unsupported(f"call of `{name}`", frame, node,
                                "not a framework function nor user Python code, so its effects cannot be deferred")
 
@@ -197,6 +201,51 @@ class CallsMixin:
             return False
         flat = list(args) + list(kwargs.values())
         return not any(hasattr(a, "__array__") and not isinstance(a, type) and self.heap.path_of(a) is not None for a in flat)
+
+    def construct_local(self, cls, args, kwargs, frame, node):
+        """An object of a user class built in the call: a real object during conversion
+        (holding graph values in its attributes), rebuilt on commit if it escapes."""
+        if hasattr(cls, "_fields") and issubclass(cls, tuple):  # namedtuple: a tuple with names
+            return cls(*args, **kwargs)
+        if getattr(cls, "__module__", "").split(".")[0] in ("torch", "tensorflow", "keras", "numpy", "builtins"):
+            return _MISSING
+        if cls.__new__ is not object.__new__ or type(cls) is not type or getattr(cls, "__slots__", None) is not None:
+            return _MISSING
+        init = cls.__init__
+        obj = object.__new__(cls)
+        self.__dict__.setdefault("local_objects", set()).add(id(obj))
+        self.__dict__.setdefault("_keep_alive", []).append(obj)
+        if hasattr(cls, "__dataclass_fields__") and not is_user_function(init):
+            # a generated dataclass __init__ only assigns fields (defaults and factories included)
+            import dataclasses
+            values = {}
+            fields = [f for f in dataclasses.fields(cls) if f.init]
+            for f, a in zip(fields, args):
+                values[f.name] = a
+            values.update(kwargs)
+            for f in fields:
+                if f.name not in values:
+                    if f.default is not dataclasses.MISSING:
+                        values[f.name] = f.default
+                    elif f.default_factory is not dataclasses.MISSING:
+                        values[f.name] = f.default_factory()
+                    else:
+                        raise TypeError(f"{cls.__name__}.__init__() missing required argument: '{f.name}'")
+            if hasattr(cls, "__post_init__"):
+                return _MISSING
+            obj.__dict__.update(values)
+            return obj
+        if init is object.__init__:
+            if args or kwargs:
+                raise TypeError(f"{cls.__name__}() takes no arguments")
+            return obj
+        if not is_user_function(init):
+            return _MISSING
+        self.inline_function(init, [obj] + list(args), kwargs, frame, node)
+        return obj
+
+    def is_local_object(self, obj) -> bool:
+        return id(obj) in self.__dict__.get("local_objects", ())
 
     def _graph_class(self, cls) -> bool:
         """A framework class whose instances live in graphs (contexts, tapes)."""
@@ -405,6 +454,9 @@ class CallsMixin:
             return
         path = self.heap.path_of(obj)
         if path is None:
+            if self.is_local_object(obj):
+                obj.__dict__[name] = value  # an object built in this call: just hold the value
+                return
             if isinstance(obj, ConvFunction):
                 raise self.unsupported("setting an attribute of a nested function", frame, node)
             raise self.unsupported(f"setting `.{name}` on a `{type(obj).__name__}` object created in the call", frame, node,

@@ -85,6 +85,13 @@ class TemplateBuilder:
             if t is set:
                 return ("set", id(value), [self.build(v, memo, what) for v in value])
             return ("tuple", t, [self.build(v, memo, what) for v in value])
+        if self.conv is not None and self.conv.is_local_object(value):
+            if id(value) in memo:
+                return memo[id(value)]
+            tpl = ("object", id(value), type(value), [])
+            memo[id(value)] = tpl
+            tpl[3].extend((k, self.build(v, memo, what)) for k, v in vars(value).items())
+            return tpl
         if isinstance(value, _LONG_LIVED) or (not self.backend.owns(value) and _is_framework_constant(value)):
             return ("const", value)
         raise Unsupported(f"{what} holds a `{t.__name__}` created in the call", "",
@@ -116,6 +123,11 @@ def materialize(tpl: tuple, outs, hosts, memo: Dict[int, Any], to_python) -> Any
     if kind == "list":
         out = memo[token] = []
         out.extend(materialize(t, outs, hosts, memo, to_python) for t in tpl[2])
+        return out
+    if kind == "object":
+        out = memo[token] = tpl[2].__new__(tpl[2])
+        for k, t in tpl[3]:
+            out.__dict__[k] = materialize(t, outs, hosts, memo, to_python)
         return out
     if kind == "dict":
         out = memo[token] = {}
