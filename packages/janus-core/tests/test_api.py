@@ -97,17 +97,34 @@ def test_unsupported_construct_under_fallback_raise_names_construct_file_and_lin
 
 
 def test_unsupported_construct_falls_back_with_the_reason_in_explain():
-    def with_try(x):
-        try:
-            return np.tanh(x)
-        except ValueError:
-            return x
+    def with_match(x):
+        match x.ndim:
+            case 2:
+                return np.tanh(x)
+            case _:
+                return x
 
-    g = janus.jit(with_try, backend="reference")
+    g = janus.jit(with_match, backend="reference")
     for _ in range(4):
-        np.testing.assert_array_equal(g(_x()), with_try(_x()))
+        np.testing.assert_array_equal(g(_x()), with_match(_x()))
     assert g.stats.graph_calls == 0 and g.stats.imperative_calls == 4
-    assert "`Try` statement at test_api.py:" in janus.explain(g)
+    assert "`Match` statement at test_api.py:" in janus.explain(g)
+
+
+def test_try_converts_the_path_without_exceptions_and_handlers_run_imperatively():
+    def f(x, items):
+        try:
+            y = np.tanh(x) * items[0]
+        except IndexError:
+            y = x
+        finally:
+            z = 1
+        return y + z
+
+    g = janus.jit(f, backend="reference")
+    for items in ([2.0], [2.0], [2.0], [], [2.0]):
+        np.testing.assert_array_equal(g(_x(), items), f(_x(), items))
+    assert g.stats.graph_calls == 2 and g.stats.guard_misses == 1  # [] fails the guard on items[0]
 
 
 def test_function_without_source_runs_imperatively_with_that_reason():

@@ -253,6 +253,9 @@ class GraphLowering(Interpreter):
         # value costs the loop frame a Merge/Switch/NextIteration per iteration
         ret = body_r.nodes[-1].args
         fixed = {k for k, p in enumerate(body_r.params) if k < len(ret) and ret[k] is p}
+        for k in fixed:  # read once before the loop, as a carried variable would be
+            if isinstance(values[k], tf.Variable):
+                values[k] = tf.convert_to_tensor(values[k])
         moving = [k for k in range(len(values)) if k not in fixed]
         schedule = self._schedule_fast_paths(node, fixed, values)
 

@@ -37,12 +37,12 @@ from .registry import register
 
 A3C_SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(hidden=16, rollout=5, lr=7e-4, gamma=0.99, lam=1.0),
-    "quick": dict(hidden=64, rollout=20, lr=7e-4, gamma=0.99, lam=1.0),
+    "quick": dict(hidden=64, rollout=10, lr=7e-4, gamma=0.99, lam=1.0),
     "paper": dict(hidden=256, rollout=20, lr=7e-4, gamma=0.99, lam=1.0),
 }
 PPO_SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(hidden=16, envs=2, rollout=5, epochs=2, minibatches=2, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
-    "quick": dict(hidden=64, envs=4, rollout=16, epochs=2, minibatches=2, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
+    "quick": dict(hidden=64, envs=4, rollout=8, epochs=2, minibatches=2, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
     "paper": dict(hidden=256, envs=8, rollout=128, epochs=4, minibatches=4, lr=3e-4, gamma=0.99, lam=0.95,
                   clip=0.2),
 }

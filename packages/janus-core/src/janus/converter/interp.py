@@ -234,6 +234,26 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         if not self.truth(test, frame, s):
             raise AssertionError(self.eval(s.msg, frame) if s.msg is not None else None)
 
+    def stmt_Try(self, s, frame):
+        """Only the path where the body does not raise is converted: if the graph raises at
+        run time, the call is re-run imperatively and the handlers run as in eager."""
+        try:
+            self.exec_block(s.body, frame)
+        except (BreakSignal, ContinueSignal, ReturnSignal):
+            if s.finalbody:
+                raise self.unsupported("`break`/`continue`/`return` leaving a `try` with `finally`", frame, s)
+            raise
+        except Exception as e:
+            if isinstance(e, Unsupported) or type(e).__name__ in ("Respecialize", "ScheduleRecursion"):
+                raise
+            raise self.unsupported("an exception raised inside `try`", frame, s,
+                                   f"{type(e).__name__} for these arguments; the handler path runs imperatively") from None
+        self.exec_block(s.orelse, frame)
+        self.exec_block(s.finalbody, frame)
+
+    def stmt_Raise(self, s, frame):
+        raise self.unsupported("`raise`", frame, s, "the call raises for these arguments; it runs imperatively")
+
     def stmt_Delete(self, s, frame):
         for t in s.targets:
             if isinstance(t, ast.Name):
