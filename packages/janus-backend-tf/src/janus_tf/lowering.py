@@ -28,6 +28,7 @@ from janus.ir.interpret import Interpreter
 from janus.ir.spec import PySpec, TensorSpec
 
 from .backend import VariableSpec, mutation_reason
+from .functional import setitem
 
 #: the dtype a Python-scalar graph value is carried in: exact for every Python float/bool
 #: and every int that fits 64 bits
@@ -103,6 +104,8 @@ class GraphLowering(Interpreter):
         target = node.target
         if self._fast_index and id(node) in self._fast_index:
             return self._fast_getitem(node, env, self._fast_index[id(node)])
+        if target is setitem:  # the schedule's buffer write: its row index is the loop counter as is
+            return target(*self.read(node.args, env))
         if target in (tf.constant, tf.convert_to_tensor) and self._carriers(node.args[:1], env):
             return self._constant_of_scalar(node, env)
         return self._lower_call(node, env, lambda a, k: target(*a, **k), target)
@@ -300,7 +303,6 @@ class GraphLowering(Interpreter):
         (`kinds[i]`, `children[i, j]`, `buffer[c]`: in range and non-negative by
         construction, so one gather each instead of a strided slice and its index packing).
         Reads in user code (nodes with a source site) keep Python's indexing semantics."""
-        from .functional import setitem
         body_r = node.regions[1]
         top = body_r.nodes
         if not any(n.op == "call" and n.target is setitem for n in top):

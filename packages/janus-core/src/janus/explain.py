@@ -42,6 +42,10 @@ def explain(fn) -> str:
                       for kind, _t, _o, site, conds in conv.effects]
         lines.append("    graph:")
         lines += ["      " + line for line in spec.graph_text.splitlines()]
+    if st.analyzer is not None and st.analyzer.decisions:
+        lines.append("  assumptions of the last conversion (profile site -> lattice level):")
+        for k, decision in list(st.analyzer.decisions.items())[:40]:
+            lines.append(f"    {k[0].rsplit('/', 1)[-1]}:{k[1]}:{k[2]}  {decision}")
     if st.analyzer is not None and st.analyzer.failed_asserts:
         lines.append("  relaxed after failed speculation:")
         lines += [f"    {k[0].rsplit('/', 1)[-1]}:{k[1]} failed {n} times" for k, n in st.analyzer.failed_asserts.items() if k]
