@@ -255,3 +255,36 @@ def test_speculating_the_else_branch_runs_from_a_graph():
         np.testing.assert_array_equal(g(x), f(x))
     assert g.stats.graph_calls == 3 and g.stats.assumption_failures == 1
     assert "expect=False" in janus.explain(g)
+
+
+def test_one_tensor_reached_by_two_paths_is_one_input_guarded_as_an_alias():
+    class Net:
+        def __init__(self):
+            self.w = np.ones(3, np.float32)
+            self.params = [self.w]
+
+    net = Net()
+
+    def f(x):
+        return x * net.w + net.params[0]
+
+    g = janus.jit(f, backend="reference")
+    for i in range(6):
+        if i == 4:
+            net.params = [np.full(3, 5.0, np.float32)]  # the paths now lead to two arrays
+        np.testing.assert_array_equal(g(np.ones(3, np.float32)), f(np.ones(3, np.float32)))
+    text = janus.explain(g)
+    assert "params[0] is " in text and text.count(" is ") >= 1
+    assert g.stats.graph_calls >= 3
+
+
+def test_recursive_module_function_called_by_its_global_name_profiles():
+    for n in (3, 4, 5, 6):
+        g = janus.jit(_fact, backend="reference")
+        assert g(np.float32(n)) == _fact(np.float32(n))
+
+
+def _fact(x):
+    if x <= 1:
+        return np.float32(1)
+    return x * _fact(x - 1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -30,10 +30,13 @@ class VariableSpec(TensorSpec):
     variable: bool = True
     #: a gradient tape watches reads of trainable variables only
     trainable: bool = True
+    #: id() of the variable seen at conversion: a hint for which inputs are one variable
+    #: reached by two paths (checked on every call, so never trusted; not part of equality)
+    ident: int = field(default=0, compare=False)
 
     def relaxed(self, dims) -> "VariableSpec":
         base = TensorSpec.relaxed(self, dims)
-        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable)
+        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident)
 
     def __str__(self) -> str:
         return ("var " if self.trainable else "const var ") + TensorSpec.__str__(self)
@@ -144,7 +147,7 @@ class TFBackend(Backend):
         dtype = value.dtype.base_dtype.name
         dims = tuple(shape.as_list())
         if isinstance(value, tf.Variable):
-            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable))
+            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable), ident=id(value))
         return TensorSpec(dtype, dims, self.device_of(value))
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:

@@ -34,59 +34,108 @@ _EagerTensor = tf_ops.EagerTensor
 
 
 def compile_graph(graph: Graph, config: Any, backend: Any) -> "TFExecutable":
-    lowering = GraphLowering(graph)
     specs = [n.out.spec for n in graph.inputs]
-    signature = [input_signature(s) for s in specs]
-    input_index = {n.out.id: i for i, n in enumerate(graph.inputs)}
-    plan: List[Tuple[str, Any]] = []
+    variables = [i for i, s in enumerate(specs) if isinstance(s, VariableSpec)]
+    # which variable inputs were one variable at conversion (a hint; `run` checks it)
+    first: dict = {}
+    aliases = tuple(first.setdefault(specs[i].ident or -i - 1, i) for i in variables)
+    executable = TFExecutable(graph, specs, variables)
+    executable.use(executable.trace(aliases))
+    return executable
 
-    def janus_graph(*placeholders):
-        results = lowering.lower(placeholders)
-        flat, plan[:] = [], []
-        for value, result in zip(graph.results, results):
-            if isinstance(value, Value) and value.id in input_index:
-                plan.append(("input", input_index[value.id]))  # eager returns the very object passed in
-            elif isinstance(result, tf.Variable):
-                raise Unsupported("returning a variable created or wrapped in the graph", "", "")
-            elif isinstance(result, tf.Tensor):
-                plan.append(("graph", len(flat)))
-                flat.append(result)
-            else:
-                plan.append(("static", result))
-        return flat
 
-    janus_graph.__name__ = "janus_" + "".join(c if c.isalnum() else "_" for c in graph.name)[:60]
-    try:
-        concrete = tf.function(janus_graph, input_signature=signature, autograph=False).get_concrete_function()
-    except JanusError:
-        raise
-    except Exception as e:  # a TensorFlow error while tracing: report it as a conversion failure
-        raise Unsupported("lowering to a TensorFlow graph", "", f"{type(e).__name__}: {e}"[:300]) from e
-    return TFExecutable(graph, concrete, plan, specs, lowering.assert_sites)
+class _Trace:
+    """One ConcreteFunction of a graph, for one pattern of variable aliasing."""
+
+    def __init__(self, concrete, plan, assert_sites):
+        self.concrete_function = concrete
+        self.plan = list(plan)
+        self.direct = all(kind == "graph" and i == n for n, (kind, i) in enumerate(self.plan))
+        self.captured = list(concrete.captured_inputs)
+        atomic = concrete._inference_function  # the forward function _call_flat runs without a tape
+        self.name = atomic.name.decode() if isinstance(atomic.name, bytes) else atomic.name
+        self.n_outputs = len(atomic.function_type.flat_outputs)
+        self.assert_sites = assert_sites
 
 
 class TFExecutable(Executable):
-    def __init__(self, graph: Graph, concrete, plan, specs: Sequence[Any], assert_sites: List[str]):
+    def __init__(self, graph: Graph, specs: Sequence[Any], variables: List[int]):
         self.graph = graph
-        self.concrete_function = concrete
-        self.assert_sites = assert_sites
-        self._plan = list(plan)
-        self._direct = all(kind == "graph" and i == n for n, (kind, i) in enumerate(self._plan))
+        self._specs = list(specs)
         self._scalars = [(i, CARRIER_DTYPES[s.type].as_datatype_enum) for i, s in enumerate(specs)
                          if isinstance(s, PySpec)]
-        self._variables = [i for i, s in enumerate(specs) if isinstance(s, VariableSpec)]
-        self._captured = list(concrete.captured_inputs)
-        atomic = concrete._inference_function  # the forward function _call_flat runs without a tape
-        self._name = atomic.name.decode() if isinstance(atomic.name, bytes) else atomic.name
-        self._n_outputs = len(atomic.function_type.flat_outputs)
+        self._variables = variables
+        self._traces: dict = {}
         self._options = None
         self._attrs: tuple = ()
 
+    def trace(self, aliases: Tuple[int, ...]) -> _Trace:
+        """The ConcreteFunction for `aliases` (per variable input: the first variable input
+        that is the same variable), traced once."""
+        found = self._traces.get(aliases)
+        if found is not None:
+            return found
+        graph = self.graph
+        lowering = GraphLowering(graph)
+        signature = [input_signature(s) for s in self._specs]
+        input_index = {n.out.id: i for i, n in enumerate(graph.inputs)}
+        per_input = list(range(len(self._specs)))
+        for i, rep in zip(self._variables, aliases):
+            per_input[i] = rep
+        plan: List[Tuple[str, Any]] = []
+
+        def janus_graph(*placeholders):
+            results = lowering.lower(placeholders, per_input)
+            flat, plan[:] = [], []
+            for value, result in zip(graph.results, results):
+                if isinstance(value, Value) and value.id in input_index:
+                    plan.append(("input", input_index[value.id]))  # eager returns the very object passed in
+                elif isinstance(result, tf.Variable):
+                    raise Unsupported("returning a variable created or wrapped in the graph", "", "")
+                elif isinstance(result, tf.Tensor):
+                    plan.append(("graph", len(flat)))
+                    flat.append(result)
+                else:
+                    plan.append(("static", result))
+            return flat
+
+        janus_graph.__name__ = "janus_" + "".join(c if c.isalnum() else "_" for c in graph.name)[:60]
+        try:
+            concrete = tf.function(janus_graph, input_signature=signature, autograph=False).get_concrete_function()
+        except JanusError:
+            raise
+        except Exception as e:  # a TensorFlow error while tracing: report it as a conversion failure
+            raise Unsupported("lowering to a TensorFlow graph", "", f"{type(e).__name__}: {e}"[:300]) from e
+        found = self._traces[aliases] = _Trace(concrete, plan, lowering.assert_sites)
+        found.aliases = aliases
+        return found
+
+    def use(self, t: _Trace) -> None:
+        self._trace = t
+        self.concrete_function = t.concrete_function
+        self.assert_sites = t.assert_sites
+        self._aliases = t.aliases
+        self._distinct = len(set(t.aliases)) == len(t.aliases)
+
+    def _check_aliasing(self, inputs: Sequence[Any]) -> None:
+        """The graph was traced for one pattern of which variable inputs are the same
+        variable; a call with another pattern gets (and keeps) a trace for its own."""
+        variables = self._variables
+        if self._distinct and len({id(inputs[i]) for i in variables}) == len(variables):
+            return
+        seen: dict = {}
+        actual = tuple(seen.setdefault(id(inputs[i]), i) for i in variables)
+        if actual != self._aliases:
+            self.use(self.trace(actual))
+
     def describe(self) -> str:
-        return f"tf ConcreteFunction {self._name}"
+        return f"tf ConcreteFunction {self._trace.name}"
 
     # -- running ------------------------------------------------------------------------------
     def run(self, inputs: Sequence[Any]) -> List[Any]:
+        if len(self._variables) > 1:
+            self._check_aliasing(inputs)
+        t = self._trace
         ctx = context.context()
         if ctx.executing_eagerly() and not record.could_possibly_record() and cancellation.context() is None:
             flat = list(inputs)
@@ -96,20 +145,20 @@ class TFExecutable(Executable):
                     flat[i] = _EagerTensor(flat[i], device, dtype_enum)
             for i in self._variables:
                 flat[i] = flat[i].handle
-            if self._captured:
-                flat.extend(self._captured)
+            if t.captured:
+                flat.extend(t.captured)
             options = ctx.function_call_options
             if options is not self._options:
                 self._options = options
                 self._attrs = tuple(itertools.chain(*options.as_attrs().items()))
             try:
-                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, self._name, flat,
-                                                 self._attrs, self._n_outputs)
+                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, t.name, flat,
+                                                 self._attrs, t.n_outputs)
             except tf_errors.InvalidArgumentError as e:
                 raise self._assumption_failure(e) or e
         else:
             outs = self._run_through_concrete_function(inputs)
-        if self._direct:
+        if t.direct:
             return outs
         return self._assemble(outs, inputs)
 
@@ -122,14 +171,14 @@ class TFExecutable(Executable):
             resource_variable_ops.variable_accessed(flat[i])  # so a watching tape sees the read
             flat[i] = flat[i].handle
         try:
-            outs = self.concrete_function._call_flat(flat, self._captured)
+            outs = self.concrete_function._call_flat(flat, self._trace.captured)
         except tf_errors.InvalidArgumentError as e:
             raise self._assumption_failure(e) or e
         return list(outs) if outs is not None else []
 
     def _assemble(self, outs, inputs) -> List[Any]:
         result = []
-        for kind, x in self._plan:
+        for kind, x in self._trace.plan:
             result.append(outs[x] if kind == "graph" else inputs[x] if kind == "input" else x)
         return result
 

@@ -73,18 +73,32 @@ class GraphLowering(Interpreter):
         self.assert_deps: List[Any] = []
         #: id(getitem node) -> None or a precomputed column: reads of a schedule loop (see op_while)
         self._fast_index: Dict[int, Any] = {}
+        #: id() at conversion of each variable input -> its variable in the graph
+        self._variable_inputs: Dict[int, Any] = {}
 
     # -- entry --------------------------------------------------------------------------------
-    def lower(self, placeholders: Sequence[tf.Tensor]) -> List[Any]:
+    def lower(self, placeholders: Sequence[tf.Tensor], aliases: Sequence[int] = ()) -> List[Any]:
+        """`aliases[k]` (for each input k) is the first input that is the same variable:
+        aliased inputs share one variable in the graph, so a tape that watched it under one
+        path differentiates it under the other."""
         values = []
-        for node, ph in zip(self.graph.inputs, placeholders):
+        for k, (node, ph) in enumerate(zip(self.graph.inputs, placeholders)):
             spec = node.out.spec
+            if aliases and aliases[k] != k:
+                values.append(values[aliases[k]])
+                continue
             if isinstance(spec, VariableSpec):
                 # the handle of the caller's variable: reads happen in the graph, on every call
                 ph = ResourceVariable(handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape),
                                       trainable=spec.trainable)
+                if spec.ident:
+                    self._variable_inputs[spec.ident] = ph
             values.append(ph)
         return self.run(values)
+
+    def read(self, arg: Any, env: Dict[int, Any]) -> Any:
+        value = super().read(arg, env)
+        return _swap_variables(value, self._variable_inputs) if self._variable_inputs else value
 
     # -- reading operands, marking Python-scalar carriers ---------------------------------------
     def _carriers(self, args: Any, env: Dict[int, Any]) -> List[Value]:
@@ -343,6 +357,21 @@ def to_carried(value: Any, spec: Any) -> Any:
         return tf.constant(value, CARRIER_DTYPES[spec.type])
     if isinstance(spec, TensorSpec) and not _is_tf(value):
         return tf.constant(value, tf.as_dtype(spec.dtype))
+    return value
+
+
+def _swap_variables(value: Any, inputs: Dict[int, Any], depth: int = 0) -> Any:
+    """Core workaround: an outside container passed whole to a framework call (e.g.
+    `tape.gradient(loss, model.trainable_variables)`) reaches the graph holding the
+    variables themselves, not the graph inputs that stand for them; use the inputs, so the
+    graph reads (and differentiates) the variables it is fed on each call."""
+    t = type(value)
+    if t is tuple or t is list:
+        return t(_swap_variables(v, inputs, depth + 1) for v in value) if depth < 4 else value
+    if t is dict and depth < 4:
+        return {k: _swap_variables(v, inputs, depth + 1) for k, v in value.items()}
+    if isinstance(value, tf.Variable):
+        return inputs.get(id(value), value)
     return value
 
 

@@ -7,6 +7,7 @@ import functools
 import operator
 import random
 import sys
+import threading
 from typing import Any, Optional
 
 import torch
@@ -87,12 +88,49 @@ def on_copy(name: str):
     return method_on_copy
 
 
+_CONVERTING = threading.local()
+_OPTIMIZER_IMPURE = frozenset({"step", "zero_grad"})
+
+
+def impure_call(target: Any, args) -> Optional[str]:
+    """Calls run in the graph only for their effect on autograd/optimizer state."""
+    name = _name_of(target)
+    if name == "backward":
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, torch.Tensor) or target is torch.autograd.backward or \
+                (args and isinstance(args[0], torch.Tensor) and target is torch.Tensor.backward):
+            return "backward"
+        return None
+    if name in _OPTIMIZER_IMPURE:
+        owner = getattr(target, "__self__", None)
+        if owner is None and args:
+            owner = args[0]
+        if isinstance(owner, (torch.optim.Optimizer, torch.nn.Module)):
+            return name
+    return None
+
+
+def check_training_graph(graph) -> None:
+    """A graph running backward()/step() in order must not read `.grad` as a host input:
+    the host reads inputs before the graph runs, so it would see the previous step's
+    gradients (the core reads tensor attributes of inputs on the host)."""
+    impure = [n for n in graph.walk() if n.meta.get("impure") and n.target not in ("__enter__", "__exit__")]
+    if not impure:
+        return
+    for n in graph.inputs:
+        if str(n.target).endswith(".grad") or ".grad." in str(n.target):
+            raise janus.Unsupported(f"reading `{n.target}` in a function that runs backward() or an optimizer step",
+                                    n.site or "", "the graph would see gradients read before the step ran")
+
+
 class TorchBackend(janus.Backend):
     name = "torch"
-    capabilities = janus.Capabilities(cond=True, while_loop=True, recursion=False, devices=("cpu", "cuda"),
+    capabilities = janus.Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu", "cuda"),
                                       python_scalars_in_graph=True, inplace_operators=True)
     tensor_types = (torch.Tensor,)  # nn.Parameter is a subclass
     framework_modules = ("torch",)
+    #: framework classes whose instances live in graphs as opaque values (`with torch.no_grad():`)
+    graph_object_types = (torch.no_grad, torch.enable_grad, torch.set_grad_enabled, torch.inference_mode)
 
     # -- values -------------------------------------------------------------
     def owns(self, value: Any) -> bool:
@@ -125,7 +163,27 @@ class TorchBackend(janus.Backend):
     def inline_target(self, fn: Any):
         return inline_modules.inline_target(fn)
 
+    def is_graph_object(self, value: Any) -> bool:
+        if isinstance(value, self.graph_object_types):
+            # the core's CSE does not see grad-mode regions: it would merge `x @ W` inside
+            # `no_grad` with the same op outside.  Until it does, the graph being converted
+            # in this thread is passed through the passes with every call "random" (never
+            # merged or folded); `compile` clears the flag.
+            _CONVERTING.grad_regions = True
+            return True
+        return False
+
+    def is_random(self, target: Any) -> bool:
+        return draws_random(target) or getattr(_CONVERTING, "grad_regions", False)
+
+    def is_impure(self, target, args, kwargs) -> bool:
+        return impure_call(target, args) is not None
+
     def is_mutating(self, target, args, kwargs) -> Optional[str]:
+        if isinstance(target, type) and issubclass(target, self.graph_object_types):
+            return None  # a grad-mode context: lowered as grad-mode switches in the graph
+        if impure_call(target, args) is not None:
+            return None  # run in the graph, in order (never during conversion)
         if "out" in kwargs and kwargs["out"] is not None:
             return "it writes into its out= argument"
         if kwargs.get("inplace") is True:
@@ -144,8 +202,6 @@ class TorchBackend(janus.Backend):
             return f"`{name}` writes in place"
         return None
 
-    def is_random(self, target: Any) -> bool:
-        return draws_random(target)
 
     # -- in-place writes, computed out of place and committed by the runtime --------
     def functional_method(self, name, args, kwargs):
@@ -166,8 +222,31 @@ class TorchBackend(janus.Backend):
 
     @staticmethod
     def setitem_functional(tensor, index, value):
+        if type(tensor) is list:  # the per-call result buffer of recursion as data (fresh each call)
+            tensor[index] = value
+            return tensor
         out = tensor.clone()
         out[index] = value
+        return out
+
+    # -- recursion as data: host schedules are Python lists (indexing them costs ~30 ns) --
+    def from_numpy(self, array: Any) -> Any:
+        return array.tolist()
+
+    def zeros(self, shape, spec):
+        return [None] * shape[0]  # the result buffer: row i is written before it is read
+
+    def stack_rows(self, rows, spec):
+        if isinstance(spec, PySpec):
+            return [0 if r is None else r for r in rows]
+        filler = None
+        out = []
+        for r in rows:
+            if r is None:
+                if filler is None:
+                    filler = torch.zeros(spec.shape, dtype=getattr(torch, spec.dtype), device=spec.device)
+                r = filler
+            out.append(r)
         return out
 
     def assign(self, target, value) -> None:
@@ -208,6 +287,8 @@ class TorchBackend(janus.Backend):
 
     # -- execution ----------------------------------------------------------
     def compile(self, graph, config) -> TorchExecutable:
+        _CONVERTING.grad_regions = False
+        check_training_graph(graph)
         return TorchExecutable(graph, config, draws_random)
 
     def run_imperative(self, fn, args, kwargs):

@@ -33,6 +33,7 @@ from janus.errors import AssumptionFailed
 from janus.ir.spec import TensorSpec
 
 from .lowering import LoweredGraph, host_scalar_nodes, lower
+from .training import compile_training, split_training
 
 #: graphs with fewer call nodes than this stay on fx in the default mode
 TIERED_MIN_OPS = 64
@@ -42,7 +43,7 @@ _COMPILE_LOCK = threading.Lock()  # one Inductor compile at a time (they share g
 def resolve_mode(mode: str, lowered: LoweredGraph) -> str:
     if mode in ("default", "off"):
         big = lowered.n_ops >= TIERED_MIN_OPS
-        return "tiered" if big and not lowered.random_targets and not lowered.impure else "fx"
+        return "tiered" if big and not lowered.random_targets and not lowered.fx_only else "fx"
     return mode
 
 
@@ -63,12 +64,24 @@ class TorchExecutable(janus.Executable):
         self._assert_sites = sites
         self._expect_one = expect[0] if len(sites) == 1 else None
         self._expect_all = list(expect)
+        self._guarded = self.lowered.grad_mode or self.lowered.impure
+        self.split = None
+        if self.lowered.impure and self.mode in ("inductor", "tiered"):
+            try:
+                self.split = split_training(graph, self.lowered)
+            except Exception:  # noqa: BLE001 - no split: the graph stays on fx
+                self.split = None
         if self.mode == "fx":
             self._done.set()
             self._call = self.fx_forward
-        elif self.mode in ("inductor", "tiered") and self.lowered.impure:
-            # compiling runs the graph once more (warm-up, validation): effects would repeat
-            self._skip("the graph changes framework state (e.g. backward())")
+        elif self.mode in ("inductor", "tiered") and self.lowered.fx_only:
+            self._skip("the graph runs on host schedules or under inference_mode (fx only)")
+        elif self.mode in ("inductor", "tiered") and self.lowered.impure and \
+                (self.split is None or self.lowered.random_targets):
+            # compiling runs the graph once more (warm-up, validation): effects would repeat,
+            # unless only the pure forward part is compiled (see training.py)
+            self._skip("the graph changes framework state (e.g. backward()) and has no compilable forward part"
+                       if not self.lowered.random_targets else "the training graph draws random numbers")
         elif self.mode == "tiered" and self.lowered.random_targets:
             # the background warm-up would draw from the global RNG, racing the caller
             self._skip("the graph draws random numbers")
@@ -86,7 +99,21 @@ class TorchExecutable(janus.Executable):
 
     # -- the hot path ---------------------------------------------------------------------
     def run(self, inputs: Sequence[Any]) -> Sequence[Any]:
-        outs = self._call(*inputs)
+        if self._guarded:
+            flag = self.lowered.effects_flag
+            flag.ran = False
+            mode = torch.is_grad_enabled()
+            try:
+                outs = self._call(*inputs)
+            except BaseException as e:
+                torch._C._set_grad_enabled(mode)  # a no_grad block left by an exception
+                if flag.ran and not isinstance(e, AssumptionFailed):
+                    # backward()/step() already ran: eager would have raised here too, after
+                    # the update; re-running the call imperatively would apply it twice
+                    raise EffectsApplied(e) from e
+                raise
+        else:
+            outs = self._call(*inputs)
         if not self._assert_sites:
             return outs
         flags = outs[-1]
@@ -106,6 +133,12 @@ class TorchExecutable(janus.Executable):
         return self._call(*inputs)
 
     def _first_call_tiered(self, *inputs):
+        # the first call is served from fx alone: starting the compile thread now would make
+        # it fight this call for the GIL (dynamo's imports), delaying the first graph result
+        self._call = self._second_call_tiered
+        return self.fx_forward(*inputs)
+
+    def _second_call_tiered(self, *inputs):
         self._call = self.fx_forward
         self.status = "compiling"
         example = tuple(_detached_copy(x) for x in inputs)
@@ -124,8 +157,12 @@ class TorchExecutable(janus.Executable):
         t0 = time.perf_counter()
         try:
             with _COMPILE_LOCK:
-                compiled = compile_inductor(self.graph, self.lowered, example)
-                got = compiled(*example)
+                if self.split is not None:  # a training graph: compile its forward part only
+                    compiled = compile_training(self.split, example, _dynamic(self.graph), _mismatch)
+                    validate = False
+                else:
+                    compiled = compile_inductor(self.graph, self.lowered, example)
+                    got = compiled(*example)
             if validate:
                 want = self.fx_forward(*example)
                 problem = _mismatch(want, got)
@@ -159,6 +196,16 @@ class TorchExecutable(janus.Executable):
         return "torch fx"
 
 
+class EffectsApplied(BaseException):
+    """The graph raised after it ran backward() or an optimizer step.  A BaseException so
+    the core runtime does not answer it by re-running the call imperatively (that would
+    apply the step twice); the original exception is its `__cause__` and `.error`."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error} (raised in a JANUS graph after backward()/step() ran)")
+        self.error = error
+
+
 def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Callable:
     """An Inductor-compiled callable with the fx forward's calling convention.
 
@@ -178,10 +225,9 @@ def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Ca
     module = lower(graph, for_inductor=lowered.has_control_flow, outputs=tensor_vals).module
     # dynamic when a dim is relaxed or a Python number is an input: otherwise dynamo
     # specializes on the first value and recompiles (in the caller's thread) on the next
-    relaxed = any(None in n.out.spec.shape if isinstance(n.out.spec, TensorSpec) else n.out.spec.type in (int, float)
-                  for n in graph.inputs)
+    relaxed = _dynamic(graph)
     # fallback_random: Inductor draws from torch's eager RNG, so random ops match eager
-    compiled = torch.compile(module.forward, backend="inductor", fullgraph=True, dynamic=True if relaxed else None,
+    compiled = torch.compile(module.forward, backend="inductor", fullgraph=True, dynamic=relaxed,
                              options={"fallback_random": True})
     if host_forward is None:
         return compiled
@@ -198,6 +244,14 @@ def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Ca
     return merged
 
 
+def _dynamic(graph) -> Optional[bool]:
+    """dynamic=True when a dim is relaxed or a Python number is an input: otherwise dynamo
+    specializes on the first value and recompiles (in the caller's thread) on the next."""
+    relaxed = any(None in n.out.spec.shape if isinstance(n.out.spec, TensorSpec) else n.out.spec.type in (int, float)
+                  for n in graph.inputs)
+    return True if relaxed else None
+
+
 def _detached_copy(x: Any) -> Any:
     """A private copy of a tensor input for the background compile (values matter only
     for validation; the caller may change its tensors meanwhile)."""
@@ -210,6 +264,8 @@ def _detached_copy(x: Any) -> Any:
 
 
 def _mismatch(want: Any, got: Any, path: str = "output") -> Optional[str]:
+    if want is None or got is None:
+        return None if want is got else f"{path}: {type(want).__name__} vs {type(got).__name__}"
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(want) != len(got):
             return f"{path}: structure differs"

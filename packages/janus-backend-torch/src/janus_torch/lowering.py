@@ -46,6 +46,12 @@ class LoweredGraph:
     random_targets: List[Any] = field(default_factory=list)
     #: calls run for their effect on framework state (`loss.backward()`) or holding opaque objects
     impure: bool = False
+    #: the graph switches grad mode (no_grad & co.): restored by the executable if it raises
+    grad_mode: bool = False
+    #: never handed to Inductor (Python-list schedules, inference_mode)
+    fx_only: bool = False
+    #: `.ran`: set when an impure call (backward(), step()) ran during the current run
+    effects_flag: Any = None
 
 
 # -- helpers the generated code calls ------------------------------------------------------
@@ -58,6 +64,46 @@ def check_assert(pred, expect: bool, site: str) -> None:
 def assert_flags(*preds):
     """Several top-level predicates as one bool vector, so the host reads them once."""
     return torch.stack([torch.as_tensor(p).reshape(()).bool() for p in preds])
+
+
+def check_asserts(preds, expects, sites) -> None:
+    """Top-level speculations checked before the first node that changes framework state
+    (backward(), an optimizer step), so a failed one leaves parameters untouched."""
+    for p, e, s in zip(preds, expects, sites):
+        if bool(p) is not e:
+            raise AssumptionFailed(s)
+
+
+class EffectsFlag:
+    __slots__ = ("ran",)
+
+    def __init__(self):
+        self.ran = False
+
+
+def run_impure(flag, fn, *args, **kwargs):
+    flag.ran = True
+    return fn(*args, **kwargs)
+
+
+def run_impure_method(flag, name, obj, *args, **kwargs):
+    flag.ran = True
+    return getattr(obj, name)(*args, **kwargs)
+
+
+def inference_enter(mode: bool):
+    guard = torch._C._InferenceMode(mode)
+    guard.__enter__()
+    return guard
+
+
+def inference_exit(guard) -> None:
+    guard.__exit__(None, None, None)
+
+
+#: context classes lowered to grad-mode switches: class -> the mode it enters
+GRAD_CONTEXTS: Dict[type, Any] = {torch.no_grad: False, torch.enable_grad: True, torch.set_grad_enabled: None,
+                                  torch.inference_mode: None}
 
 
 def run_cond(pred, then_fn, else_fn, *operands):
@@ -117,6 +163,18 @@ class _Lowerer:
         self.n_ops = 0
         self.random_targets: List[Any] = []
         self.impure = False
+        self._flag = None
+        self.effects_flag = EffectsFlag()  # set by the first impure call of a run
+        self.grad_mode = False      # the graph switches torch's grad mode (no_grad & co.)
+        self.fx_only = False        # never hand this graph to Inductor
+        self.ctx: Dict[int, Any] = {}  # opaque context value id -> how it is lowered
+        from .backend import TorchBackend
+        self.setitem_functional = TorchBackend.setitem_functional
+
+    def flag_node(self, g: fx.Graph) -> fx.Node:
+        if self._flag is None:
+            self._flag = self.attr(g, self.effects_flag, "flag")
+        return self._flag
 
     def attr(self, g: fx.Graph, value: Any, hint: str) -> fx.Node:
         name = f"_{hint}{len(self.attrs)}"
@@ -158,11 +216,32 @@ class _Lowerer:
                 continue  # bound by the caller
             if op == "output":
                 return [self.arg(g, a, env) for a in node.args]
+            if op == "call" and isinstance(node.target, type) and node.target in GRAD_CONTEXTS:
+                self.lower_context(g, node, env)
+                continue
+            if op == "call_method" and node.target in ("__enter__", "__exit__") and node.args \
+                    and isinstance(node.args[0], Value) and node.args[0].id in self.ctx:
+                self.lower_enter_exit(g, node, env)
+                continue
             if node.meta.get("impure") or node.meta.get("opaque"):
                 self.impure = True
+                if top_asserts:  # speculation is checked before anything changes framework state
+                    flushed = list(top_asserts)
+                    top_asserts.clear()
+                    g.call_function(check_asserts, (tuple(a[0] for a in flushed), tuple(a[1] for a in flushed),
+                                                    tuple(a[2] for a in flushed)))
             if op == "const":
                 value = node.target
                 result = value if _is_literal(value) else self.attr(g, value, "const")
+            elif node.meta.get("impure") and op in ("call", "call_method"):
+                # run for its effect on autograd/optimizer state: note that it ran, so an
+                # exception after it is not answered by re-running the call (a second step)
+                args, kwargs = self.arg(g, node.args, env), self.arg(g, node.kwargs, env)
+                flag = self.flag_node(g)
+                if op == "call":
+                    result = g.call_function(run_impure, (flag, self.arg(g, node.target, env), *args), kwargs)
+                else:
+                    result = g.call_function(run_impure_method, (flag, node.target, *args), kwargs)
             elif op == "call":
                 self.n_ops += 1
                 if draws_random_hint(node.target):
@@ -210,6 +289,8 @@ class _Lowerer:
         self.has_control_flow = True
         then_r, else_r = node.regions
         free = free_values([then_r, else_r])
+        if not self.for_inductor:
+            return self.lower_generated(g, node, free, env)
         k = len(self.attrs)
         then_m = self.region_module(then_r, free, f"cond{k}_then")
         else_m = self.region_module(else_r, free, f"cond{k}_else")
@@ -224,6 +305,8 @@ class _Lowerer:
         self.has_control_flow = True
         cond_r, body_r = node.regions
         free = free_values([cond_r, body_r])
+        if not self.for_inductor:
+            return self.lower_generated(g, node, free, env)
         k = len(self.attrs)
         cond_m = self.region_module(cond_r, free, f"while{k}_cond")
         body_m = self.region_module(body_r, free, f"while{k}_body")
@@ -235,9 +318,75 @@ class _Lowerer:
         return g.call_function(helper, (cond_f, body_f, len(carried), *values))
 
 
+    def lower_generated(self, g: fx.Graph, node: Node, free: List[Value], env: Dict[int, Any]) -> fx.Node:
+        """fx tier: the whole cond/while (nested regions included) as one generated Python function."""
+        from .codegen import compile_control
+        fn, order, n_ops, random = compile_control(node, free, self.setitem_functional)
+        self.n_ops += n_ops
+        if random:
+            self.random_targets.append(fn)
+        if any(isinstance(v.spec, PySpec) and v.spec.type in (list, tuple) for v in order):
+            self.fx_only = True  # host schedules (recursion as data): Python lists, not tensors
+        fn.__module__ = __name__
+        return g.call_function(fn, tuple(env[v.id] for v in order))
+
+    # -- grad-mode contexts: torch._C._set_grad_enabled calls (fx and dynamo both run them) --
+    def lower_context(self, g: fx.Graph, node: Node, env: Dict[int, Any]) -> None:
+        cls = node.target
+        args = self.arg(g, node.args, env)
+        kwargs = self.arg(g, node.kwargs, env)
+        self.grad_mode = True
+        if cls is torch.set_grad_enabled:  # sets the mode when created, restores it on __exit__
+            mode = args[0] if args else kwargs["mode"]
+            prev = g.call_function(torch.is_grad_enabled, ())
+            g.call_function(torch._C._set_grad_enabled, (mode,))
+            info = ["set", prev, []]
+        elif cls is torch.inference_mode:
+            self.fx_only = True
+            info = ["inference", args[0] if args else kwargs.get("mode", True), []]
+        else:
+            info = ["grad", GRAD_CONTEXTS[cls], []]
+        self.ctx[node.out.id] = info
+        env[node.out.id] = None  # an opaque context object is only entered and exited
+
+    def lower_enter_exit(self, g: fx.Graph, node: Node, env: Dict[int, Any]) -> None:
+        kind, data, stack = self.ctx[node.args[0].id]
+        enter = node.target == "__enter__"
+        if kind == "grad":
+            if enter:
+                stack.append(g.call_function(torch.is_grad_enabled, ()))
+                g.call_function(torch._C._set_grad_enabled, (data,))
+            else:
+                g.call_function(torch._C._set_grad_enabled, (stack.pop(),))
+        elif kind == "set":
+            if not enter:
+                g.call_function(torch._C._set_grad_enabled, (data,))
+        elif enter:
+            stack.append(g.call_function(inference_enter, (data,)))
+        else:
+            g.call_function(inference_exit, (stack.pop(),))
+        for v in node.outputs:
+            env[v.id] = None
+
+
 def draws_random_hint(target: Any) -> bool:
     from .backend import draws_random
     return draws_random(target)
+
+
+def _resolves_to(qualified: str, target: Any) -> bool:
+    """Does fx's import path for `target` (`torch.optim.sgd.step` for `SGD.step`: wrong)
+    name that very object?  Objects from outside torch are bound by identity anyway."""
+    import importlib
+    import sys
+    mod_name, _, attr = qualified.rpartition(".")
+    if not mod_name.startswith("torch"):
+        return True
+    try:
+        obj = sys.modules.get(mod_name) or importlib.import_module(mod_name)
+        return getattr(obj, attr, None) is target
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _callable_target(target: Any) -> Any:
@@ -245,8 +394,10 @@ def _callable_target(target: Any) -> Any:
     callable objects) a named trampoline."""
     from torch.fx.node import _get_qualified_name
     try:
-        _get_qualified_name(target)
-        return target
+        qualified = _get_qualified_name(target)
+        if _resolves_to(qualified, target):
+            return target
+        raise LookupError(qualified)
     except Exception:
         def call_target(*args, **kwargs):
             return target(*args, **kwargs)
@@ -255,17 +406,22 @@ def _callable_target(target: Any) -> Any:
 
 
 def lower(graph: Graph, for_inductor: bool = False, outputs: Optional[List[Value]] = None,
-          nodes: Optional[List[Node]] = None) -> LoweredGraph:
+          nodes: Optional[List[Node]] = None, extra_inputs: Optional[List[Value]] = None,
+          effects_flag: Any = None) -> LoweredGraph:
     """Lower `graph` to a GraphModule whose forward takes the graph inputs in order and
     returns a tuple: the results, then (if the graph asserts anything) the predicates.
 
     `outputs` replaces the graph's results and `nodes` restricts the lowered nodes
     (used to split Python-scalar results off the Inductor graph)."""
     lowerer = _Lowerer(for_inductor)
+    if effects_flag is not None:
+        lowerer.effects_flag = effects_flag
     g = fx.Graph()
     env: Dict[int, Any] = {}
     for i, n in enumerate(graph.inputs):
         env[n.out.id] = g.placeholder(f"in{i}_{n.out.name or ''}".rstrip("_"))
+    for i, v in enumerate(extra_inputs or ()):  # values computed by an earlier piece (split graphs)
+        env[v.id] = g.placeholder(f"mid{i}")
     asserts: List[Tuple[Any, bool, str]] = []
     body = [n for n in graph.nodes if n.op != "output"] if nodes is None else list(nodes)
     lowerer.lower_nodes(g, body, env, asserts)
@@ -278,7 +434,8 @@ def lower(graph: Graph, for_inductor: bool = False, outputs: Optional[List[Value
     g.output(tuple(out))
     module = fx.GraphModule(lowerer._root(), g, class_name=f"janus_{_ident(graph.name)}")
     return LoweredGraph(module, len(results), [a[2] for a in asserts], [a[1] for a in asserts],
-                        lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets, lowerer.impure)
+                        lowerer.has_control_flow, lowerer.n_ops, lowerer.random_targets, lowerer.impure,
+                        lowerer.grad_mode, lowerer.fx_only, lowerer.effects_flag)
 
 
 def host_scalar_nodes(graph: Graph, values: List[Value]) -> Optional[List[Node]]:

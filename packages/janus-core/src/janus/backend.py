@@ -27,6 +27,8 @@ class Capabilities:
     python_scalars_in_graph: bool = True
     #: `x += y` on a tensor writes into x (torch, NumPy) rather than rebinding (TensorFlow)
     inplace_operators: bool = True
+    #: `t[i] = v` is allowed on a tensor (torch, NumPy; not TensorFlow, where eager raises TypeError)
+    item_assignment: bool = True
 
 
 class Executable:

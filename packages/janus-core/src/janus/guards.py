@@ -128,6 +128,8 @@ class GuardCompiler:
             return f"len({e}) == {int(g.expect)}"
         if k == "keys":
             return f"tuple({e}.keys()) == {self.ns.bind(g.expect)}"
+        if k == "alias":
+            return f"{e} is {self.path_expr(g.expect)}"
         if k == "contains":
             key, present = g.expect
             lit = _literal(key)

@@ -166,6 +166,9 @@ class Profiler:
         if "__class__" in fn.__code__.co_freevars:  # keep zero-argument super() working
             node.body.insert(0, ast.Expr(ast.Name("__class__", ast.Load())))
         freevars = list(_HOOKS) + [v for v in fn.__code__.co_freevars]
+        # the def gets a private name so that a function calling itself by its global name
+        # still looks itself up as a global (not as a cell of the factory)
+        real_name, node.name = node.name, "__janus_instrumented__"
         factory = ast.FunctionDef(
             name="__janus_factory__", args=ast.arguments(posonlyargs=[], args=[ast.arg(v) for v in freevars],
                                                          kwonlyargs=[], kw_defaults=[], defaults=[]),
@@ -175,6 +178,7 @@ class Profiler:
         code = compile(module, src.filename, "exec")
         factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
         inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == node.name)
+        inner = inner.replace(co_name=real_name, co_qualname=fn.__code__.co_qualname)
         closure = tuple(types.CellType(None) for _ in inner.co_freevars)
         return types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__, closure)
 

@@ -4,7 +4,8 @@
   2-layer LSTM unrolled over the time steps with a Python ``for`` loop (the cells are
   written out), a full softmax over the vocabulary and the mean cross-entropy.
   Truncated BPTT: the final (h, c) of each layer is kept on the model and fed to the
-  next call (detached / as a plain tensor), as a PTB training loop does.  SGD with
+  next call (torch: detached tensors on the module; tf: non-trainable variables, as a
+  stateful Keras RNN keeps them), as a PTB training loop does.  SGD with
   global-norm gradient clipping (5).  Dropout is left out (its masks would differ
   between the frameworks).
 * ``lm_large_vocab``: the same structure with a large vocabulary (1B-words shapes in
@@ -149,11 +150,13 @@ def _build_torch(size, seed, device, sampled: bool):
             self.state = [(h.detach(), c.detach()) for h, c in state]
             return torch.stack(outputs, dim=1).reshape(batch * steps, self.hidden)
 
+    NEG_MAX = -torch.finfo(torch.float32).max  # what tf adds to accidental hits
+
     def sampled_softmax_loss(weights, biases, labels, inputs, sampled_ids, true_expected, sampled_expected):
         true_logits = (inputs * weights[labels]).sum(1) + biases[labels] - torch.log(true_expected)
         sampled_logits = inputs @ weights[sampled_ids].t() + biases[sampled_ids] - torch.log(sampled_expected)
         hits = labels[:, None] == sampled_ids[None, :]                    # accidental hits
-        sampled_logits = sampled_logits.masked_fill(hits, -torch.finfo(sampled_logits.dtype).max)
+        sampled_logits = sampled_logits.masked_fill(hits, NEG_MAX)
         logits = torch.cat([true_logits[:, None], sampled_logits], dim=1)
         return F.cross_entropy(logits, torch.zeros_like(labels))
 
@@ -225,14 +228,14 @@ def _build_tf(size, seed, device, sampled: bool):
                           for k in range(size["layers"])]
             self.softmax_w = tf.Variable(init["softmax_w"], name="softmax_w")
             self.softmax_b = tf.Variable(init["softmax_b"], name="softmax_b")
-            self.state = None  # carried across calls (truncated BPTT)
+            # carried across calls (truncated BPTT), in variables as a stateful Keras RNN keeps it
+            self.state = [(tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"h{k}"),
+                           tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"c{k}"))
+                          for k in range(size["layers"])]
 
         def __call__(self, tokens):
             batch, steps = tokens.shape
-            if self.state is None:
-                state = [(tf.zeros([batch, self.hidden]), tf.zeros([batch, self.hidden])) for _ in self.cells]
-            else:
-                state = self.state
+            state = self.state
             emb = tf.nn.embedding_lookup(self.embedding, tokens)      # [batch, steps, hidden]
             outputs = []
             for t in range(steps):
@@ -243,7 +246,9 @@ def _build_tf(size, seed, device, sampled: bool):
                     new_state.append((x, c))
                 state = new_state
                 outputs.append(x)
-            self.state = [(tf.stop_gradient(h), tf.stop_gradient(c)) for h, c in state]
+            for (h_var, c_var), (h, c) in zip(self.state, state):
+                h_var.assign(h)
+                c_var.assign(c)
             return tf.reshape(tf.stack(outputs, axis=1), [batch * steps, self.hidden])
 
     with tf.device(tf_device(device)):

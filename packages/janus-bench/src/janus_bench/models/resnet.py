@@ -69,6 +69,7 @@ def build_torch(size, seed, device="cpu"):
             self.bn2 = nn.BatchNorm2d(width)
             self.conv3 = conv(f"{name}.conv3", width, cout, 1)
             self.bn3 = nn.BatchNorm2d(cout)
+            nn.init.zeros_(self.bn3.weight)  # zero-init residual (Goyal et al.): each block starts as identity
             self.downsample = None
             if stride != 1 or cin != cout:
                 self.downsample = nn.Sequential(conv(f"{name}.downsample", cin, cout, 1, stride), nn.BatchNorm2d(cout))
@@ -153,6 +154,7 @@ def build_tf(size, seed, device="cpu"):
             self.conv1, self.bn1 = Conv(f"{name}.conv1", cin, width, 1), BatchNorm(width)
             self.conv2, self.bn2 = Conv(f"{name}.conv2", width, width, 3, stride), BatchNorm(width)
             self.conv3, self.bn3 = Conv(f"{name}.conv3", width, cout, 1), BatchNorm(cout)
+            self.bn3.gamma.assign(tf.zeros([cout]))  # zero-init residual, as in torch
             self.downsample = None
             if stride != 1 or cin != cout:
                 self.downsample = [Conv(f"{name}.downsample", cin, cout, 1, stride), BatchNorm(cout)]

@@ -546,6 +546,8 @@ class CallsMixin:
 
     def set_item(self, obj, idx, value, frame, node):
         if isinstance(obj, Sym):
+            if not self.backend.capabilities.item_assignment and not isinstance(obj.spec, PySpec):
+                raise TypeError(f"'{type(obj.example).__name__}' object does not support item assignment")
             if isinstance(obj.spec, PySpec) or self.backend.setitem_functional is None:
                 raise self.unsupported("item assignment into a tensor", frame, node,
                                        f"backend {self.backend.name} has no functional item assignment")

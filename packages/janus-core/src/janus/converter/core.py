@@ -78,6 +78,7 @@ class ConverterState:
         self._guard_keys: set = set()
         self.input_paths: List[Path] = []
         self._inputs_by_path: Dict[Path, Sym] = {}
+        self._inputs_by_id: Dict[int, Tuple[Path, Sym]] = {}
         self.globals_dicts: List[dict] = []
         self.asserts: Dict[str, Tuple] = {}  # assert site text -> profile site key
         self.exact_shapes = False
@@ -118,6 +119,13 @@ class ConverterState:
             if read is not None:
                 return read
         if backend.owns(value):
+            first = self._inputs_by_id.get(id(value))
+            if first is not None and first[1].example is value:
+                # the same tensor reached by another path: one graph input, and a guard that
+                # both paths still lead to one object
+                self.guard("alias", path, first[0], site)
+                self._inputs_by_path[path] = first[1]
+                return first[1]
             spec = backend.spec_of(value)
             if site_key is not None and not self.exact_shapes:
                 spec = self.analyzer.tensor_spec(site_key, spec)
@@ -140,7 +148,8 @@ class ConverterState:
             self.guard("type", path, types.MethodType, site)
             if isinstance(value.__func__, types.FunctionType):
                 self.guard("code", path.attr("__func__"), value.__func__.__code__, site)
-        elif isinstance(value, _LONG_LIVED) or getattr(type(value), "__module__", "").split(".")[0] in ("torch", "tensorflow", "numpy"):
+        elif isinstance(value, _LONG_LIVED) or getattr(type(value), "__module__", "").split(".")[0] in \
+                (("torch", "tensorflow", "numpy", "keras") + tuple(backend.framework_modules)):
             self.guard("identity", path, value, site)
         else:
             self.guard("type", path, t, site)
@@ -157,6 +166,8 @@ class ConverterState:
         sym = Sym(node.out, example)
         self.examples[node.out.id] = example
         self._inputs_by_path[path] = sym
+        if not isinstance(spec, PySpec):
+            self._inputs_by_id[id(example)] = (path, sym)
         return sym
 
     # -- emitting nodes -------------------------------------------------------
@@ -166,6 +177,7 @@ class ConverterState:
         if contains_deferred((args, kwargs)):
             raise Unsupported("a tensor value read on the host feeding tensor work", site,
                               "splitting the graph around a host read is not supported yet")
+        args, kwargs = self.lift_host_containers(args), self.lift_host_containers(kwargs)
         args, kwargs = self.current(args), self.current(kwargs)
         self.check_stale((args, kwargs))
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
@@ -184,6 +196,23 @@ class ConverterState:
         node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
         (region or self.region).add(node)
         return self.wrap_result(node, example)
+
+    def lift_host_containers(self, arg: Any, depth: int = 0) -> Any:
+        """Outside lists/tuples passed to a framework call (`tape.gradient(loss,
+        model.trainable_variables)`): their items become graph inputs, their length a guard."""
+        t = type(arg)
+        if t in (list, tuple) and depth < 4:
+            path = self.heap.path_of(arg)
+            if path is not None:
+                n = len(arg)
+                self.guard("len", path, n)
+                return t(self.lift_host_containers(self.read_host(arg[i], path.item(i)), depth + 1) for i in range(n))
+            if any(type(a) in (list, tuple, dict) for a in arg):
+                return t(self.lift_host_containers(a, depth + 1) for a in arg)
+            return arg
+        if t is dict and depth < 4:
+            return {k: self.lift_host_containers(v, depth + 1) for k, v in arg.items()}
+        return arg
 
     def wrap_result(self, node: Node, example: Any) -> Any:
         backend = self.backend

@@ -84,8 +84,8 @@ class Guard:
             exp = id(exp)
         elif self.kind == "value":
             exp = (type(exp), exp)
-        elif self.kind == "expr":
-            exp = repr(exp)
+        elif self.kind in ("expr", "alias"):
+            exp = repr(exp) if self.kind == "expr" else exp
         return (self.kind, self.path, exp)
 
     def describe(self) -> str:
@@ -98,6 +98,7 @@ class Guard:
             "len": lambda: f"len({self.path}) == {self.expect}",
             "keys": lambda: f"keys of {self.path} == {list(self.expect)}",
             "contains": lambda: f"({self.expect[0]!r} in {self.path}) is {self.expect[1]}",
+            "alias": lambda: f"{self.path} is {self.expect}",
             "expr": lambda: (f"bool({render_expr(self.expect[0])}) is {self.expect[2]}" if self.expect[1]
                              else f"{render_expr(self.expect[0])} == {self.expect[2]!r}"),
         }[self.kind]()

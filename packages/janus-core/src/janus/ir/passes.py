@@ -38,6 +38,9 @@ def _removable(node: Node, is_random: IsRandom) -> bool:
         return False
     if node.op == "call_method" and node.target.endswith("_"):
         return False  # an in-place method: its effect is the point
+    if node.op == "call_method" and node.args and isinstance(getattr(node.args[0], "spec", None), PySpec) \
+            and node.args[0].spec.type not in (int, float, bool, complex):
+        return False  # a method of an opaque graph object (tape.watch): may change that object
     return not any(n.op in ("assert", "effect") for r in node.regions for n in r.walk())
 
 

@@ -1,0 +1,102 @@
+"""Training graphs (`loss.backward()`, `optimizer.step()` run in the graph, in order) on
+the Inductor tier.
+
+The graph is split at its first impure node: the *prefix* (the forward pass up to the
+loss: pure, no assertions, no control flow) is compiled with `torch.compile`
+(AOTAutograd + Inductor: a fused forward and, when `backward()` runs, a fused backward);
+the *suffix* (backward, the optimizer step, what follows) stays an fx module calling
+torch's own autograd and optimizer, so the update is exactly eager's.
+
+Compiling never runs a training step: the prefix is warmed up, and its backward
+compiled, on private detached copies of the inputs (gradients land in the copies), and
+validated against the fx prefix, values and gradients, before calls switch to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence
+
+import torch
+
+from janus.ir.graph import Graph, Node, Value
+from janus.ir.spec import TensorSpec
+
+from .lowering import GRAD_CONTEXTS, LoweredGraph, lower
+
+
+@dataclass
+class TrainingSplit:
+    prefix: LoweredGraph
+    suffix: LoweredGraph
+    n_mid: int
+
+
+def _is_context(node: Node) -> bool:
+    return (node.op == "call" and isinstance(node.target, type) and node.target in GRAD_CONTEXTS) or \
+        (node.op == "call_method" and node.target in ("__enter__", "__exit__"))
+
+
+def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSplit]:
+    """The prefix/suffix split of a graph with impure nodes, or None when the part before
+    the first impure node is not a plain tensor computation worth compiling."""
+    body = [n for n in graph.nodes if n.op not in ("input", "output")]
+    first = next((i for i, n in enumerate(body) if n.meta.get("impure") and not _is_context(n)), None)
+    if first is None:
+        return None
+    prefix, suffix = body[:first], body[first:]
+    if not prefix or any(n.op not in ("const", "call", "call_method") or _is_context(n) or n.meta.get("opaque")
+                         for n in prefix):
+        return None
+    defined = {o.id for n in prefix for o in n.outputs}
+    mids: List[Value] = []
+    seen = set()
+    readers = [v for n in suffix for m in [n] + [x for r in n.regions for x in r.walk()] for v in m.input_values()]
+    for v in readers + [v for v in graph.results if isinstance(v, Value)]:
+        if v.id in defined and v.id not in seen:
+            seen.add(v.id)
+            mids.append(v)
+    if not all(isinstance(v.spec, TensorSpec) for v in mids):
+        return None  # Python scalars do not leave a dynamo graph reliably
+    pre = lower(graph, outputs=mids, nodes=prefix)
+    if pre.n_ops < 8:
+        return None
+    suf = lower(graph, nodes=suffix, extra_inputs=mids, effects_flag=lowered.effects_flag)
+    return TrainingSplit(pre, suf, len(mids))
+
+
+def _copy(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        c = x.detach().clone()
+        return c.requires_grad_(True) if x.requires_grad else c
+    return x
+
+
+def _backward_on(outs: Sequence[Any]) -> None:
+    tensors = [o for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
+    if tensors:
+        torch.autograd.backward(tensors, [torch.ones_like(t) for t in tensors])
+
+
+def compile_training(split: TrainingSplit, example: Sequence[Any], dynamic, mismatch: Callable) -> Callable:
+    """Compile and validate the prefix on copies of `example`; returns the merged callable."""
+    compiled = torch.compile(split.prefix.module.forward, backend="inductor", fullgraph=True, dynamic=dynamic)
+    ex_c = [_copy(x) for x in example]
+    ex_f = [_copy(x) for x in example]
+    got = compiled(*ex_c)
+    want = split.prefix.module.forward(*ex_f)
+    problem = mismatch(tuple(want), tuple(got))
+    if problem:
+        raise RuntimeError(f"Inductor changed a result: {problem}")
+    _backward_on(got)  # compiles the backward graph now, into the copies' .grad
+    _backward_on(want)
+    grads_c = [x.grad for x in ex_c if isinstance(x, torch.Tensor) and x.requires_grad]
+    grads_f = [x.grad for x in ex_f if isinstance(x, torch.Tensor) and x.requires_grad]
+    problem = mismatch(tuple(grads_f), tuple(grads_c), "gradient")
+    if problem:
+        raise RuntimeError(f"Inductor changed a gradient: {problem}")
+    suffix = split.suffix.module.forward
+
+    def merged(*inputs):
+        return suffix(*inputs, *compiled(*inputs))
+
+    return merged
