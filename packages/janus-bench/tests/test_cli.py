@@ -46,14 +46,16 @@ def test_cli_smoke_writes_json_markdown_png(tmp_path, capsys):
 
 
 def test_missing_framework_and_unknown_models_are_recorded(tmp_path, monkeypatch):
+    from janus_bench.models import PLANNED
     monkeypatch.setattr(fwk, "framework_available", lambda fw: False)
-    rc = cli.main(["--smoke", "--models", "branchy,resnet50,nope", "--frameworks", "torch,tf", "--repeats", "1",
+    monkeypatch.setitem(PLANNED, "not_yet", "a model still to come")
+    rc = cli.main(["--smoke", "--models", "branchy,not_yet,nope", "--frameworks", "torch,tf", "--repeats", "1",
                    "--out", str(tmp_path), "--no-progress"])
     assert rc == 0
     data = json.loads((tmp_path / JSON_NAME).read_text())
     rows = data["rows"]
     assert len(rows) == 6 and all(r["error_phase"] == "import" for r in rows)
-    assert data["skipped"]["resnet50"].startswith("planned") and data["skipped"]["nope"] == "unknown workload"
+    assert data["skipped"]["not_yet"].startswith("planned") and data["skipped"]["nope"] == "unknown workload"
     assert "ERROR (import)" in (tmp_path / MD_NAME).read_text()
     assert cli.main(["--smoke", "--models", "branchy", "--frameworks", "torch", "--modes", "eager", "--repeats", "1",
                      "--out", str(tmp_path), "--no-progress", "--strict"]) == 1
@@ -97,4 +99,4 @@ def test_a_failing_mode_does_not_stop_the_run(monkeypatch):
 def test_python_m_janus_bench_lists_workloads():
     p = subprocess.run([sys.executable, "-m", "janus_bench", "--list"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert "lstm_forward" in p.stdout and "treernn" in p.stdout and "planned" in p.stdout
+    assert "lstm_forward" in p.stdout and "treernn" in p.stdout and "resnet50" in p.stdout

@@ -281,6 +281,9 @@ class Runner:
         else:
             row.warmup_s = first
         for _ in range(cfg.warmup_calls):
+            if st.spent_s >= self.mode_budget_s:  # e.g. torch.compile recompiling for every new tree
+                row.notes.append(f"warm-up cut short (time budget {self.mode_budget_s:.0f}s)")
+                break
             self._call(st, fw)
             n += 1
         row.warmup_calls = n

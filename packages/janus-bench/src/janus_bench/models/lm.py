@@ -34,12 +34,12 @@ from .registry import register
 
 LM_SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(vocab=50, hidden=16, layers=2, batch=4, steps=5, lr=1.0, clip=5.0),
-    "quick": dict(vocab=10000, hidden=64, layers=2, batch=20, steps=12, lr=1.0, clip=5.0),
+    "quick": dict(vocab=10000, hidden=64, layers=2, batch=20, steps=8, lr=1.0, clip=5.0),
     "paper": dict(vocab=10000, hidden=650, layers=2, batch=20, steps=35, lr=1.0, clip=5.0),
 }
 LARGE_SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(vocab=500, hidden=16, layers=2, batch=4, steps=5, num_sampled=32, lr=1.0, clip=5.0),
-    "quick": dict(vocab=100000, hidden=64, layers=2, batch=20, steps=10, num_sampled=512, lr=1.0, clip=5.0),
+    "quick": dict(vocab=100000, hidden=64, layers=2, batch=20, steps=8, num_sampled=512, lr=1.0, clip=5.0),
     "paper": dict(vocab=793471, hidden=512, layers=2, batch=128, steps=20, num_sampled=8192, lr=1.0, clip=5.0),
 }
 
@@ -128,15 +128,13 @@ def _build_torch(size, seed, device, sampled: bool):
                                         for k in range(size["layers"])])
             self.softmax_w = nn.Parameter(torch.from_numpy(init["softmax_w"]))
             self.softmax_b = nn.Parameter(torch.from_numpy(init["softmax_b"]))
-            self.state = None  # carried across calls (truncated BPTT)
-
-        def initial_state(self, batch, device):
-            return [(torch.zeros(batch, self.hidden, device=device), torch.zeros(batch, self.hidden, device=device))
-                    for _ in self.cells]
+            # carried across calls (truncated BPTT)
+            self.state = [(torch.zeros(size["batch"], self.hidden), torch.zeros(size["batch"], self.hidden))
+                          for _ in self.cells]
 
         def forward(self, tokens):
             batch, steps = tokens.shape
-            state = self.state if self.state is not None else self.initial_state(batch, tokens.device)
+            state = self.state
             emb = F.embedding(tokens, self.embedding)          # [batch, steps, hidden]
             outputs = []
             for t in range(steps):
@@ -162,6 +160,7 @@ def _build_torch(size, seed, device, sampled: bool):
 
     dev = torch_device(device)
     model = LSTMLM(_init(size, seed)).to(dev)
+    model.state = [(h.to(dev), c.to(dev)) for h, c in model.state]
     opt = torch.optim.SGD(model.parameters(), lr=size["lr"])
     clip = size["clip"]
     next_np = _data(size, seed, sampled)

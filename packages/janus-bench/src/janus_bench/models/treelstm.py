@@ -26,7 +26,7 @@ from .treernn import tree_maker
 
 SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(min_leaves=3, max_leaves=6, embed=16, hidden=16, vocab=50, classes=5, lr=0.05),
-    "quick": dict(min_leaves=6, max_leaves=16, embed=64, hidden=64, vocab=1000, classes=5, lr=0.05),
+    "quick": dict(min_leaves=3, max_leaves=6, embed=64, hidden=64, vocab=1000, classes=5, lr=0.05),
     "paper": dict(min_leaves=8, max_leaves=48, embed=300, hidden=150, vocab=20000, classes=5, lr=0.05),
 }
 

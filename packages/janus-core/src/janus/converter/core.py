@@ -220,8 +220,7 @@ class ConverterState:
             return self._sym(node.add_output(backend.spec_of(example)), example)
         if type(example) in (int, float, bool):
             return self._sym(node.add_output(PySpec(type(example))), example)
-        if isinstance(example, (tuple, list)) and all(backend.owns(e) or type(e) in (int, float, bool) or e is None
-                                                      for e in example):
+        if isinstance(example, (tuple, list)) and _flows(example, backend):
             whole = node.add_output(PySpec(type(example)))
             import operator
             items = []
@@ -287,6 +286,13 @@ class ConverterState:
                          for a in node.args)
             return ("call", node.target, args)
         raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
+
+
+def _flows(example: Any, backend, depth: int = 0) -> bool:
+    """Can this (nested) framework result flow through a graph as getitem-ed parts?"""
+    if backend.owns(example) or type(example) in (int, float, bool) or example is None:
+        return True
+    return depth < 3 and isinstance(example, (tuple, list)) and all(_flows(e, backend, depth + 1) for e in example)
 
 
 def _value_name(path: Path) -> str:
