@@ -75,3 +75,30 @@ def test_tensor_dependent_base_case_is_correct():
     g = janus.jit(countdown, backend="reference")
     for v in (3.0, 5.0, 1.0, 4.0):
         np.testing.assert_allclose(g(np.float64(v)), countdown(np.float64(v)))
+
+
+class TreeLSTMish:
+    """Nodes return (h, c) pairs, like a TreeLSTM."""
+
+    def node(self, t):
+        if isinstance(t, int):
+            x = EMB[t]
+            return np.tanh(x), x
+        hl, cl = self.node(t[0])
+        hr, cr = self.node(t[1])
+        c = np.tanh(W @ np.concatenate([hl, hr])) + cl * 0.5 + cr * 0.5
+        return np.tanh(c), c
+
+    def __call__(self, tree):
+        h, c = self.node(tree)
+        return (h * c).sum()
+
+
+def test_nodes_returning_tuples_use_one_buffer_per_result():
+    model = TreeLSTMish()
+    g = janus.jit(model, backend="reference")
+    for _ in range(30):
+        t = random_tree(int(R.integers(2, 16)))
+        np.testing.assert_allclose(g(t), model(t), rtol=1e-5)
+    assert g.stats.graph_calls >= 25 and g.stats.graphs_built <= 2
+    assert "schedule(tree).buffer1" in janus.explain(g)

@@ -45,8 +45,8 @@ class ScheduleRecursion(Exception):
 
 
 class _Kind:
-    def __init__(self, key, region: Region, payloads: List[Tuple[Path, Any, Value]], children: List[Tuple[Path, Value]],
-                 guards: List[Guard], result_spec):
+    def __init__(self, key, region: Region, payloads: List[Tuple[Path, Any, Value]],
+                 children: List[Tuple[Path, List[Value]]], guards: List[Guard], result_spec: tuple):
         self.key, self.region, self.payloads, self.children = key, region, payloads, children
         self.guards, self.result_spec = guards, result_spec
         self.matcher: Optional[Callable] = None
@@ -58,7 +58,7 @@ class _NodeContext:
     def __init__(self):
         self.guards: List[Guard] = []
         self.payloads: List[Tuple[Path, Any, Value]] = []   # (path, spec, param)
-        self.children: List[Tuple[Path, Value]] = []
+        self.children: List[Tuple[Path, List[Value]]] = []
         self.child_results: List[Any] = []
 
 
@@ -94,8 +94,9 @@ class RecursionMixin:
         root_example = self._convert_node(root_value)
         kinds = list(self.schedule["kinds"].values())
         specs = {k.result_spec for k in kinds}
-        if len(specs) != 1 or not isinstance(next(iter(specs)), TensorSpec) or None in next(iter(specs)).shape:
-            raise self.unsupported("recursion as data", frame, node, "every node must return a tensor of one fixed spec")
+        if len(specs) != 1 or not all(isinstance(sp, TensorSpec) and None not in sp.shape for sp in next(iter(specs))):
+            raise self.unsupported("recursion as data", frame, node,
+                                   "every node must return tensors of one fixed spec (or one tuple of them)")
         result_spec = next(iter(specs))
         builder = ScheduleBuilder(kinds, self.backend, result_spec, self.schedule["fn"].__qualname__)
         from ..guards import compile_kind_matchers
@@ -133,17 +134,22 @@ class RecursionMixin:
             self.region, self.heap.origins, self.node_ctx = saved[0], saved[1], saved[2]
         if len(self.heap.effects) != len(saved[3]):
             raise self.unsupported("side effects in a recursion converted as data", sched["frame"], sched["node"])
-        if not isinstance(result, Sym) or isinstance(result.spec, PySpec):
-            raise self.unsupported("recursion as data", sched["frame"], sched["node"], "each node must return a tensor")
-        region.add(Node("output", None, (result.value,)))
+        leaves = list(result) if type(result) in (tuple, list) else [result]
+        if not leaves or not all(isinstance(r, Sym) and not isinstance(r.spec, PySpec) for r in leaves):
+            raise self.unsupported("recursion as data", sched["frame"], sched["node"],
+                                   "each node must return a tensor or a tuple of tensors")
+        shape = type(result) if type(result) in (tuple, list) else None
+        if sched.setdefault("result_type", shape) is not shape:
+            raise self.unsupported("recursion as data", sched["frame"], sched["node"], "nodes return different structures")
+        region.add(Node("output", None, tuple(r.value for r in leaves)))
         # guards and payloads under a child's path belong to the child's own kind
         child_paths = [p for p, _ in ctx.children]
         guards = [g for g in ctx.guards if not any(_under(g.path, c) for c in child_paths)]
         payloads = [p for p in ctx.payloads if not any(_under(p[0], c) for c in child_paths)]
         key = (tuple(g.key() for g in guards), tuple(p[0] for p in payloads), tuple(child_paths))
         if key not in sched["kinds"]:
-            sched["kinds"][key] = _Kind(key, region, payloads, ctx.children, guards, result.spec)
-        return result.example
+            sched["kinds"][key] = _Kind(key, region, payloads, ctx.children, guards, tuple(r.spec for r in leaves))
+        return result.example if shape is None else shape(r.example for r in leaves)
 
     def node_read(self, value: Any, path: Path, site: str) -> Any:
         """A value read from the current node: a payload parameter of the node's kind."""
@@ -188,11 +194,13 @@ class RecursionMixin:
         saved = self.node_ctx
         example = self._convert_node(concrete)
         self.node_ctx = saved
-        spec = self.backend.spec_of(example)
-        param = Value(spec, None, "child")
-        ctx.children.append((path, param))
-        self.examples[param.id] = example
-        return Sym(param, example)
+        leaves = list(example) if type(example) in (tuple, list) else [example]
+        params = [Value(self.backend.spec_of(e), None, "child") for e in leaves]
+        for p, e in zip(params, leaves):
+            self.examples[p.id] = e
+        ctx.children.append((path, params))
+        syms = [Sym(p, e) for p, e in zip(params, leaves)]
+        return syms[0] if type(example) not in (tuple, list) else type(example)(syms)
 
     def _emit_schedule_loop(self, kinds, builder, root_path, root_value, result_spec, root_example) -> Sym:
         arrays = builder(root_value)
@@ -212,12 +220,15 @@ class RecursionMixin:
             return self._new_input(path, spec, example)
 
         n = derived("n")
-        kind_ids, child_ix, buf0 = derived("kinds"), derived("children"), derived("buffer")
+        kind_ids, child_ix = derived("kinds"), derived("children")
+        m = len(result_spec)
+        bufs0 = [derived(f"buffer{j}") for j in range(m)]
         pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds) for j in range(len(kind.payloads))}
         site = self.where(self.schedule["frame"], self.schedule["node"])
-        cond_r = Region([Value(PySpec(int), None, "i"), Value(buf0.spec, None, "buf")])
-        body_r = Region([Value(PySpec(int), None, "i"), Value(buf0.spec, None, "buf")])
-        i_c, i_b, buf_b = cond_r.params[0], body_r.params[0], body_r.params[1]
+        carried_specs = [PySpec(int)] + [b.spec for b in bufs0]
+        cond_r = Region([Value(sp, None, "i" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
+        body_r = Region([Value(sp, None, "i" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
+        i_c, i_b, bufs_b = cond_r.params[0], body_r.params[0], body_r.params[1:]
         lt = cond_r.add(Node("call", operator.lt, (i_c, n.value))).add_output(PySpec(bool))
         cond_r.add(Node("output", None, (lt,)))
 
@@ -226,71 +237,60 @@ class RecursionMixin:
 
         k_val = add(body_r, operator.getitem, (kind_ids.value, i_b), TensorSpec("int64", ()))
         max_children = max((len(k.children) for k in kinds), default=0)
-        kids = []
+        kids = []  # kids[child][leaf]
         for j in range(max_children):
             ix = add(body_r, operator.getitem, (child_ix.value, (i_b, j)), TensorSpec("int64", ()))
-            kids.append(add(body_r, operator.getitem, (buf_b, ix), result_spec))
+            kids.append([add(body_r, operator.getitem, (bufs_b[leaf], ix), result_spec[leaf]) for leaf in range(m)])
         branches = []
         for k, kind in enumerate(kinds):
             region = kind.region
             for j, (_path, spec, param) in enumerate(kind.payloads):
                 replace_uses(region, param, add(body_r, operator.getitem, (pay[(k, j)].value, i_b), spec))
-            for j, (_path, param) in enumerate(kind.children):
-                replace_uses(region, param, kids[j])
+            for j, (_path, params) in enumerate(kind.children):
+                for leaf, param in enumerate(params):
+                    replace_uses(region, param, kids[j][leaf])
             branches.append(region)
-        result = self._cond_chain(body_r, k_val, branches, result_spec, site)
-        new_buf = add(body_r, self.backend.setitem_functional, (buf_b, i_b, result), buf0.spec)
+        results = self._cond_chain(body_r, k_val, branches, result_spec, site)
+        new_bufs = [add(body_r, self.backend.setitem_functional, (bufs_b[leaf], i_b, results[leaf]), bufs0[leaf].spec)
+                    for leaf in range(m)]
         nxt = add(body_r, operator.add, (i_b, 1), PySpec(int))
-        body_r.add(Node("output", None, (nxt, new_buf)))
+        body_r.add(Node("output", None, (nxt, *new_bufs)))
         zero = self.region.add(Node("const", 0)).add_output(PySpec(int))
-        operands = lift_captures([cond_r, body_r], leading=2)
-        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[2:])
-        wnode = Node("while", None, (zero, buf0.value) + tuple(operands), regions=[cond_r, body_r], site=site)
+        operands = lift_captures([cond_r, body_r], leading=1 + m)
+        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m:])
+        wnode = Node("while", None, (zero, *(b.value for b in bufs0)) + tuple(operands), regions=[cond_r, body_r], site=site)
         self.region.add(wnode)
-        outs = [wnode.add_output(PySpec(int)), wnode.add_output(buf0.spec)] + [wnode.add_output(v.spec) for v in operands]
-        env = {zero.id: 0, buf0.value.id: buf0.example}
+        outs = [wnode.add_output(sp) for sp in carried_specs] + [wnode.add_output(v.spec) for v in operands]
+        env = {zero.id: 0}
+        env.update({b.value.id: b.example for b in bufs0})
         env.update({v.id: self.examples[v.id] for v in operands})
         final = Interpreter(self.graph).op_while(wnode, env)
-        root = self.emit("call", operator.getitem, (Sym(outs[1], final[1]), -1), {}, site)
-        return root
+        roots = [self.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
+                 for leaf in range(m)]
+        rtype = self.schedule.get("result_type")
+        return roots[0] if rtype is None else rtype(roots)
 
-    def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], spec, site) -> Value:
+    def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], specs, site, k: int = 0) -> List[Value]:
         """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
-        if len(branches) == 1:
-            # a single kind: inline its nodes
-            for n in branches[0].nodes[:-1]:
-                region.add(n)
-            return branches[0].nodes[-1].args[0]
-        pred = region.add(Node("call", operator.eq, (k_val, 0))).add_output(TensorSpec("bool", ()))
-        else_r = Region()
-        rest = self._cond_chain_tail(else_r, k_val, branches, 1, spec, site)
-        else_r.add(Node("output", None, (rest,)))
-        then_r = branches[0]
-        operands = lift_captures([then_r, else_r])
-        node = Node("cond", None, (pred,) + tuple(operands), regions=[then_r, else_r], site=site)
-        region.add(node)
-        return node.add_output(spec)
-
-    def _cond_chain_tail(self, region, k_val, branches, k, spec, site) -> Value:
-        if k == len(branches) - 1:
+        if k == len(branches) - 1:  # the last (or only) kind: its nodes inline
             for n in branches[k].nodes[:-1]:
                 region.add(n)
-            return branches[k].nodes[-1].args[0]
+            return list(branches[k].nodes[-1].args)
         pred = region.add(Node("call", operator.eq, (k_val, k))).add_output(TensorSpec("bool", ()))
         else_r = Region()
-        rest = self._cond_chain_tail(else_r, k_val, branches, k + 1, spec, site)
-        else_r.add(Node("output", None, (rest,)))
+        rest = self._cond_chain(else_r, k_val, branches, specs, site, k + 1)
+        else_r.add(Node("output", None, tuple(rest)))
         then_r = branches[k]
         operands = lift_captures([then_r, else_r])
         node = Node("cond", None, (pred,) + tuple(operands), regions=[then_r, else_r], site=site)
         region.add(node)
-        return node.add_output(spec)
+        return [node.add_output(sp) for sp in specs]
 
 
 class ScheduleBuilder:
     """Walks a tree on the host: the post-order schedule arrays, or None when a node fits no kind."""
 
-    def __init__(self, kinds: List[_Kind], backend, result_spec: TensorSpec, name: str):
+    def __init__(self, kinds: List[_Kind], backend, result_spec: tuple, name: str):
         self.kinds, self.backend, self.result_spec, self.name = kinds, backend, result_spec, name
         self.max_children = max((len(k.children) for k in kinds), default=0)
 
@@ -322,8 +322,9 @@ class ScheduleBuilder:
         for i, r in enumerate(rows):
             children[i, :len(r[2])] = r[2]
         to_tensor = self.backend.from_numpy
-        out = {"n": n, "kinds": to_tensor(kinds), "children": to_tensor(children),
-               "buffer": self.backend.zeros((n,) + tuple(self.result_spec.shape), self.result_spec)}
+        out = {"n": n, "kinds": to_tensor(kinds), "children": to_tensor(children)}
+        for leaf, spec in enumerate(self.result_spec):
+            out[f"buffer{leaf}"] = self.backend.zeros((n,) + tuple(spec.shape), spec)
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
                 column = [r[1][j] if r[0] == k else None for r in rows]
