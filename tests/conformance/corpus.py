@@ -13,7 +13,7 @@ CASES = {}
 #: the tags each backend's converter serves from graphs today
 SUPPORTED = {
     "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
-    "torch": {"core", "heap", "speculation", "control", "io", "state"},
+    "torch": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
     "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
 }
 

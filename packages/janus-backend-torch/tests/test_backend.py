@@ -87,9 +87,14 @@ def test_is_mutating():
     assert B.is_mutating(operator.setitem, [x, 0, 1.0], {})
     assert B.is_mutating(torch.add, [x, x], {"out": x})
     assert B.is_mutating(torch.nn.functional.relu, [x], {"inplace": True})
-    assert B.is_mutating(x.backward, [x], {})
+    # backward() is not a write JANUS refuses: it is an impure node run in the graph, in order
+    assert B.is_mutating(x.backward, [x], {}) is None and B.is_impure(x.backward, [x], {})
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    assert B.is_impure(opt.step, [], {}) and B.is_impure(type(opt).step, [opt], {})
+    assert not B.is_impure(torch.tanh, [x], {})
     assert B.is_mutating(torch.manual_seed, [0], {})
-    assert B.is_mutating(torch.nn.LSTM(2, 2), [x], {})
+    assert B.is_mutating(torch.nn.BatchNorm1d(2), [x], {})  # a torch module with buffers it may update
+    assert B.is_mutating(torch.nn.LSTM(2, 2), [x], {})  # not inlined: see modules.inline_target
     for pure in [torch.add, torch.tanh, x.add, torch.nn.functional.relu, operator.add, torch.Tensor.__add__,
                  torch.Tensor.__getitem__]:
         assert B.is_mutating(pure, [x, x], {}) is None, pure
@@ -129,7 +134,11 @@ def test_inline_target():
     lin = torch.nn.Linear(2, 3)
     assert B.inline_target(lin) is not None
     assert B.inline_target(torch.tanh) is None
-    assert B.inline_target(torch.nn.LSTM(2, 2)) is None  # not in the table: not inlined
+    from janus_torch.modules import call_whole
+    # not in the table, no buffers, no children: called whole (behind a no-hooks guard)
+    assert B.inline_target(torch.nn.LSTM(2, 2)).__func__ is call_whole
+    assert B.inline_target(torch.nn.InstanceNorm1d(2, track_running_stats=True)) is None  # buffers it may update
+    assert B.inline_target(torch.nn.AlphaDropout(0.1)) is None  # random
     handle = lin.register_forward_hook(lambda m, i, o: None)
     assert B.inline_target(lin) is None
     handle.remove()

@@ -110,6 +110,17 @@ def impure_call(target: Any, args) -> Optional[str]:
     return None
 
 
+class Rows(list):
+    """A 2-D host schedule (children per node) as nested lists, also indexable by
+    `(i, j)` (the IR's form; generated code indexes `rows[i][j]`)."""
+
+    def __getitem__(self, index):
+        if type(index) is tuple:
+            row = list.__getitem__(self, index[0])
+            return row[index[1]] if len(index) == 2 else row[index[1:]]
+        return list.__getitem__(self, index)
+
+
 def check_training_graph(graph) -> None:
     """A graph running backward()/step() in order must not read `.grad` as a host input:
     the host reads inputs before the graph runs, so it would see the previous step's
@@ -189,7 +200,7 @@ class TorchBackend(janus.Backend):
         if kwargs.get("inplace") is True:
             return "it is called with inplace=True"
         if isinstance(target, torch.nn.Module):
-            return "calling a torch module JANUS does not inline (it may update buffers or run hooks)"
+            return "calling a torch module JANUS does not inline (it may update buffers or draw random numbers)"
         try:
             if target in _OPERATOR_INPLACE:
                 return f"operator.{target.__name__} writes into its first argument"
@@ -231,7 +242,7 @@ class TorchBackend(janus.Backend):
 
     # -- recursion as data: host schedules are Python lists (indexing them costs ~30 ns) --
     def from_numpy(self, array: Any) -> Any:
-        return array.tolist()
+        return array.tolist() if array.ndim <= 1 else Rows(array.tolist())
 
     def zeros(self, shape, spec):
         return [None] * shape[0]  # the result buffer: row i is written before it is read

@@ -33,7 +33,8 @@ _UNARY = {operator.neg: "-", operator.pos: "+", operator.invert: "~"}
 
 
 def _is_list_value(v: Any) -> bool:
-    return isinstance(v, Value) and isinstance(v.spec, PySpec) and v.spec.type in (list, tuple)
+    return isinstance(v, Value) and isinstance(v.spec, PySpec) and isinstance(v.spec.type, type) \
+        and issubclass(v.spec.type, (list, tuple))
 
 
 class RegionCodegen:
@@ -117,8 +118,9 @@ class RegionCodegen:
             expr = f"{self.arg(args[0])}.{target}({', '.join(rest)})"
         elif target is operator.getitem and not kwargs and len(args) == 2:
             obj, idx = args
-            if _is_list_value(obj) and type(idx) is tuple:
-                expr = self.arg(obj) + "".join(f"[{self.arg(i)}]" for i in idx)
+            if _is_list_value(obj) and type(idx) is tuple:  # list.__getitem__: skips Rows' Python method
+                expr = f"{self.bind(list.__getitem__, 'lget')}({self.arg(obj)}, {self.arg(idx[0])})" + \
+                    "".join(f"[{self.arg(i)}]" for i in idx[1:])
             else:
                 expr = f"{self.arg(obj)}[{self.arg(idx)}]"
         elif target is self.setitem_functional and self.setitem_functional is not None and _is_list_value(args[0]):

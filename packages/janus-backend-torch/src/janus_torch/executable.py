@@ -21,14 +21,16 @@ with the fx outputs (float tolerance); a mismatch keeps fx.
 """
 from __future__ import annotations
 
+import atexit
 import threading
+import weakref
 import time
 from typing import Any, Callable, Optional, Sequence
 
 import torch
 
 import janus
-from janus.errors import AssumptionFailed
+from janus.errors import AssumptionFailed, EffectsApplied
 
 from janus.ir.spec import TensorSpec
 
@@ -37,7 +39,16 @@ from .training import compile_training, split_training
 
 #: graphs with fewer call nodes than this stay on fx in the default mode
 TIERED_MIN_OPS = 64
-_COMPILE_LOCK = threading.Lock()  # one Inductor compile at a time (they share global state)
+_COMPILE_LOCK = threading.Lock()
+_THREADS: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+
+
+@atexit.register
+def _join_compiles() -> None:
+    # a daemon thread killed inside Inductor at interpreter exit aborts the process
+    # ("terminate called without an active exception"): let running compiles finish
+    for t in list(_THREADS):
+        t.join(timeout=180)  # one Inductor compile at a time (they share global state)
 
 
 def resolve_mode(mode: str, lowered: LoweredGraph) -> str:
@@ -65,23 +76,14 @@ class TorchExecutable(janus.Executable):
         self._expect_one = expect[0] if len(sites) == 1 else None
         self._expect_all = list(expect)
         self._guarded = self.lowered.grad_mode or self.lowered.impure
-        self.split = None
-        if self.lowered.impure and self.mode in ("inductor", "tiered"):
-            try:
-                self.split = split_training(graph, self.lowered)
-            except Exception:  # noqa: BLE001 - no split: the graph stays on fx
-                self.split = None
+        self.split = None  # a training graph's prefix/suffix, made by the compile (training.py)
         if self.mode == "fx":
             self._done.set()
             self._call = self.fx_forward
         elif self.mode in ("inductor", "tiered") and self.lowered.fx_only:
             self._skip("the graph runs on host schedules or under inference_mode (fx only)")
-        elif self.mode in ("inductor", "tiered") and self.lowered.impure and \
-                (self.split is None or self.lowered.random_targets):
-            # compiling runs the graph once more (warm-up, validation): effects would repeat,
-            # unless only the pure forward part is compiled (see training.py)
-            self._skip("the graph changes framework state (e.g. backward()) and has no compilable forward part"
-                       if not self.lowered.random_targets else "the training graph draws random numbers")
+        elif self.mode in ("inductor", "tiered") and self.lowered.impure and self.lowered.random_targets:
+            self._skip("the training graph draws random numbers")
         elif self.mode == "tiered" and self.lowered.random_targets:
             # the background warm-up would draw from the global RNG, racing the caller
             self._skip("the graph draws random numbers")
@@ -133,22 +135,25 @@ class TorchExecutable(janus.Executable):
         return self._call(*inputs)
 
     def _first_call_tiered(self, *inputs):
-        # the first call is served from fx alone: starting the compile thread now would make
-        # it fight this call for the GIL (dynamo's imports), delaying the first graph result
-        self._call = self._second_call_tiered
-        return self.fx_forward(*inputs)
-
-    def _second_call_tiered(self, *inputs):
         self._call = self.fx_forward
         self.status = "compiling"
         example = tuple(_detached_copy(x) for x in inputs)
         grad_mode = torch.is_grad_enabled()
-        thread = threading.Thread(target=self._background_compile, args=(example, grad_mode),
+        served = threading.Event()
+        thread = threading.Thread(target=self._background_compile, args=(example, grad_mode, served),
                                   name="janus-inductor", daemon=True)
+        _THREADS.add(thread)
         thread.start()
-        return self.fx_forward(*inputs)
+        try:
+            return self.fx_forward(*inputs)
+        finally:
+            # the compile starts once this call has its result: dynamo's imports would
+            # otherwise fight it for the GIL and delay the first graph-served result
+            served.set()
 
-    def _background_compile(self, example, grad_mode: bool) -> None:
+    def _background_compile(self, example, grad_mode: bool, served: Optional[threading.Event] = None) -> None:
+        if served is not None:
+            served.wait(timeout=60)
         with torch.set_grad_enabled(grad_mode):  # grad mode is thread-local; dynamo guards on it
             self._compile(example, validate=True)
 
@@ -157,7 +162,13 @@ class TorchExecutable(janus.Executable):
         t0 = time.perf_counter()
         try:
             with _COMPILE_LOCK:
-                if self.split is not None:  # a training graph: compile its forward part only
+                if self.lowered.impure:
+                    # compiling runs the graph again (warm-up, validation): effects would repeat,
+                    # so a training graph compiles its pure forward part only
+                    self.split = split_training(self.graph, self.lowered)
+                    if self.split is None:
+                        raise janus.Unsupported("compiling a graph that changes framework state", "",
+                                                "no pure forward part worth compiling before backward()/step()")
                     compiled = compile_training(self.split, example, _dynamic(self.graph), _mismatch)
                     validate = False
                 else:
@@ -194,16 +205,6 @@ class TorchExecutable(janus.Executable):
         if self.mode == "inductor":
             return "torch fx (inductor compiles on the first run)"
         return "torch fx"
-
-
-class EffectsApplied(BaseException):
-    """The graph raised after it ran backward() or an optimizer step.  A BaseException so
-    the core runtime does not answer it by re-running the call imperatively (that would
-    apply the step twice); the original exception is its `__cause__` and `.error`."""
-
-    def __init__(self, error: BaseException):
-        super().__init__(f"{type(error).__name__}: {error} (raised in a JANUS graph after backward()/step() ran)")
-        self.error = error
 
 
 def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Callable:

@@ -10,11 +10,17 @@ The fx graph is built node by node with `fx.Graph.placeholder/call_function/call
   output (several are stacked into one bool vector) so the host checks all of them with
   one read after the run (`LoweredGraph.assert_sites` / `assert_expect`).  Inside a
   region an assertion is checked where it stands (`check_assert`).
-* `cond`/`while` -> each region becomes a sub-GraphModule taking its parameters plus the
-  outer values it reads.  For the fx tier they run through Python control flow
-  (`run_cond`/`run_while`); for Inductor through `torch.cond` and
-  `torch._higher_order_ops.while_loop` (tensors only; otherwise compilation fails and
-  the fx tier stays).
+* `cond`/`while` -> for the fx tier, the whole node (nested regions included) becomes one
+  generated straight-line Python function (`codegen.py`: `if`/`while` blocks, no
+  sub-module calls).  For Inductor each region becomes a sub-GraphModule run through
+  `torch.cond` / `torch._higher_order_ops.while_loop` (tensors only; otherwise
+  compilation fails and the fx tier stays).
+* grad-mode contexts (`with torch.no_grad():` ...: an opaque context object with impure
+  `__enter__`/`__exit__` nodes) -> `torch.is_grad_enabled()` / `torch._C._set_grad_enabled`
+  calls, the form dynamo itself emits, so fx and Inductor both run them.
+* impure calls (`loss.backward()`, `optimizer.step()`) -> calls through `run_impure`, which
+  notes that framework state changed; top-level assertions before the first one are
+  checked right there (`check_asserts`), so a failed speculation changes nothing.
 * `invoke` is not lowered yet (`janus.Unsupported`).
 """
 from __future__ import annotations
@@ -325,7 +331,8 @@ class _Lowerer:
         self.n_ops += n_ops
         if random:
             self.random_targets.append(fn)
-        if any(isinstance(v.spec, PySpec) and v.spec.type in (list, tuple) for v in order):
+        if any(isinstance(v.spec, PySpec) and isinstance(v.spec.type, type) and issubclass(v.spec.type, (list, tuple))
+               for v in order):
             self.fx_only = True  # host schedules (recursion as data): Python lists, not tensors
         fn.__module__ = __name__
         return g.call_function(fn, tuple(env[v.id] for v in order))

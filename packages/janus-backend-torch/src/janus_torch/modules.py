@@ -125,6 +125,73 @@ def gru_cell_forward(self, input, hx=None):
     return torch.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
 
 
+def conv1d_forward(self, input):
+    _no_hooks(self)
+    return F.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def conv2d_forward(self, input):
+    _no_hooks(self)
+    return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+def max_pool1d_forward(self, input):
+    _no_hooks(self)
+    return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                        ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+def max_pool2d_forward(self, input):
+    _no_hooks(self)
+    return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                        ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+def avg_pool1d_forward(self, input):
+    _no_hooks(self)
+    return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+
+def avg_pool2d_forward(self, input):
+    _no_hooks(self)
+    return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                        self.divisor_override)
+
+
+def flatten_forward(self, input):
+    _no_hooks(self)
+    return input.flatten(self.start_dim, self.end_dim)
+
+
+def batch_norm_forward(self, input):
+    """`_BatchNorm.forward` with the running-statistics update written out as in-place
+    ops on the buffers: the converter turns them into assign effects committed after the
+    graph (never during conversion; `inline_target` requires a fixed momentum)."""
+    _no_hooks(self)
+    if not self.training and self.track_running_stats:
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+    if self.track_running_stats:
+        shape = input.shape
+        dims = [0] + list(range(2, len(shape)))
+        n = 1
+        for d in dims:
+            n = n * shape[d]
+        with torch.no_grad():
+            mean = input.mean(dims)
+            var = input.var(dims, unbiased=False) * (n / (n - 1))
+            self.num_batches_tracked.add_(1)
+            self.running_mean.mul_(1.0 - self.momentum).add_(mean, alpha=self.momentum)
+            self.running_var.mul_(1.0 - self.momentum).add_(var, alpha=self.momentum)
+    return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+
+def call_whole(self, *args, **kwargs):
+    """A torch module without a forward of ours, no buffers and no children: guarded to
+    have no hooks, then called whole (`Module.__call__` becomes one graph node)."""
+    _no_hooks(self)
+    return torch.nn.Module.__call__(self, *args, **kwargs)
+
+
 # -- choosing what to inline -------------------------------------------------------------
 _TORCH_FORWARDS: Dict[Any, Callable] = {
     torch.nn.Linear.forward: linear_forward,
@@ -141,8 +208,31 @@ _TORCH_FORWARDS: Dict[Any, Callable] = {
     torch.nn.Sequential.forward: sequential_forward,
     torch.nn.LSTMCell.forward: lstm_cell_forward,
     torch.nn.GRUCell.forward: gru_cell_forward,
+    torch.nn.Conv1d.forward: conv1d_forward,
+    torch.nn.Conv2d.forward: conv2d_forward,
+    torch.nn.MaxPool1d.forward: max_pool1d_forward,
+    torch.nn.MaxPool2d.forward: max_pool2d_forward,
+    torch.nn.AvgPool1d.forward: avg_pool1d_forward,
+    torch.nn.AvgPool2d.forward: avg_pool2d_forward,
+    torch.nn.Flatten.forward: flatten_forward,
+    torch.nn.BatchNorm1d.forward: batch_norm_forward,
+    torch.nn.BatchNorm2d.forward: batch_norm_forward,
 }
+_GENERIC_RANDOM = ("dropout", "rrelu")
+
 _MODULE_CALLS = (torch.nn.Module.__call__,)
+
+
+def callable_whole(module: torch.nn.Module) -> bool:
+    """A torch module with no forward of ours may be called whole, as one graph node (the
+    graph calls the live module, hooks included), when it has no buffers (nothing it
+    could update) and draws no random numbers."""
+    if type(module).__module__.split(".")[0] != "torch":
+        return False
+    name = type(module).__name__.lower()
+    if any(r in name for r in _GENERIC_RANDOM) or any(True for _ in module.buffers()):
+        return False
+    return not any(True for _ in module.children())  # leaf modules only: their hooks are guarded
 
 
 def has_hooks(module: torch.nn.Module) -> bool:
@@ -166,6 +256,11 @@ def inline_target(fn: Any) -> Optional[Callable]:
         return types.MethodType(call_user_module, fn)
     mine = _TORCH_FORWARDS.get(forward)
     if mine is None:
+        return types.MethodType(call_whole, fn) if callable_whole(fn) else None
+    if mine in (conv1d_forward, conv2d_forward) and fn.padding_mode != "zeros":
+        return None
+    if mine is batch_norm_forward and (fn.momentum is None or (fn.training and fn.track_running_stats
+                                                               and fn.running_mean is None)):
         return None
     if mine is dropout_forward and getattr(fn, "inplace", False):
         return None

@@ -37,3 +37,14 @@ class AssumptionFailed(JanusError):
     def __init__(self, site: str = "", detail: str = ""):
         self.site = site
         super().__init__(f"speculation failed at {site}" + (f": {detail}" if detail else ""))
+
+
+class EffectsApplied(BaseException):
+    """Raised by an executable whose graph failed *after* an in-graph update of framework
+    state (backward(), an optimizer step) had run: the runtime must not re-run the call
+    imperatively (that would apply the update twice).  It re-raises `error`, the user's
+    exception.  A BaseException so generic `except Exception` handlers do not retry."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(f"{type(error).__name__}: {error} (raised in a JANUS graph after an in-graph update ran)")
+        self.error = error

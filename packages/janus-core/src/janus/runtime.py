@@ -21,7 +21,7 @@ from .config import Config, Stats
 from .converter import Conversion, convert
 from .converter.source import get_source
 from .converter.templates import materialize
-from .errors import AssumptionFailed, JanusError, SourceUnavailable, Unsupported
+from .errors import AssumptionFailed, EffectsApplied, JanusError, SourceUnavailable, Unsupported
 from .guards import compile_guards
 from .ir import format_graph, verify
 from .ir.passes import run_default_passes
@@ -166,6 +166,9 @@ class _State:
             self.analyzer.assertion_failed(spec.conversion.asserts.get(e.site))
             self.pending_conversion = True
             return self._imperative(args, kwargs, f"speculation failed at {e.site}", "assumption")
+        except EffectsApplied as e:  # an update already ran: re-running would apply it twice
+            self.stats.graph_calls += 1
+            raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
             self.pending_conversion = True
             return self._imperative(args, kwargs, f"graph raised {type(e).__name__}: {e}"[:200], "error")

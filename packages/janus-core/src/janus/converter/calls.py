@@ -17,6 +17,7 @@ import types
 from typing import Any, Dict, List
 
 from ..errors import SourceUnavailable
+from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
 from .core import Respecialize, contains_sym
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
@@ -424,6 +425,11 @@ class CallsMixin:
             shadow = self.heap.shadows.get((id(sym.example), ("attr", name)), _MISSING)
             if shadow is not _MISSING:
                 return shadow
+            if self.impure_emitted and name == "grad":
+                # after backward() ran in the graph: read .grad in the graph, not before it
+                node_ = Node("call", getattr, (sym.value, name), site=self.where(frame, node))
+                self.region.add(node_)
+                return self._sym(node_.add_output(sym.spec), sym.example)
             raw = getattr(sym.example, name)
             if not callable(raw) or self.backend.owns(raw):
                 # state hanging off an outside tensor (`p.grad`): read fresh on every call

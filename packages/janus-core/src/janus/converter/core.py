@@ -183,7 +183,13 @@ class ConverterState:
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
         impure_target = target if op == "call" else getattr(ex_args[0], target, None)
         if self.backend.is_impure(impure_target, ex_args, ex_kwargs):
-            # run in the graph for its effect on framework state only; never during conversion
+            # run in the graph for its effect on framework state only; never during conversion.
+            # Deferred writes to framework objects would land after it, out of order: refuse.
+            for e in self.heap.effects:
+                if e.target is not None and (self.backend.owns(e.target) or
+                                             type(e.target).__module__.split(".")[0] in self.backend.framework_modules):
+                    raise Unsupported("a write to framework state before an in-graph update", site,
+                                      f"the {e.kind} at {e.site} would be committed after the update")
             node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
             node.meta["impure"] = True
             (region or self.region).add(node)

@@ -85,9 +85,12 @@ def common_subexpression_elimination(graph: Graph, is_random: IsRandom = _never)
     for region in [graph] + [r for n in graph.walk() for r in n.regions]:
         seen: Dict[tuple, Node] = {}
         for node in list(region.nodes):
+            if node.meta.get("impure"):
+                seen.clear()  # e.g. entering no_grad: the same op before and after differs
+                continue
             if node.op not in ("call", "call_method") or len(node.outputs) != 1 or is_random(node.target):
                 continue
-            if node.meta.get("impure") or node.meta.get("opaque"):
+            if node.meta.get("opaque"):
                 continue
             if node.op == "call_method" and node.target.endswith("_"):
                 continue  # in-place method

@@ -74,7 +74,9 @@ def is_const_like(value: Any, depth: int = 0) -> bool:
     """Immutable Python values that are safe to embed in a graph or a guard."""
     if type(value) in CONST_TYPES:
         return True
-    if type(value) is tuple and depth < 3 and len(value) <= 16:
+    if type(value) is tuple and depth < 1 and len(value) <= 16:
+        # a flat tuple (a shape, a pair of flags); nested tuples are structures (trees),
+        # read element by element so a recursion over them can become data
         return all(is_const_like(v, depth + 1) for v in value)
     if type(value) is slice:
         return all(is_const_like(v, depth + 1) for v in (value.start, value.stop, value.step))
