@@ -69,8 +69,9 @@ class StateMixin:
             name = name if isinstance(name, str) else getattr(name, "__name__", "")
             if tnode is None or name in VIEW_OPS:
                 raise self.unsupported("in-place write through a view", frame, node)
-        if not isinstance(new, Sym) or isinstance(new.spec, PySpec) or new.spec.shape != target.spec.shape \
-                or new.spec.dtype != target.spec.dtype:
+        if not isinstance(new, Sym) or isinstance(new.spec, PySpec) or new.spec.dtype != target.spec.dtype \
+                or len(new.spec.shape) != len(target.spec.shape) \
+                or any(a is not None and b is not None and a != b for a, b in zip(new.spec.shape, target.spec.shape)):
             raise self.unsupported("in-place write that changes a tensor's shape or dtype", frame, node)
         self.input_sym.setdefault(root, target)
         if is_input:
