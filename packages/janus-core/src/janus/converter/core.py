@@ -186,8 +186,7 @@ class ConverterState:
             # run in the graph for its effect on framework state only; never during conversion.
             # Deferred writes to framework objects would land after it, out of order: refuse.
             for e in self.heap.effects:
-                if e.target is not None and (self.backend.owns(e.target) or
-                                             type(e.target).__module__.split(".")[0] in self.backend.framework_modules):
+                if _seen_by_update(e, self.backend):
                     raise Unsupported("a write to framework state before an in-graph update", site,
                                       f"the {e.kind} at {e.site} would be committed after the update")
             node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
@@ -292,6 +291,18 @@ class ConverterState:
                          for a in node.args)
             return ("call", node.target, args)
         raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
+
+
+def _seen_by_update(effect, backend) -> bool:
+    """Could an in-graph update (backward(), an optimizer step) read what this deferred
+    effect writes?  Attribute writes on framework objects (`p.grad = None`) and values
+    written into trainable tensors: yes.  Statistics buffers (batch norm): no."""
+    target = effect.target
+    if target is None:
+        return False
+    if effect.kind == "assign":
+        return bool(getattr(target, "requires_grad", False) or getattr(target, "trainable", False))
+    return backend.owns(target) or type(target).__module__.split(".")[0] in backend.framework_modules
 
 
 def _flows(example: Any, backend, depth: int = 0) -> bool:
