@@ -23,6 +23,8 @@ class RunConfig(BaseModel):
     target_repeat_s: float = Field(0.2, gt=0, description="wall time aimed at per timed batch of calls")
     max_calls_per_repeat: int = Field(200, ge=1)
     max_warmup_calls: int = Field(30, ge=1, description="janus: calls allowed before the first graph-served one")
+    compile_wait_s: float = Field(60.0, ge=0, description="janus: wait this long for a backend's background "
+                                                         "compile before timing the steady state")
     warmup_calls: int = Field(3, ge=0, description="extra untimed calls after the first call (all modes)")
     mode_budget_s: float = Field(20.0, gt=0, description="a mode stops taking timed repeats (after one) past this")
     threads: Optional[int] = Field(None, description="intra-op threads set for torch and tf (None: their defaults)")

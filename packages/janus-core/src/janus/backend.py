@@ -42,6 +42,10 @@ class Executable:
     def describe(self) -> str:
         return type(self).__name__
 
+    def wait_compiled(self, timeout: Optional[float] = None) -> bool:
+        """Block until background compilation (if any) has finished; True when done."""
+        return True
+
 
 class Backend:
     name: str = "?"

@@ -106,6 +106,16 @@ class JitFunction:
     def config(self) -> Config:
         return self._state.config
 
+    def wait_compiled(self, timeout: Optional[float] = None) -> bool:
+        """Block until every specialization's background compilation (e.g. the torch
+        backend's tiered Inductor compile) has finished; True when none is pending."""
+        done = True
+        for spec in list(self._state.cache.values()):
+            wait = getattr(spec.executable, "wait_compiled", None)
+            if wait is not None:
+                done = bool(wait(timeout)) and done
+        return done
+
     def __call__(self, *args, **kwargs):
         if self._bound_self is not None:
             args = (self._bound_self,) + args
