@@ -63,35 +63,6 @@ RANDOM_NAMES = ("random", "dropout", "shuffle", "categorical", "multinomial", "t
                 "sample_distorted", "normal", "uniform", "gamma", "poisson")
 
 
-class ListResult(tuple):
-    """The result of a TensorFlow function that returns a Python list of tensors.
-
-    The converter carries tuples of tensors through a graph; rebuilding this "tuple" by
-    calling its type on the items (as it does for namedtuples) gives back a real list, so
-    the converted code and the caller see the list eager TensorFlow returns."""
-
-    def __new__(cls, *items):
-        return list(items)
-
-
-class ReturnsList:
-    """Stands in for `fn` (e.g. tf.split) during conversion: same call, result wrapped in
-    `ListResult`.  Keeps `fn`'s module and name, so it is a framework call node."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.__name__ = getattr(fn, "__name__", "fn")
-        self.__qualname__ = getattr(fn, "__qualname__", self.__name__)
-        self.__module__ = getattr(fn, "__module__", "tensorflow")
-
-    def __call__(self, *args, **kwargs):
-        result = self.fn(*args, **kwargs)
-        return tuple.__new__(ListResult, result) if type(result) is list else result
-
-    def __repr__(self) -> str:
-        return f"<janus_tf list-returning {self.__qualname__}>"
-
-
 def _unwrap(value: Any) -> Any:
     # the converter hands its own symbolic values (with an eager `example`)
     return getattr(value, "example", value)
@@ -128,9 +99,6 @@ class TFBackend(Backend):
         self._check_devices = len(devices) > 1
         self._device_names: Dict[str, str] = {}
         self._dims_attr = getattr(tf.TensorShape([1, None]), "_dims", None) == (1, None)
-        # core workaround: the converter carries tuples, not lists, of tensors
-        self._list_shims = {fn: ReturnsList(fn) for fn in (tf.split, tf.unstack, tf.meshgrid, tf.dynamic_partition,
-                                                            tf.shape_n, tf.identity_n)}
 
     # -- values ---------------------------------------------------------------------------
     def device_of(self, value: Any) -> str:
@@ -171,12 +139,6 @@ class TFBackend(Backend):
         return f"{dtype_ok} and len(_s := {shape_expr}) == {len(spec.shape)}{known}"
 
     # -- classification of calls ------------------------------------------------------------
-    def inline_target(self, fn: Any):
-        try:
-            return self._list_shims.get(fn)
-        except TypeError:  # unhashable callables
-            return None
-
     def is_mutating(self, target: Any, args, kwargs) -> Optional[str]:
         return mutation_reason(target, args, kwargs)
 
