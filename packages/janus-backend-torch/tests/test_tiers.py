@@ -237,3 +237,54 @@ def test_python_scalar_input_and_output_under_inductor():
         assert d_got == lr_value * 2.0
     assert ex.describe() == "torch inductor", ex.failure
     assert compile_inductor is executable_module.compile_inductor
+
+
+def branchy(x):
+    for _ in range(3):
+        x = torch.tanh(x @ W)
+        if x.sum() > 0:
+            x = x * 2
+        else:
+            x = x - 1
+    return x
+
+
+def _fx_code(g):
+    return executables(g)[0].lowered.module.code
+
+
+@pytest.mark.parametrize("mode", ["fx", "inductor"])
+def test_pointwise_branches_become_where_and_match_eager(mode):
+    # both directions seen in the profile -> a cond; its branches are pure pointwise
+    # arithmetic, so it lowers straight-line (no host read of the predicate)
+    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 3, -3, 1, -1)]
+    g = jit(branchy, compile_mode=mode)
+    run_all(g, branchy, [(x,) for x in xs])
+    assert g.stats.graphs_built == 1 and g.stats.graph_calls >= 5, janus.explain(g)
+    code = _fx_code(g)
+    assert "torch.where" in code and "janus_control" not in code and "run_cond" not in code
+    assert not executables(g)[0].lowered.has_control_flow
+
+
+def test_branches_are_not_merged_when_autograd_sees_them():
+    # where's gradient would reach the untaken branch (0 * inf = nan): keep the real cond
+    w = torch.randn(8, 8, requires_grad=True)
+
+    def f(x):
+        h = torch.tanh(x @ w)
+        if h.sum() > 0:
+            h = h / x.sum()
+        else:
+            h = h * 2
+        return h
+
+    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 1)]
+    g = jit(f, compile_mode="fx")
+    for x in xs:
+        a, b = f(x), g(x)
+        assert_same(a, b)
+        ga, = torch.autograd.grad(a.sum(), w)
+        gb, = torch.autograd.grad(b.sum(), w)
+        assert_same(ga, gb)
+    assert g.stats.graph_calls >= 2, janus.explain(g)
+    assert "torch.where" not in _fx_code(g)

@@ -10,6 +10,7 @@ The fx graph is built node by node with `fx.Graph.placeholder/call_function/call
   output (several are stacked into one bool vector) so the host checks all of them with
   one read after the run (`LoweredGraph.assert_sites` / `assert_expect`).  Inside a
   region an assertion is checked where it stands (`check_assert`).
+* `cond` of pure pointwise branches -> both branches and `torch.where` (`select.py`).
 * `cond`/`while` -> for the fx tier, the whole node (nested regions included) becomes one
   generated straight-line Python function (`codegen.py`: `if`/`while` blocks, no
   sub-module calls).  For Inductor each region becomes a sub-GraphModule run through
@@ -36,6 +37,8 @@ import torch.fx as fx
 from janus.errors import AssumptionFailed, Unsupported
 from janus.ir.graph import Graph, Node, Region, Value
 from janus.ir.spec import PySpec
+
+from .select import convertible as if_convertible, lower_select
 
 _LITERAL_TYPES = (bool, int, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.layout,
                   torch.memory_format)
@@ -266,6 +269,10 @@ class _Lowerer:
                     top_asserts.append((pred, expect, str(node.target)))
                 else:
                     g.call_function(check_assert, (pred, expect, str(node.target)))
+                continue
+            elif op == "cond" and if_convertible(node):
+                for v, r in zip(node.outputs, lower_select(self, g, node, env)):
+                    env[v.id] = r
                 continue
             elif op == "cond":
                 result = self.lower_cond(g, node, env)
