@@ -137,7 +137,8 @@ def check_training_graph(graph) -> None:
 class TorchBackend(janus.Backend):
     name = "torch"
     capabilities = janus.Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu", "cuda"),
-                                      python_scalars_in_graph=True, inplace_operators=True)
+                                      python_scalars_in_graph=True, inplace_operators=True,
+                                      host_schedules=True)
     tensor_types = (torch.Tensor,)  # nn.Parameter is a subclass
     framework_modules = ("torch",)
     #: framework classes whose instances live in graphs as opaque values (`with torch.no_grad():`)

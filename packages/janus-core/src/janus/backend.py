@@ -23,6 +23,9 @@ class Capabilities:
     while_loop: bool = True
     #: recursion over a structure as data (needs from_numpy, zeros, stack_rows, setitem_functional)
     recursion: bool = False
+    #: the backend runs schedule loops on the host: schedules arrive as Python lists
+    #: (kinds, children rows, payload columns) instead of `from_numpy`/`stack_rows` arrays
+    host_schedules: bool = False
     devices: Tuple[str, ...] = ("cpu",)
     python_scalars_in_graph: bool = True
     #: `x += y` on a tensor writes into x (torch, NumPy) rather than rebinding (TensorFlow)

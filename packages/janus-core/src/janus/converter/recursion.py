@@ -298,35 +298,62 @@ class ScheduleBuilder:
         return f"<schedule of {self.name}: {len(self.kinds)} node kinds>"
 
     def __call__(self, root) -> Optional[Dict[str, Any]]:
-        rows: List[Tuple[int, tuple, list]] = []
-        matchers = [k.matcher for k in self.kinds]
+        # one pass over the tree, appending straight into the columns (this runs on every
+        # call, in the guard: per node it is a matcher call and a few appends)
+        matchers = [(k, kind.matcher) for k, kind in enumerate(self.kinds)]
+        width = max(self.max_children, 1)  # every row is read up to max_children (padded with 0)
+        kind_col: List[int] = []
+        child_rows: List[List[int]] = []
+        payload_rows: List[tuple] = []
 
         def visit(x) -> int:
-            for k, match in enumerate(matchers):
+            for k, match in matchers:
                 got = match(x)
                 if got is not None:
                     break
             else:
                 raise LookupError
             payloads, children = got
-            rows.append((k, payloads, [visit(c) for c in children]))
-            return len(rows) - 1
+            ids = [visit(c) for c in children]
+            if len(ids) < width:
+                ids += [0] * (width - len(ids))
+            kind_col.append(k)
+            child_rows.append(ids)
+            payload_rows.append(payloads)
+            return len(kind_col) - 1
 
         try:
             visit(root)
         except (LookupError, RecursionError):
             return None
-        n = len(rows)
-        kinds = np.fromiter((r[0] for r in rows), np.int64, n)
+        n = len(kind_col)
+        backend = self.backend
+        if backend.capabilities.host_schedules:
+            out = {"n": n, "kinds": kind_col, "children": _Rows(child_rows)}
+            for leaf in range(len(self.result_spec)):
+                out[f"buffer{leaf}"] = [None] * n   # row i is written before it is read
+            for k, kind in enumerate(self.kinds):
+                for j in range(len(kind.payloads)):
+                    out[f"payload{k}_{j}"] = [p[j] if kk == k else None for kk, p in zip(kind_col, payload_rows)]
+            return out
+        kinds = np.fromiter(kind_col, np.int64, n)
         children = np.zeros((n, max(self.max_children, 1)), np.int64)
-        for i, r in enumerate(rows):
-            children[i, :len(r[2])] = r[2]
-        to_tensor = self.backend.from_numpy
-        out = {"n": n, "kinds": to_tensor(kinds), "children": to_tensor(children)}
+        for i, ids in enumerate(child_rows):
+            children[i, :len(ids)] = ids
+        out = {"n": n, "kinds": backend.from_numpy(kinds), "children": backend.from_numpy(children)}
         for leaf, spec in enumerate(self.result_spec):
-            out[f"buffer{leaf}"] = self.backend.zeros((n,) + tuple(spec.shape), spec)
+            out[f"buffer{leaf}"] = backend.zeros((n,) + tuple(spec.shape), spec)
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
-                column = [r[1][j] if r[0] == k else None for r in rows]
-                out[f"payload{k}_{j}"] = self.backend.stack_rows(column, spec)
+                column = [p[j] if kk == k else None for kk, p in zip(kind_col, payload_rows)]
+                out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out
+
+
+class _Rows(list):
+    """Children rows as nested lists, also indexable by `(i, j)` (the IR's form)."""
+
+    def __getitem__(self, index):
+        if type(index) is tuple:
+            return list.__getitem__(self, index[0])[index[1]]
+        return list.__getitem__(self, index)
