@@ -18,6 +18,7 @@ from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import functional
+from .variable_undo import undo_variable_writes
 
 EagerTensor = tf_ops.EagerTensor
 
@@ -33,10 +34,15 @@ class VariableSpec(TensorSpec):
     #: id() of the variable seen at conversion: a hint for which inputs are one variable
     #: reached by two paths (checked on every call, so never trusted; not part of equality)
     ident: int = field(default=0, compare=False)
+    #: the variable's `_unique_id` at conversion: its graph stand-in carries it, so a Keras
+    #: optimizer (which finds a variable's slots by it) updates the stand-in with the slots of
+    #: the variable it was built with; the executable checks each call is fed that variable
+    uid: str = field(default="", compare=False)
 
     def relaxed(self, dims) -> "VariableSpec":
         base = TensorSpec.relaxed(self, dims)
-        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident)
+        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident,
+                            self.uid)
 
     def __str__(self) -> str:
         return ("var " if self.trainable else "const var ") + TensorSpec.__str__(self)
@@ -87,8 +93,10 @@ class TFBackend(Backend):
                                 python_scalars_in_graph=True, inplace_operators=False)
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
-    #: framework classes whose instances live in graphs as opaque values (created in the trace)
-    graph_object_types = (tf.GradientTape,)
+    #: framework classes whose instances live in graphs as opaque values (created in the trace);
+    #: a name scope only names the ops built under it, so entering it in the trace is exact;
+    #: IndexedSlices are the sparse gradients of gathers (embeddings), built the same in the trace
+    graph_object_types = (tf.GradientTape, tf_ops.name_scope_v2, tf.IndexedSlices)
     setitem_functional = staticmethod(functional.setitem)
 
     def __init__(self):
@@ -115,7 +123,8 @@ class TFBackend(Backend):
         dtype = value.dtype.base_dtype.name
         dims = tuple(shape.as_list())
         if isinstance(value, tf.Variable):
-            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable), ident=id(value))
+            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable), ident=id(value),
+                                uid=str(getattr(value, "_unique_id", "") or ""))
         return TensorSpec(dtype, dims, self.device_of(value))
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
@@ -164,7 +173,7 @@ class TFBackend(Backend):
 
     # -- training: tapes and optimizers in graphs ----------------------------------------------
     def is_graph_object(self, value) -> bool:
-        return isinstance(value, tf.GradientTape)
+        return isinstance(value, self.graph_object_types) or _is_tf_context(value)
 
     def is_impure(self, target, args, kwargs) -> bool:
         return impure_reason(target, args, kwargs) is not None
@@ -184,7 +193,8 @@ class TFBackend(Backend):
     @contextlib.contextmanager
     def preserve_state(self):
         """Conversion runs example ops eagerly: undo what that does to the random number
-        generators (Python, NumPy, TF's global Generator and its global-seed op seeds).
+        generators (Python, NumPy, TF's global Generator and its global-seed op seeds) and
+        to variables written inside opaque calls (Keras layers).
         Kernel-cached states of legacy stateful random ops cannot be restored."""
         py_state, np_state = random.getstate(), np.random.get_state()
         from tensorflow.python.eager import context
@@ -195,7 +205,8 @@ class TFBackend(Backend):
         seed_rng = getattr(ctx, "_rng", None)
         seed_state = seed_rng.getstate() if seed_rng is not None else None
         try:
-            yield
+            with undo_variable_writes():  # e.g. a Keras BatchNormalization's moving statistics
+                yield
         finally:
             random.setstate(py_state)
             np.random.set_state(np_state)
@@ -219,6 +230,17 @@ class TFBackend(Backend):
 
     def run_imperative(self, fn, args, kwargs):
         return fn(*args, **kwargs)
+
+
+def _is_tf_context(value: Any) -> bool:
+    """A context manager made by a TensorFlow generator function (`tape.stop_recording()`):
+    re-made from its (graph) arguments in the trace and entered/exited there by the `with`
+    nodes, so what it changes (what the tape records) applies to the graph's ops exactly as
+    eagerly.  One-shot, so never CSE-merged (the converter marks it opaque)."""
+    if not isinstance(value, contextlib._GeneratorContextManager):
+        return False
+    func = getattr(value, "func", None)
+    return (getattr(func, "__module__", "") or "").startswith("tensorflow.")
 
 
 def mutation_reason(target: Any, args, kwargs) -> Optional[str]:
