@@ -13,8 +13,8 @@ CASES = {}
 #: the tags each backend's converter serves from graphs today
 SUPPORTED = {
     "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
-    "torch": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
-    "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
+    "torch": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training"},
+    "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training"},
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 import cases_basics  # noqa: F401  (registers cases)
 import cases_pitfalls  # noqa: F401
 import cases_pitfalls2  # noqa: F401
+import cases_training  # noqa: F401
 import janus
 from corpus import CASES, in_scope
 from frameworks import BACKEND_OF, available, same, shim

@@ -161,6 +161,11 @@ class TFBackend(Backend):
     def assign(self, target, value) -> None:
         functional.assign_variable(target, value)
 
+    @staticmethod
+    def dim(tensor, index):
+        size = tensor.shape[index]  # known on eager tensors; None in the trace when it varies
+        return size if size is not None else tf.shape(tensor)[index]
+
     # -- recursion as data ------------------------------------------------------------------
     def from_numpy(self, array):
         return functional.from_numpy(array)

@@ -108,6 +108,13 @@ class Backend:
         """A host NumPy array as this backend's tensor (schedules of recursion-as-data)."""
         raise NotImplementedError(f"backend {self.name} does not implement from_numpy (recursion as data)")
 
+    @staticmethod
+    def dim(tensor: Any, index: int) -> Any:
+        """The size of dimension `index` of `tensor`, inside a graph (a loop bound such as
+        `range(x.shape[0])` over a dimension that varies between calls).  Backends whose
+        graph tensors have unknown static sizes override it (TensorFlow: `tf.shape`)."""
+        return tensor.shape[index]
+
     def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
         """A zero tensor of `shape` with the dtype and device of `spec`."""
         raise NotImplementedError(f"backend {self.name} does not implement zeros (recursion as data)")
@@ -130,6 +137,11 @@ class Backend:
         """Calls run in the graph only for their effect on framework state (`loss.backward()`,
         `optimizer.step()`): kept in program order, never evaluated during conversion."""
         return False
+
+    def impure_result(self, target: Any, args: Sequence, kwargs: Dict) -> Any:
+        """An example of what an impure call returns, without running it (only its spec is
+        used: the graph computes the value), or None when it returns nothing."""
+        return None
 
     def state_guards(self) -> Sequence[Tuple[Callable[[], Any], Any]]:
         """Global framework state a graph depends on, as (read function, current value)

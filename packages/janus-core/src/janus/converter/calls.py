@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import inspect
 import operator
 import types
@@ -19,7 +20,7 @@ from typing import Any, Dict, List
 from ..errors import SourceUnavailable
 from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
-from .core import Respecialize, contains_sym
+from .core import Respecialize, contains_sym, to_node_arg
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
 from .heap import Effect, Path, Sym
 from .source import get_source, is_user_function, scope_of
@@ -257,6 +258,15 @@ class CallsMixin:
             return defer(call_method(m.name), (m.sym,), f".{m.name}() of a tensor")
         bound = getattr(m.sym.example, m.name)
         why = self.backend.is_mutating(bound, [m.sym] + list(args), kwargs)
+        live = m.sym.value.node is not None and m.sym.value.node.meta.get("live_state")
+        if why and live:
+            # `p.grad.zero_()` after an in-graph backward(): the gradient is framework state
+            # that the graph's own updates read, so the write runs there, in program order
+            write = Node("call_method", m.name, to_node_arg((m.sym,) + tuple(args)), to_node_arg(kwargs),
+                         site=self.where(frame, node))
+            write.meta["impure"] = True
+            self.region.add(write)
+            return m.sym
         if why:
             pure = self.backend.functional_method(m.name, [m.sym] + list(args), dict(kwargs))
             if pure is None:
@@ -416,11 +426,18 @@ class CallsMixin:
     def sym_attr(self, sym: Sym, name: str, frame, node):
         if isinstance(sym.spec, PySpec):
             if sym.spec.type not in (int, float, bool, complex):  # an opaque framework object in the graph
-                if callable(getattr(sym.example, name, None)):
+                attr = getattr(sym.example, name, None)
+                if callable(attr):
                     return SymMethod(sym, name)
+                if self.backend.owns(attr):  # a tensor part of it (`slices.values`): read in the graph
+                    return self.emit("call", getattr, (sym, name), {}, self.where(frame, node))
                 raise self.unsupported(f"attribute `.{name}` of a {sym.spec.type.__name__} inside a graph", frame, node)
             return getattr(self.demand(sym, f"attribute .{name} of a Python value", self.where(frame, node)), name)
         host_path = self._input_path(sym)
+        if host_path is None and name == "grad":
+            # `p -= lr * p.grad` keeps the tensor object: its .grad is still the outside one
+            root, host_path = self._outside_tensor(sym)
+            sym = root if root is not None else sym
         if host_path is not None and name not in _SPEC_ATTRS:
             shadow = self.heap.shadows.get((id(sym.example), ("attr", name)), _MISSING)
             if shadow is not _MISSING:
@@ -428,8 +445,11 @@ class CallsMixin:
             if self.impure_emitted and name == "grad":
                 # after backward() ran in the graph: read .grad in the graph, not before it
                 node_ = Node("call", getattr, (sym.value, name), site=self.where(frame, node))
+                node_.meta["live_state"] = True  # in-place methods on it run in the graph, in order
                 self.region.add(node_)
-                return self._sym(node_.add_output(sym.spec), sym.example)
+                spec = dataclasses.replace(sym.spec, requires_grad=False) if hasattr(sym.spec, "requires_grad") else sym.spec
+                grad = getattr(sym.example, name, None)
+                return self._sym(node_.add_output(spec), sym.example if grad is None else grad)
             raw = getattr(sym.example, name)
             if not callable(raw) or self.backend.owns(raw):
                 # state hanging off an outside tensor (`p.grad`): read fresh on every call
@@ -452,8 +472,19 @@ class CallsMixin:
     def set_attr(self, obj, name: str, value, frame, node):
         if isinstance(obj, Sym):
             host_path = self._input_path(obj)
+            if host_path is None and name == "grad":
+                root, host_path = self._outside_tensor(obj)
+                obj = root if root is not None else obj
             if host_path is None or name in _SPEC_ATTRS or name == "data":
                 raise self.unsupported(f"setting attribute `.{name}` on a tensor", frame, node)
+            if name == "grad" and self.impure_emitted:
+                # backward() ran in the graph: .grad is graph-time state, reset it there, in
+                # program order (a deferred write would land after the whole step)
+                write = Node("call", setattr, (obj.value, name, to_node_arg(value)), site=self.where(frame, node))
+                write.meta["impure"] = True
+                self.region.add(write)
+                self.heap.shadows[(id(obj.example), ("attr", name))] = value
+                return
             self.heap.note(obj.example, host_path)  # e.g. `p.grad = None` on a parameter
             self.heap.shadows[(id(obj.example), ("attr", name))] = value
             self.heap.effects.append(Effect("setattr", obj.example, (name, value), self.where(frame, node)))
@@ -490,6 +521,15 @@ class CallsMixin:
         if node is None or node.op != "input" or getattr(self, "versions", {}).get(sym.value.id) is not None:
             return None
         return next((p for p, s in self._inputs_by_path.items() if s.value is sym.value), None)
+
+    def _outside_tensor(self, sym: Sym):
+        """(input Sym, outside path) of the tensor `sym` is or is a version of (in-place
+        writes keep the tensor object), else (None, None)."""
+        vid = getattr(self, "version_root", {}).get(sym.value.id, sym.value.id)
+        for p, s in self._inputs_by_path.items():
+            if s.value.id == vid:
+                return s, p
+        return None, None
 
     def _same_tensor_at(self, path, value: Sym) -> bool:
         """Is `value` a version of the tensor read from `path` (so storing it is no rebinding)?"""

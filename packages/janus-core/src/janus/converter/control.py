@@ -128,7 +128,9 @@ class ControlMixin:
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
             return False
         direction = self.analyzer.branch_direction(self.key(frame, node))
-        if direction is not None and direction == bool(test.example):
+        # after an in-graph update (backward(), an optimizer step) a failed speculation could
+        # not be undone, so the branch is decided in the graph even if the profile saw one way
+        if direction is not None and direction == bool(test.example) and not self.impure_emitted:
             return False
         if not self.backend.capabilities.cond:
             raise self.unsupported("data-dependent `if` on a tensor", frame, node, f"backend {self.backend.name} has no cond")

@@ -193,7 +193,11 @@ class ConverterState:
             node.meta["impure"] = True
             (region or self.region).add(node)
             self.impure_emitted = True
-            return None
+            # an update (backward) may write `.grad` anew: forget what the step set it to
+            self.heap.shadows = {k: v for k, v in self.heap.shadows.items() if k[1] != ("attr", "grad")}
+            # e.g. clip_grad_norm_ returns the norm: a value of the graph (never computed now)
+            example = self.backend.impure_result(impure_target, ex_args, ex_kwargs)
+            return None if example is None else self.wrap_result(node, example)
         if op == "call":
             example = target(*ex_args, **ex_kwargs)
         else:
@@ -308,6 +312,8 @@ def _seen_by_update(effect, backend) -> bool:
 def _flows(example: Any, backend, depth: int = 0) -> bool:
     """Can this (nested) framework result flow through a graph as getitem-ed parts?"""
     if backend.owns(example) or type(example) in (int, float, bool) or example is None:
+        return True
+    if backend.is_graph_object(example):  # e.g. tf.IndexedSlices among a tape's gradients
         return True
     return depth < 3 and isinstance(example, (tuple, list)) and all(_flows(e, backend, depth + 1) for e in example)
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional
 
 from ..errors import Unsupported
 from ..ir.graph import Node
-from ..ir.spec import PySpec
+from ..ir.spec import PySpec, TensorSpec
 from .calls import CallsMixin, ConvFunction
 from .control import ConditionalWrite, ControlMixin, InGraphOnly
 from .deferred import Deferred, contains_deferred, defer, format_value, joined_str
@@ -195,8 +195,11 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         func = self.eval(it.func, frame)
         if func is not range:
             return False
-        n = self.eval(it.args[0], frame)
-        if not (isinstance(n, Sym) and isinstance(n.spec, PySpec) and n.spec.type is int and n.value.node.op == "input"):
+        n = self._varying_dim(it.args[0], frame)
+        if n is None:
+            n = self.eval(it.args[0], frame)
+        if not (isinstance(n, Sym) and isinstance(n.spec, PySpec) and n.spec.type is int
+                and (n.value.node.op == "input" or n.value.node.target is self.backend.dim)):
             return False
         if not self.backend.capabilities.while_loop:
             return False
@@ -205,6 +208,27 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         except Unsupported:
             return False  # the body needs Python-level iteration: unroll with `n` specialized
         return True
+
+    def _varying_dim(self, expr, frame):
+        """`x.shape[k]` or `len(x)` where dimension k of the tensor x varies between calls:
+        the size read in the graph (so `range` of it is one graph loop), else None."""
+        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" \
+                and isinstance(expr.slice, ast.Constant) and type(expr.slice.value) is int:
+            base, k = expr.value.value, expr.slice.value
+        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "len" \
+                and len(expr.args) == 1 and not expr.keywords:
+            if self.eval(expr.func, frame) is not len:
+                return None
+            base, k = expr.args[0], 0
+        else:
+            return None
+        if not isinstance(base, ast.Name):
+            return None  # evaluated twice when it is no varying dimension: names only
+        x = self.eval(base, frame)
+        if not (isinstance(x, Sym) and isinstance(x.spec, TensorSpec) and -len(x.spec.shape) <= k < len(x.spec.shape)
+                and x.spec.shape[k] is None):
+            return None
+        return self.emit("call", self.backend.dim, (x, k), {}, self.where(frame, expr))
 
     def _unrolled_for(self, s, frame, items):
         if len(items) > MAX_UNROLL:
