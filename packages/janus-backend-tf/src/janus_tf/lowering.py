@@ -24,7 +24,7 @@ from tensorflow.python.ops.resource_variable_ops import ResourceVariable
 
 from janus.errors import Unsupported
 from janus.ir.graph import Graph, Node, Region, Value, map_values, target_name
-from janus.ir.interpret import Interpreter
+from janus.ir.interpret import Interpreter, spec_of_row
 from janus.ir.spec import PySpec, TensorSpec
 
 from .backend import VariableSpec, mutation_reason
@@ -73,6 +73,8 @@ class GraphLowering(Interpreter):
         self.assert_deps: List[Any] = []
         #: id(getitem node) -> None or a precomputed column: reads of a schedule loop (see op_while)
         self._fast_index: Dict[int, Any] = {}
+        #: lowering a `map` region (a row's integer index reads become gathers)
+        self._in_map = False
         #: id() at conversion of each variable input -> its variable in the graph
         self._variable_inputs: Dict[int, Any] = {}
 
@@ -89,6 +91,8 @@ class GraphLowering(Interpreter):
                 continue
             if isinstance(spec, VariableSpec):
                 # the handle of the caller's variable: reads happen in the graph, on every call
+                if spec.uid:
+                    ph._unique_id = spec.uid  # ResourceVariable(handle=) takes its _unique_id from the handle
                 ph = ResourceVariable(handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape),
                                       trainable=spec.trainable)
                 if spec.ident:
@@ -118,11 +122,20 @@ class GraphLowering(Interpreter):
         target = node.target
         if self._fast_index and id(node) in self._fast_index:
             return self._fast_getitem(node, env, self._fast_index[id(node)])
+        if self._in_map and target is operator.getitem and self._row_index(node, env):
+            return self._row_getitem(node, env)
         if target is setitem:  # the schedule's buffer write: its row index is the loop counter as is
             return target(*self.read(node.args, env))
         if target in (tf.constant, tf.convert_to_tensor) and self._carriers(node.args[:1], env):
             return self._constant_of_scalar(node, env)
         return self._lower_call(node, env, lambda a, k: target(*a, **k), target)
+
+    @staticmethod
+    def _row_index(node: Node, env) -> bool:
+        if len(node.args) != 2 or node.kwargs or not isinstance(node.args[1], Value):
+            return False
+        index = env.get(node.args[1].id)
+        return isinstance(index, tf.Tensor) and index.dtype.is_integer and index.shape.rank == 0
 
     def op_call_method(self, node: Node, env):
         name = node.target
@@ -341,6 +354,46 @@ class GraphLowering(Interpreter):
         if column is not None:
             return tf.gather(column, env[index[0].id])
         return tf.gather(env[base.id], env[index.id])
+
+    # -- map: one region over rows (recursion as data, level by level) ---------------------------
+    def op_map(self, node: Node, env):
+        """`tf.vectorized_map`: the region is traced once and vectorized (pfor), so a whole
+        segment of nodes costs one batched op per region op.  Ops pfor cannot vectorize
+        fall back to a loop, which cannot stack zero rows: then empty segments skip it."""
+        args = self.read(node.args, env)
+        k = node.kwargs["batched"]
+        batched = tuple(args[:k])
+        whole = [tf.convert_to_tensor(w) if isinstance(w, tf.Variable) else w for w in args[k:]]
+        region = node.regions[0]
+        specs = [spec_of_row(v.spec) for v in node.outputs]
+
+        def row_fn(rows):
+            saved, self._in_map = self._in_map, True
+            try:
+                return tuple(self.call_region(region, list(rows) + whole, env))
+            finally:
+                self._in_map = saved
+
+        try:
+            res = tf.vectorized_map(row_fn, batched, fallback_to_while_loop=False)
+        except Exception:  # noqa: BLE001 - an op pfor does not know: a loop, guarded for empty segments
+            def looped():
+                return tf.vectorized_map(row_fn, batched, fallback_to_while_loop=True)
+
+            def empty():
+                return tuple(tf.zeros((0,) + tuple(s.shape), tf.as_dtype(s.dtype)) for s in specs)
+            res = tf.cond(tf.shape(batched[0])[0] > 0, looped, empty)
+        res = list(res) if isinstance(res, (list, tuple)) else [res]
+        return res if len(node.outputs) != 1 else res[0]
+
+    def _row_getitem(self, node: Node, env):
+        """`table[i]` with `i` one row's integer (a leaf's word id): a gather, which pfor
+        vectorizes (a strided slice with a per-row start it cannot); negative ids wrap."""
+        base, index = self.read(node.args, env)
+        if isinstance(base, tf.Variable):
+            base = tf.convert_to_tensor(base)
+        size = tf.shape(base, out_type=index.dtype)[0]
+        return tf.gather(base, tf.where(index < 0, index + size, index))
 
     def op_invoke(self, node: Node, env):
         raise Unsupported("calling a graph function (`invoke`)", node.site or "", "not lowered by the tf backend yet")

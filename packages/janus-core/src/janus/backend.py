@@ -26,6 +26,10 @@ class Capabilities:
     #: the backend runs schedule loops on the host: schedules arrive as Python lists
     #: (kinds, children rows, payload columns) instead of `from_numpy`/`stack_rows` arrays
     host_schedules: bool = False
+    #: the backend lowers `map` nodes (one region over the rows of its operands) as one batched
+    #: computation (TensorFlow: `tf.vectorized_map`): recursion as data then runs level by
+    #: level, all nodes of one height and kind at once (needs take_rows and concat_rows)
+    map_regions: bool = False
     devices: Tuple[str, ...] = ("cpu",)
     python_scalars_in_graph: bool = True
     #: `x += y` on a tensor writes into x (torch, NumPy) rather than rebinding (TensorFlow)
@@ -114,6 +118,16 @@ class Backend:
         `range(x.shape[0])` over a dimension that varies between calls).  Backends whose
         graph tensors have unknown static sizes override it (TensorFlow: `tf.shape`)."""
         return tensor.shape[index]
+
+    @staticmethod
+    def take_rows(tensor: Any, index: Any) -> Any:
+        """Rows `index` (a 1-D integer tensor, in range) of `tensor`, inside a graph."""
+        return tensor[index]
+
+    @staticmethod
+    def concat_rows(first: Any, second: Any) -> Any:
+        """`first` with the rows of `second` appended, inside a graph."""
+        raise NotImplementedError("concat_rows (level-wise recursion as data)")
 
     def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
         """A zero tensor of `shape` with the dtype and device of `spec`."""

@@ -31,7 +31,7 @@ from ..ir.graph import Node, Region, Value
 from ..ir.interpret import Interpreter
 from ..ir.passes import replace_uses
 from ..ir.spec import PySpec, TensorSpec
-from .control import lift_captures
+from .control import free_values, lift_captures
 from .heap import Guard, Path, Sym
 
 NODE = Path(("node",))
@@ -98,9 +98,16 @@ class RecursionMixin:
             raise self.unsupported("recursion as data", frame, node,
                                    "every node must return tensors of one fixed spec (or one tuple of them)")
         result_spec = next(iter(specs))
-        builder = ScheduleBuilder(kinds, self.backend, result_spec, self.schedule["fn"].__qualname__)
+        # level by level needs each kind's body as plain dataflow (no speculation or control
+        # flow of its own, which a batched region could not check per node)
+        levelwise = self.backend.capabilities.map_regions and all(
+            n.op in ("call", "call_method", "const", "output") and not n.meta.get("impure")
+            for k in kinds for n in k.region.nodes)
+        builder = ScheduleBuilder(kinds, self.backend, result_spec, self.schedule["fn"].__qualname__, levelwise)
         from ..guards import compile_kind_matchers
         compile_kind_matchers(kinds, self.backend, self.globals_dicts, self.__dict__.get("object_roots", []))
+        if levelwise:
+            return self._emit_level_loop(kinds, builder, root_path, root_value, result_spec)
         return self._emit_schedule_loop(kinds, builder, root_path, root_value, result_spec, root_example)
 
     def _convert_node(self, value) -> Any:
@@ -202,7 +209,9 @@ class RecursionMixin:
         syms = [Sym(p, e) for p, e in zip(params, leaves)]
         return syms[0] if type(example) not in (tuple, list) else type(example)(syms)
 
-    def _emit_schedule_loop(self, kinds, builder, root_path, root_value, result_spec, root_example) -> Sym:
+    def _schedule_inputs(self, builder, root_path, root_value) -> Callable[[str], Sym]:
+        """Run the builder on the example tree; returns `derived(field)`: the graph input
+        fed, on every call, with that field of the call's schedule (first dim relaxed)."""
         arrays = builder(root_value)
         if arrays is None:
             raise self.unsupported("recursion as data", self.schedule["frame"], self.schedule["node"],
@@ -218,6 +227,10 @@ class RecursionMixin:
             if isinstance(spec, TensorSpec):
                 spec = spec.relaxed({0})
             return self._new_input(path, spec, example)
+        return derived
+
+    def _emit_schedule_loop(self, kinds, builder, root_path, root_value, result_spec, root_example) -> Sym:
+        derived = self._schedule_inputs(builder, root_path, root_value)
 
         n = derived("n")
         kind_ids, child_ix = derived("kinds"), derived("children")
@@ -270,6 +283,93 @@ class RecursionMixin:
         rtype = self.schedule.get("result_type")
         return roots[0] if rtype is None else rtype(roots)
 
+    def _emit_level_loop(self, kinds, builder, root_path, root_value, result_spec) -> Sym:
+        """Level by level: every node of one height and kind in one `map` (a batched region).
+
+        The host sorts the nodes by (height, kind), so each (height, kind) is a contiguous
+        segment `offsets[h, k]:offsets[h, k+1]` and results are appended to the buffers in
+        node order.  Leaf kinds (no children) are height 0, computed before the loop; the
+        loop runs once per height above that, so a tree costs O(height) graph iterations
+        rather than O(nodes)."""
+        derived = self._schedule_inputs(builder, root_path, root_value)
+        site = self.where(self.schedule["frame"], self.schedule["node"])
+        height, offsets, child_ix = derived("levels"), derived("offsets"), derived("children")
+        pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds) for j in range(len(kind.payloads))}
+        m = len(result_spec)
+        bufs0 = [derived(f"buffer{leaf}") for leaf in range(m)]
+        backend = self.backend
+        i64 = TensorSpec("int64", ())
+
+        def add(region, target, args, spec):
+            return region.add(Node("call", target, args)).add_output(spec)
+
+        def batched(spec):
+            from dataclasses import replace
+            return replace(spec, shape=(None,) + tuple(spec.shape)) if isinstance(spec, TensorSpec) \
+                else TensorSpec("int64" if spec.type in (int, bool) else "float64", (None,))
+
+        def segment(region, level, k, bufs):
+            kind = kinds[k]
+            start = add(region, operator.getitem, (offsets.value, (level, k)), i64)
+            end = add(region, operator.getitem, (offsets.value, (level, k + 1)), i64)
+            rows = slice(start, end)
+            operands = [add(region, operator.getitem, (pay[(k, j)].value, rows), batched(spec))
+                        for j, (_p, spec, _param) in enumerate(kind.payloads)]
+            params = [param for _p, _s, param in kind.payloads]
+            for j, (_path, child_params) in enumerate(kind.children):
+                ix = add(region, operator.getitem, (child_ix.value, (rows, j)), TensorSpec("int64", (None,)))
+                for leaf, param in enumerate(child_params):
+                    operands.append(add(region, backend.take_rows, (bufs[leaf], ix), bufs0[leaf].spec))
+                    params.append(param)
+            body = kind.region
+            body.params = params
+            whole = lift_captures([body], leading=len(params))
+            node = Node("map", _RowStacker(backend), tuple(operands) + tuple(whole), {"batched": len(operands)},
+                        regions=[body], site=site)
+            region.add(node)
+            outs = [node.add_output(bufs0[leaf].spec) for leaf in range(m)]
+            return [add(region, backend.concat_rows, (bufs[leaf], outs[leaf]), bufs0[leaf].spec) for leaf in range(m)]
+
+        # height 0: the leaf kinds, once, before the loop
+        pre = Region()
+        bufs = [b.value for b in bufs0]
+        for k, kind in enumerate(kinds):
+            if not kind.children:
+                bufs = segment(pre, 0, k, bufs)
+        pre.add(Node("output", None, tuple(bufs)))
+        env = {v.id: self.examples[v.id] for v in free_values(pre)}
+        pre_examples = Interpreter(self.graph).run_region(pre, env)
+        for n in pre.nodes[:-1]:
+            self.region.add(n)
+        for v, e in zip(bufs, pre_examples):
+            self.examples[v.id] = e
+        # heights 1..levels: the kinds with children
+        carried_specs = [PySpec(int)] + [b.spec for b in bufs0]
+        cond_r = Region([Value(sp, None, "h" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
+        body_r = Region([Value(sp, None, "h" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
+        le = cond_r.add(Node("call", operator.le, (cond_r.params[0], height.value))).add_output(PySpec(bool))
+        cond_r.add(Node("output", None, (le,)))
+        level_b, new_bufs = body_r.params[0], list(body_r.params[1:])
+        for k, kind in enumerate(kinds):
+            if kind.children:
+                new_bufs = segment(body_r, level_b, k, new_bufs)
+        nxt = add(body_r, operator.add, (level_b, 1), PySpec(int))
+        body_r.add(Node("output", None, (nxt, *new_bufs)))
+        one = self.region.add(Node("const", 1)).add_output(PySpec(int))
+        operands = lift_captures([cond_r, body_r], leading=1 + m)
+        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m:])
+        wnode = Node("while", None, (one, *bufs) + tuple(operands), regions=[cond_r, body_r], site=site)
+        self.region.add(wnode)
+        outs = [wnode.add_output(sp) for sp in carried_specs] + [wnode.add_output(v.spec) for v in operands]
+        env = {one.id: 1}
+        env.update({v.id: self.examples[v.id] for v in bufs})
+        env.update({v.id: self.examples[v.id] for v in operands})
+        final = Interpreter(self.graph).op_while(wnode, env)
+        roots = [self.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
+                 for leaf in range(m)]
+        rtype = self.schedule.get("result_type")
+        return roots[0] if rtype is None else rtype(roots)
+
     def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], specs, site, k: int = 0) -> List[Value]:
         """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
         if k == len(branches) - 1:  # the last (or only) kind: its nodes inline
@@ -287,12 +387,30 @@ class RecursionMixin:
         return [node.add_output(sp) for sp in specs]
 
 
-class ScheduleBuilder:
-    """Walks a tree on the host: the post-order schedule arrays, or None when a node fits no kind."""
+class _RowStacker:
+    """The `map` node's reference stacking: rows -> one tensor (empty: zero rows of `spec`)."""
 
-    def __init__(self, kinds: List[_Kind], backend, result_spec: tuple, name: str):
+    def __init__(self, backend):
+        self.backend = backend
+
+    def __call__(self, rows, spec):
+        if not rows:
+            return self.backend.zeros((0,) + tuple(spec.shape), spec)
+        return self.backend.stack_rows(rows, spec)
+
+    def __repr__(self) -> str:
+        return "stack_rows"
+
+
+class ScheduleBuilder:
+    """Walks a tree on the host: the post-order schedule arrays, or None when a node fits no kind.
+    `levelwise`: nodes sorted by (height, kind), with segment offsets (see `_emit_level_loop`)."""
+
+    def __init__(self, kinds: List[_Kind], backend, result_spec: tuple, name: str, levelwise: bool = False):
         self.kinds, self.backend, self.result_spec, self.name = kinds, backend, result_spec, name
         self.max_children = max((len(k.children) for k in kinds), default=0)
+        self.levelwise = levelwise
+        self.n_children = [len(k.children) for k in kinds]
 
     def __repr__(self) -> str:
         return f"<schedule of {self.name}: {len(self.kinds)} node kinds>"
@@ -328,6 +446,8 @@ class ScheduleBuilder:
             return None
         n = len(kind_col)
         backend = self.backend
+        if self.levelwise:
+            return self._levels(kind_col, child_rows, payload_rows)
         if backend.capabilities.host_schedules:
             out = {"n": n, "kinds": kind_col, "children": _Rows(child_rows)}
             for leaf in range(len(self.result_spec)):
@@ -346,6 +466,38 @@ class ScheduleBuilder:
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
                 column = [p[j] if kk == k else None for kk, p in zip(kind_col, payload_rows)]
+                out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
+        return out
+
+
+    def _levels(self, kind_col, child_rows, payload_rows) -> Dict[str, Any]:
+        n, n_kinds, backend = len(kind_col), len(self.kinds), self.backend
+        n_children = self.n_children
+        height = [0] * n
+        for i in range(n):  # post-order: children come first
+            c = n_children[kind_col[i]]
+            if c:
+                height[i] = 1 + max(height[j] for j in child_rows[i][:c])
+        order = sorted(range(n), key=lambda i: (height[i], kind_col[i]))
+        pos = [0] * n
+        for new, old in enumerate(order):
+            pos[old] = new
+        levels = height[-1]  # the root, last in post-order, is the only node of the top height
+        counts = np.zeros((levels + 1, n_kinds), np.int64)
+        np.add.at(counts, (np.asarray(height, np.int64), np.asarray(kind_col, np.int64)), 1)
+        starts = np.concatenate([[0], np.cumsum(counts.reshape(-1))])
+        offsets = np.array([[starts[h * n_kinds + k] for k in range(n_kinds + 1)] for h in range(levels + 1)], np.int64)
+        children = np.zeros((n, max(self.max_children, 1)), np.int64)
+        for new, old in enumerate(order):
+            c = n_children[kind_col[old]]
+            if c:
+                children[new, :c] = [pos[j] for j in child_rows[old][:c]]
+        out = {"levels": levels, "offsets": backend.from_numpy(offsets), "children": backend.from_numpy(children)}
+        for leaf, spec in enumerate(self.result_spec):
+            out[f"buffer{leaf}"] = backend.zeros((0,) + tuple(spec.shape), spec)
+        for k, kind in enumerate(self.kinds):
+            for j, (_path, spec, _param) in enumerate(kind.payloads):
+                column = [payload_rows[old][j] if kind_col[old] == k else None for old in order]
                 out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out
 

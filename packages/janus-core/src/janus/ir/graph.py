@@ -17,6 +17,8 @@ OPCODES: Dict[str, str] = {
     "call_method": "call the method named `target` on `args[0]` with the rest of `args`/`kwargs`",
     "cond": "if `args[0]` then region 0 else region 1, each called with `args[1:]`",
     "while": "loop-carried `args`; region 0 maps them to a predicate, region 1 to the next values",
+    "map": "region 0 applied to each row of the first `kwargs['batched']` args (the rest passed whole); "
+           "the outputs stack its per-row results; `target(rows, spec)` stacks rows (reference semantics)",
     "invoke": "call the graph function `target` (a Graph) on `args`: recursion and shared bodies",
     "assert": "speculation checked on the device: `args[0]` must be true; `target` names the site",
     "effect": "a deferred write or output (`target` is its kind), committed after the graph succeeded",
@@ -24,7 +26,7 @@ OPCODES: Dict[str, str] = {
 }
 
 #: opcodes whose nodes may be removed when their results are unused
-PURE_OPCODES = frozenset({"input", "const", "call", "call_method", "cond", "while", "invoke"})
+PURE_OPCODES = frozenset({"input", "const", "call", "call_method", "cond", "while", "map", "invoke"})
 
 
 class Value:

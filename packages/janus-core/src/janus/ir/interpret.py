@@ -11,6 +11,12 @@ from ..errors import AssumptionFailed
 from .graph import Graph, Node, Region, Value, map_values
 
 
+def spec_of_row(spec: Any) -> Any:
+    """The spec of one row of a batched value (its first dimension dropped)."""
+    from dataclasses import replace
+    return replace(spec, shape=tuple(spec.shape[1:])) if hasattr(spec, "shape") else spec
+
+
 class Interpreter:
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -76,6 +82,24 @@ class Interpreter:
         while self.truth(self.call_region(cond_r, carried, env)[0]):
             carried = self.call_region(body_r, carried, env)
         return carried if len(node.outputs) != 1 else carried[0]
+
+    def op_map(self, node: Node, env):
+        """Row by row; `node.target(rows, spec)` stacks each output's rows."""
+        args = self.read(node.args, env)
+        k = node.kwargs["batched"]
+        batched, whole = args[:k], args[k:]
+        region = node.regions[0]
+        per_output: List[List[Any]] = [[] for _ in node.outputs]
+        scalar = [getattr(p.spec, "type", None) if getattr(p.spec, "type", None) in (int, float, bool) else None
+                  for p in region.params[:k]]
+        for i in range(len(batched[0])):
+            # a row of a Python-number column is that Python number again (as the node saw it)
+            row = [b[i] if t is None else t(b[i]) for b, t in zip(batched, scalar)]
+            res = self.call_region(region, row + list(whole), env)
+            for acc, r in zip(per_output, res):
+                acc.append(r)
+        out = [node.target(rows, spec_of_row(v.spec)) for rows, v in zip(per_output, node.outputs)]
+        return out if len(node.outputs) != 1 else out[0]
 
     def op_invoke(self, node: Node, env):
         res = type(self)(node.target).run(self.read(node.args, env))

@@ -38,6 +38,12 @@ def _verify_region(region: Region, outer: Set[int], problems: List[str], top: bo
             problems.append(f"{where}: `cond` needs exactly two regions (then, else)")
         if node.op == "while" and len(node.regions) != 2:
             problems.append(f"{where}: `while` needs exactly two regions (condition, body)")
+        if node.op == "map":
+            k = node.kwargs.get("batched")
+            if len(node.regions) != 1 or not isinstance(k, int) or not 0 < k <= len(node.args):
+                problems.append(f"{where}: `map` needs one region and kwargs['batched'] between 1 and its arg count")
+            elif len(node.regions[0].params) != len(node.args) or len(node.regions[0].results) != len(node.outputs):
+                problems.append(f"{where}: the region takes one parameter per arg and returns one value per output")
         if node.op == "cond" and len(node.regions) == 2:
             a, b = (len(r.results) for r in node.regions)
             if a != b or a != len(node.outputs):

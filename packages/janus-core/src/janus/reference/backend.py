@@ -28,7 +28,7 @@ def _filled(array, value):
 
 class ReferenceBackend(Backend):
     name = "reference"
-    capabilities = Capabilities(devices=("cpu",), recursion=True)
+    capabilities = Capabilities(devices=("cpu",), recursion=True, map_regions=True)
     tensor_types = (np.ndarray, np.generic)
     framework_modules = ("numpy",)
 
@@ -90,6 +90,10 @@ class ReferenceBackend(Backend):
 
     def zeros(self, shape, spec):
         return np.zeros(shape, dtype=spec.dtype)
+
+    @staticmethod
+    def concat_rows(first, second):
+        return np.concatenate([first, second])
 
     def stack_rows(self, rows, spec):
         if isinstance(spec, PySpec):
