@@ -288,3 +288,34 @@ def _fact(x):
     if x <= 1:
         return np.float32(1)
     return x * _fact(x - 1)
+
+
+class _Scaled:
+    def __init__(self, k):
+        self.k = k
+
+    def forward(self, x):
+        return x * self.k  # one site, a different constant per object
+
+
+def test_per_object_scalars_at_one_site_stay_guarded_constants():
+    """Values that differ within a call but are the same every call (a stride per layer) are
+    constants guarded per object, not a graph input; changing one later is still seen."""
+    layers = [_Scaled(2), _Scaled(3)]
+
+    def f(x):
+        for layer in layers:
+            x = layer.forward(x)
+        return x
+
+    g = janus.jit(f, backend="reference")
+    x = RNG.standard_normal((2, 4)).astype(np.float32)
+    for _ in range(5):
+        np.testing.assert_allclose(g(x), f(x), rtol=1e-6)
+    assert g.stats.graph_calls == 3
+    text = janus.explain(g)
+    assert "[0].k == 2" in text and "[1].k == 3" in text and "per object" in text
+    layers[1].k = 5  # a host guard on the value sees the change
+    for _ in range(6):
+        np.testing.assert_allclose(g(x), f(x), rtol=1e-6)
+    assert g.stats.graph_calls >= 6

@@ -90,7 +90,7 @@ class TFBackend(Backend):
     name = "tf"
     #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
     capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu",),
-                                python_scalars_in_graph=True, inplace_operators=False)
+                                python_scalars_in_graph=True, inplace_operators=False, map_regions=True)
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
     #: framework classes whose instances live in graphs as opaque values (created in the trace);
@@ -102,7 +102,7 @@ class TFBackend(Backend):
     def __init__(self):
         devices = tuple(_canonical_device(d.name) for d in tf.config.list_logical_devices())
         self.capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=devices or ("cpu",),
-                                         python_scalars_in_graph=True, inplace_operators=False)
+                                         python_scalars_in_graph=True, inplace_operators=False, map_regions=True)
         # with one device every tensor lives on it: the guard need not read `.device`
         self._check_devices = len(devices) > 1
         self._device_names: Dict[str, str] = {}
@@ -160,6 +160,14 @@ class TFBackend(Backend):
 
     def assign(self, target, value) -> None:
         functional.assign_variable(target, value)
+
+    @staticmethod
+    def take_rows(tensor, index):
+        return tf.gather(tensor, index)
+
+    @staticmethod
+    def concat_rows(first, second):
+        return tf.concat([first, second], 0)
 
     @staticmethod
     def dim(tensor, index):

@@ -26,11 +26,17 @@ from janus.errors import AssumptionFailed, JanusError, Unsupported
 from janus.ir.graph import Graph, Value
 from janus.ir.spec import PySpec
 
-from .backend import VariableSpec
+from .backend import OPTIMIZER_UPDATES, VariableSpec
 from .lowering import ASSERT_MARK, CARRIER_DTYPES, GraphLowering, input_signature
 
 _ASSERT_RE = re.compile(re.escape(ASSERT_MARK) + r"(\d+)#")
 _EagerTensor = tf_ops.EagerTensor
+
+
+def _updates_in_graph(graph: Graph) -> bool:
+    """Does the graph run an optimizer update (an impure call, other than tape/context ones)?"""
+    return any(n.meta.get("impure") and getattr(n.target, "__name__", n.target) in OPTIMIZER_UPDATES
+               for n in graph.walk())
 
 
 def compile_graph(graph: Graph, config: Any, backend: Any) -> "TFExecutable":
@@ -65,6 +71,9 @@ class TFExecutable(Executable):
         self._scalars = [(i, CARRIER_DTYPES[s.type].as_datatype_enum) for i, s in enumerate(specs)
                          if isinstance(s, PySpec)]
         self._variables = variables
+        # a Keras optimizer in the graph picked each variable's slots by the `_unique_id` its
+        # stand-in carries (see GraphLowering.lower): the call must feed those very variables
+        self._keyed = [(i, specs[i].uid) for i in variables if specs[i].uid] if _updates_in_graph(graph) else []
         self._traces: dict = {}
         self._options = None
         self._attrs: tuple = ()
@@ -92,6 +101,11 @@ class TFExecutable(Executable):
                     plan.append(("input", input_index[value.id]))  # eager returns the very object passed in
                 elif isinstance(result, tf.Variable):
                     raise Unsupported("returning a variable created or wrapped in the graph", "", "")
+                elif (type(result).__module__ or "").startswith(("tensorflow", "keras")) \
+                        and not isinstance(result, tf.Tensor):
+                    # an opaque graph object (IndexedSlices, a tape) would come back as its trace-time self
+                    raise Unsupported(f"a {type(result).__name__} leaving the graph", "", "only tensors and Python "
+                                      "values can be returned or stored outside")
                 elif isinstance(result, tf.Tensor):
                     plan.append(("graph", len(flat)))
                     flat.append(result)
@@ -133,6 +147,9 @@ class TFExecutable(Executable):
 
     # -- running ------------------------------------------------------------------------------
     def run(self, inputs: Sequence[Any]) -> List[Any]:
+        for i, uid in self._keyed:
+            if inputs[i]._unique_id != uid:  # eager would raise "Unknown variable": let it
+                raise AssumptionFailed("optimizer variables", f"input {i} is another variable than at conversion")
         if len(self._variables) > 1:
             self._check_aliasing(inputs)
         t = self._trace

@@ -43,17 +43,33 @@ def _scatter(op):
     return pure
 
 
+def _sparse(op):
+    """`v.scatter_sub(tf.IndexedSlices(...))` and friends: rows `indices` of the variable
+    combined with `values` (duplicates accumulate, as the resource scatter ops do)."""
+    def pure(var, sparse_delta):
+        if not isinstance(sparse_delta, tf.IndexedSlices):
+            raise TypeError(f"sparse_delta is not IndexedSlices: {sparse_delta}")
+        indices = tf.expand_dims(sparse_delta.indices, -1)
+        return op(tf.convert_to_tensor(var), indices, _like(var, sparse_delta.values))
+    pure.__name__ = pure.__qualname__ = "sparse_" + op.__name__
+    return pure
+
+
 #: method name -> pure function of (variable value, *operands) giving the stored value
 PURE_WRITES = {
     "assign": assigned, "assign_add": assigned_add, "assign_sub": assigned_sub,
     "scatter_nd_update": _scatter(tf.tensor_scatter_nd_update), "scatter_nd_add": _scatter(tf.tensor_scatter_nd_add),
     "scatter_nd_sub": _scatter(tf.tensor_scatter_nd_sub), "scatter_nd_max": _scatter(tf.tensor_scatter_nd_max),
     "scatter_nd_min": _scatter(tf.tensor_scatter_nd_min),
+    "scatter_update": _sparse(tf.tensor_scatter_nd_update), "scatter_add": _sparse(tf.tensor_scatter_nd_add),
+    "scatter_sub": _sparse(tf.tensor_scatter_nd_sub), "scatter_max": _sparse(tf.tensor_scatter_nd_max),
+    "scatter_min": _sparse(tf.tensor_scatter_nd_min),
 }
 #: keyword arguments of the write methods that do not change the stored value
 _IGNORED_KWARGS = ("read_value", "use_locking", "name", "validate_shape")
 #: operand count of each write (after the variable)
-_ARITY = {"assign": 1, "assign_add": 1, "assign_sub": 1}
+_ARITY = {"assign": 1, "assign_add": 1, "assign_sub": 1, "scatter_update": 1, "scatter_add": 1, "scatter_sub": 1,
+          "scatter_max": 1, "scatter_min": 1}
 
 
 def functional_method(name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
@@ -62,7 +78,7 @@ def functional_method(name: str, args: list, kwargs: dict) -> Optional[Tuple[str
         return None
     kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_KWARGS}
     if kwargs:  # e.g. assign(value=...) spelled by keyword: keep it simple
-        if name in _ARITY and set(kwargs) <= {"value", "delta"} and len(args) == 1:
+        if name in _ARITY and set(kwargs) <= {"value", "delta", "sparse_delta"} and len(args) == 1:
             args = args + [next(iter(kwargs.values()))]
             kwargs = {}
         else:

@@ -7,7 +7,8 @@ specialized to most general:
 
 A Python number that took more than `Config.max_scalar_values` values in the profile
 (a learning rate, a step counter) becomes a graph *input*; one that stayed put is a
-guarded constant.  A tensor dimension that varied in the profile becomes unknown (None).
+guarded constant, and so is one whose values differed within each call but were the same
+set in every call (a stride read from each layer object at one site).  A tensor dimension that varied in the profile becomes unknown (None).
 A tensor-dependent branch whose profile saw one direction is speculated with an
 in-graph assertion.  A failed assumption relaxes its site (`relax`).
 """
@@ -44,6 +45,10 @@ class Analyzer:
             return False  # bools, strings and None steer control flow: keep them constant
         stats = self.profile.stats(site)
         varied = site in self.relaxed or (stats is not None and stats.distinct_values() > self.config.max_scalar_values)
+        if varied and site not in self.relaxed and stats.same_every_run():
+            # the values vary within a call but not between calls (a stride per layer): constant
+            self.decisions[site] = f"{type(value).__name__} constant {value!r} (per object: same values every call)"
+            return False
         self.decisions[site] = f"{type(value).__name__} " + ("input (varies)" if varied else f"constant {value!r}")
         return varied
 

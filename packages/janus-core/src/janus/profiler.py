@@ -25,7 +25,7 @@ _HOOKS = ("__jp__", "__jc__", "__jb__", "__jl__", "__jle__")
 
 
 class SiteStats:
-    __slots__ = ("count", "types", "values", "overflow", "specs", "branches", "trips")
+    __slots__ = ("count", "types", "values", "overflow", "specs", "branches", "trips", "run_values")
 
     def __init__(self):
         self.count = 0
@@ -35,13 +35,29 @@ class SiteStats:
         self.specs: set = set()
         self.branches: Counter = Counter()
         self.trips: List[int] = []
+        #: profiled run number -> the distinct values the site took in that run
+        self.run_values: Dict[int, List[Any]] = {}
 
     def distinct_values(self) -> int:
         return _MAX_VALUES + 1 if self.overflow else len(self.values)
 
+    def same_every_run(self) -> bool:
+        """Did every profiled run see the very same set of values here?  Then the values
+        differ by what was read (one stride per layer object), not by call: each read
+        path can be a guarded constant, rather than a graph input."""
+        runs = list(self.run_values.values())
+        if self.overflow or not runs:
+            return False
+        first = _typed(runs[0])
+        return all(_typed(r) == first for r in runs[1:])
+
     def __repr__(self) -> str:
         return (f"SiteStats(n={self.count}, types={sorted(t.__name__ for t in self.types)}, values={self.values}, "
                 f"specs={sorted(map(str, self.specs))}, branches={dict(self.branches)}, trips={self.trips[-8:]})")
+
+
+def _typed(values: List[Any]) -> set:
+    return {(type(v), v) for v in values}
 
 
 class Profile:
@@ -71,6 +87,10 @@ class Profile:
                     s.overflow = True
                 else:
                     s.values.append(value)
+            if not s.overflow:
+                seen = s.run_values.setdefault(self.runs, [])
+                if not any(type(v) is type(value) and v == value for v in seen):
+                    seen.append(value)
         else:
             spec = self._spec_of(value)
             if spec is not None:
