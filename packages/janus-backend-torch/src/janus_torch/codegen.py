@@ -157,9 +157,10 @@ class RegionCodegen:
             self.alias_params(region, operands)
             start = len(self.lines)
             results = self.emit(region.nodes, ind + "    ")
-            if outs:
-                self.lines.append(f"{ind}    {', '.join(outs)}{',' if len(outs) == 1 else ''} = "
-                                  f"{', '.join(self.arg(r) for r in results)}{',' if len(results) == 1 else ''}")
+            if len(outs) == 1:
+                self.lines.append(f"{ind}    {outs[0]} = {self.arg(results[0])}")
+            elif outs:
+                self.lines.append(f"{ind}    {', '.join(outs)} = {', '.join(self.arg(r) for r in results)}")
             elif len(self.lines) == start:
                 self.lines.append(f"{ind}    pass")
 
@@ -170,6 +171,16 @@ class RegionCodegen:
             else:  # a constant operand
                 self.names[p.id] = self.arg(a)
 
+    def _simple_test(self, cond_r: Region):
+        """The loop test as one expression when the condition region is one comparison."""
+        calls = [n for n in cond_r.nodes if n.op != "output"]
+        if len(calls) != 1 or calls[0].op != "call" or calls[0].target not in _OPS or calls[0].kwargs \
+                or len(calls[0].args) != 2 or cond_r.results != (calls[0].out,):
+            return None
+        a, b = calls[0].args
+        self.n_ops += 1
+        return f"{self.arg(a)} {_OPS[calls[0].target]} {self.arg(b)}"
+
     def while_(self, node: Node, ind: str) -> None:
         cond_r, body_r = node.regions
         loop = [f"w{next(_counter)}_{i}" for i in range(len(node.args))]
@@ -179,13 +190,19 @@ class RegionCodegen:
         for region in (cond_r, body_r):
             for p, name in zip(region.params, loop):
                 self.names[p.id] = name
-        self.lines.append(f"{ind}while True:")
-        res = self.emit(cond_r.nodes, ind + "    ")
-        self.lines.append(f"{ind}    if not {self.arg(res[0])}: break")
+        test = self._simple_test(cond_r)
+        if test is not None:  # `while i < n:` — no temporary, no break
+            self.lines.append(f"{ind}while {test}:")
+        else:
+            self.lines.append(f"{ind}while True:")
+            res = self.emit(cond_r.nodes, ind + "    ")
+            self.lines.append(f"{ind}    if not {self.arg(res[0])}: break")
         res = self.emit(body_r.nodes, ind + "    ")
-        if loop:
-            self.lines.append(f"{ind}    {', '.join(loop)}{',' if len(loop) == 1 else ''} = "
-                              f"{', '.join(self.arg(r) for r in res)}{',' if len(res) == 1 else ''}")
+        # loop-invariant values (passed through unchanged) are not reassigned every iteration
+        moved = [(name, self.arg(r)) for name, r in zip(loop, res) if self.arg(r) != name]
+        if moved:
+            self.lines.append(f"{ind}    {', '.join(n for n, _ in moved)}{',' if len(moved) == 1 else ''} = "
+                              f"{', '.join(e for _, e in moved)}{',' if len(moved) == 1 else ''}")
         for v, name in zip(node.outputs, loop):
             self.lines.append(f"{ind}{self.var(v)} = {name}")
 

@@ -249,19 +249,21 @@ class RecursionMixin:
             return region.add(Node("call", target, args)).add_output(spec)
 
         k_val = add(body_r, operator.getitem, (kind_ids.value, i_b), TensorSpec("int64", ()))
-        max_children = max((len(k.children) for k in kinds), default=0)
-        kids = []  # kids[child][leaf]
-        for j in range(max_children):
-            ix = add(body_r, operator.getitem, (child_ix.value, (i_b, j)), TensorSpec("int64", ()))
-            kids.append([add(body_r, operator.getitem, (bufs_b[leaf], ix), result_spec[leaf]) for leaf in range(m)])
+        # host loops (torch) read a node's payloads and children inside its kind's branch, so
+        # a leaf reads nothing it does not use; graph loops keep flat reads (one gather each)
+        local = self.backend.capabilities.host_schedules
         branches = []
         for k, kind in enumerate(kinds):
             region = kind.region
+            head = Region() if local else body_r
             for j, (_path, spec, param) in enumerate(kind.payloads):
-                replace_uses(region, param, add(body_r, operator.getitem, (pay[(k, j)].value, i_b), spec))
+                replace_uses(region, param, add(head, operator.getitem, (pay[(k, j)].value, i_b), spec))
             for j, (_path, params) in enumerate(kind.children):
+                ix = add(head, operator.getitem, (child_ix.value, (i_b, j)), TensorSpec("int64", ()))
                 for leaf, param in enumerate(params):
-                    replace_uses(region, param, kids[j][leaf])
+                    replace_uses(region, param, add(head, operator.getitem, (bufs_b[leaf], ix), result_spec[leaf]))
+            if local:
+                region.nodes[:0] = head.nodes
             branches.append(region)
         results = self._cond_chain(body_r, k_val, branches, result_spec, site)
         new_bufs = [add(body_r, self.backend.setitem_functional, (bufs_b[leaf], i_b, results[leaf]), bufs0[leaf].spec)
