@@ -107,13 +107,13 @@ def _optimizer_case(T, make_torch_opt, make_keras_opt):
     return step, _calls(T, _batches(7)), lambda: (params, [v for v in opt.variables])
 
 
-@case("T2_sgd_momentum_optimizer", served=4, **TRAINING)
+@case("T2_sgd_momentum_optimizer", served=5, **TRAINING)
 def _(T):
     return _optimizer_case(T, lambda optim, ps: optim.SGD(ps, lr=0.05, momentum=0.9),
                            lambda optimizers: optimizers.SGD(learning_rate=0.05, momentum=0.9))
 
 
-@case("T3_adam_optimizer", served=4, **TRAINING)
+@case("T3_adam_optimizer", served=5, **TRAINING)
 def _(T):
     return _optimizer_case(T, lambda optim, ps: optim.Adam(ps, lr=0.01),
                            lambda optimizers: optimizers.Adam(learning_rate=0.01))
@@ -306,7 +306,7 @@ def _(T):
     return step, _calls(T, _batches(6)), lambda: (W, W.grad)
 
 
-@case("C9b_gradient_through_a_varying_while", served=3, tags=["training", "control"], frameworks=("torch", "tf"))
+@case("C9b_gradient_through_a_varying_while", served=4, tags=["training", "control"], frameworks=("torch", "tf"))
 def _(T):
     """PEER-PITFALLS C9 with its gradient: Newton's iterations for sqrt(2) run a different
     number of times per call (a graph `while`), and d(sum y)/dx must equal eager autograd's
