@@ -335,3 +335,55 @@ def _(T):
         return y, tape.gradient(y, x)
 
     return f, [((tf.constant([v, v / 2]),), {}) for v in xs], lambda: None
+
+
+@case("T9_conv_dropout_lstmcell_modules", served=4, **TRAINING)
+def _(T):
+    """A small conv net with dropout (random numbers drawn in the graph must be eager's own,
+    in the same order) and an LSTM cell unrolled over three steps."""
+    r = np.random.default_rng(41)
+    images = [r.standard_normal((2, 1, 6, 6)).astype(np.float32) for _ in range(6)]
+    ys = [r.standard_normal((2, 4)).astype(np.float32) for _ in range(6)]
+    if T.name == "torch":
+        import torch
+        from torch import nn
+        torch.manual_seed(3)
+        conv, drop, cell, head = nn.Conv2d(1, 2, 3), nn.Dropout(0.3), nn.LSTMCell(8, 4), nn.Linear(4, 4)
+        params = [p for m in (conv, cell, head) for p in m.parameters()]
+        opt = torch.optim.Adam(params, lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            feats = drop(torch.relu(conv(x))).reshape(2, 4, 8)
+            h = c = torch.zeros(2, 4)
+            for t in range(3):
+                h, c = cell(feats[:, t], (h, c))
+            loss = ((head(h) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss.detach()
+
+        calls = [((torch.from_numpy(a), torch.from_numpy(b)), {}) for a, b in zip(images, ys)]
+        return step, calls, lambda: (params, torch.get_rng_state())
+
+    import tensorflow as tf
+    keras = tf.keras
+    keras.utils.set_random_seed(3)
+    conv = keras.layers.Conv2D(2, 3)  # channels last: TensorFlow's CPU kernels have no NCHW
+    drop, cell, head = keras.layers.Dropout(0.3, seed=5), keras.layers.LSTMCell(4), keras.layers.Dense(4)
+    conv.build((None, 6, 6, 1)), cell.build((None, 8)), head.build((None, 4))
+    params = conv.trainable_variables + cell.trainable_variables + head.trainable_variables
+    opt = keras.optimizers.Adam(learning_rate=0.01)
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            feats = tf.reshape(drop(tf.nn.relu(conv(x)), training=True), (2, 4, 8))
+            state = [tf.zeros((2, 4)), tf.zeros((2, 4))]
+            for t in range(3):
+                h, state = cell(feats[:, t], state)
+            loss = tf.reduce_mean((head(h) - y) ** 2)
+        opt.apply_gradients(zip(tape.gradient(loss, params), params))
+        return loss
+
+    calls = [((tf.constant(a.transpose(0, 2, 3, 1)), tf.constant(b)), {}) for a, b in zip(images, ys)]
+    return step, calls, lambda: (params, drop.seed_generator.state)
