@@ -82,18 +82,49 @@ _NOT_FUNCTIONALIZABLE = frozenset({"requires_grad_", "set_", "share_memory_", "r
 def on_copy(name: str):
     """`x.add_(y)` out of place: the same in-place method applied to a copy of x, so
     dtype, broadcasting and error behaviour are exactly eager's."""
+    if name == "copy_":
+        return copy_on_copy
+
     def method_on_copy(self, *args, **kwargs):
         return getattr(self.clone(), name)(*args, **kwargs)
     method_on_copy.__name__ = method_on_copy.__qualname__ = name + _ON_COPY
     return method_on_copy
 
 
+def _writes_arguments(target: Any) -> bool:
+    try:
+        return target in _WRITES_ARGUMENTS
+    except TypeError:  # unhashable callables
+        return False
+
+
+def copy_on_copy(self, src, non_blocking=False):
+    """`x.copy_(src)` out of place: a copy of src when it already has x's form (one
+    kernel instead of two; the commit writes it into x)."""
+    if type(src) is torch.Tensor and src.shape == self.shape and src.dtype == self.dtype and \
+            src.device == self.device and not (src.requires_grad and torch.is_grad_enabled()):
+        return src.clone()
+    return self.clone().copy_(src, non_blocking)
+
+
 _CONVERTING = threading.local()
+_WRITES_ARGUMENTS = frozenset({torch.batch_norm, torch.nn.functional.batch_norm, torch.native_batch_norm})
 _OPTIMIZER_IMPURE = frozenset({"step", "zero_grad"})
+
+
+#: gradient clipping: rewrites `.grad` of the given parameters in place, between
+#: backward() and step(); run in the graph in program order, like them
+_GRAD_UPDATES = {f for f in (getattr(torch.nn.utils, n, None) for n in
+                             ("clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_")) if f is not None}
 
 
 def impure_call(target: Any, args) -> Optional[str]:
     """Calls run in the graph only for their effect on autograd/optimizer state."""
+    try:
+        if target in _GRAD_UPDATES:
+            return "clip"
+    except TypeError:  # unhashable callables
+        pass
     name = _name_of(target)
     if name == "backward":
         owner = getattr(target, "__self__", None)
@@ -186,10 +217,22 @@ class TorchBackend(janus.Backend):
         return False
 
     def is_random(self, target: Any) -> bool:
-        return draws_random(target) or getattr(_CONVERTING, "grad_regions", False)
+        # batch_norm in training mode writes its running-statistics arguments (copies, in
+        # modules.batch_norm_forward): the passes must neither merge nor drop it
+        return draws_random(target) or _writes_arguments(target) or getattr(_CONVERTING, "grad_regions", False)
 
     def is_impure(self, target, args, kwargs) -> bool:
         return impure_call(target, args) is not None
+
+    def impure_result(self, target, args, kwargs):
+        if impure_call(target, args) == "clip" and _name_of(target) == "clip_grad_norm_":
+            # the total norm: a 0-d tensor of the parameters' dtype and device
+            params = args[0] if args else kwargs.get("parameters")
+            first = params if isinstance(params, torch.Tensor) else next(iter(params), None)
+            if first is None:
+                return torch.zeros(())
+            return torch.zeros((), dtype=first.dtype, device=first.device)
+        return None
 
     def is_mutating(self, target, args, kwargs) -> Optional[str]:
         if isinstance(target, type) and issubclass(target, self.graph_object_types):

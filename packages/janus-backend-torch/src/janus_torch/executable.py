@@ -255,7 +255,10 @@ def _dynamic(graph) -> Optional[bool]:
 
 def _detached_copy(x: Any) -> Any:
     """A private copy of a tensor input for the background compile (values matter only
-    for validation; the caller may change its tensors meanwhile)."""
+    for validation; the caller may change its tensors meanwhile).  Same tensor type:
+    dynamo guards on it (a plain copy of a Parameter recompiles at the first real call)."""
+    if isinstance(x, torch.nn.Parameter):
+        return torch.nn.Parameter(x.detach().clone(), requires_grad=x.requires_grad)
     if isinstance(x, torch.Tensor):
         copy = x.detach().clone()
         if x.requires_grad:

@@ -164,25 +164,59 @@ def flatten_forward(self, input):
 
 
 def batch_norm_forward(self, input):
-    """`_BatchNorm.forward` with the running-statistics update written out as in-place
-    ops on the buffers: the converter turns them into assign effects committed after the
-    graph (never during conversion; `inline_target` requires a fixed momentum)."""
+    """`_BatchNorm.forward` in training mode: torch's batch_norm updates copies of the
+    running statistics (one fused kernel, as in eager), which are written back to the
+    buffers by in-place copies: the converter turns those into assign effects committed
+    after the graph (`inline_target` requires a fixed momentum).  The backend marks
+    batch_norm calls as never merged or removed by the passes (they write the copies)."""
     _no_hooks(self)
     if not self.training and self.track_running_stats:
         return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
     if self.track_running_stats:
-        shape = input.shape
-        dims = [0] + list(range(2, len(shape)))
-        n = 1
-        for d in dims:
-            n = n * shape[d]
-        with torch.no_grad():
-            mean = input.mean(dims)
-            var = input.var(dims, unbiased=False) * (n / (n - 1))
-            self.num_batches_tracked.add_(1)
-            self.running_mean.mul_(1.0 - self.momentum).add_(mean, alpha=self.momentum)
-            self.running_var.mul_(1.0 - self.momentum).add_(var, alpha=self.momentum)
+        running_mean, running_var = self.running_mean.clone(), self.running_var.clone()
+        out = F.batch_norm(input, running_mean, running_var, self.weight, self.bias, True, self.momentum, self.eps)
+        self.num_batches_tracked.add_(1)
+        self.running_mean.copy_(running_mean)
+        self.running_var.copy_(running_var)
+        return out
     return F.batch_norm(input, None, None, self.weight, self.bias, True, 0.0, self.eps)
+
+
+def module_parameters(self, recurse=True):
+    """`Module.parameters()`: the parameters read as attribute paths (graph inputs, guarded
+    like any other), in torch's order (pre-order over modules), each object once."""
+    found = []
+    for name, param in module_named_parameters(self, "", recurse):
+        found.append(param)
+    # torch returns a generator; the converter has no iterators, and a list iterates the
+    # same (`next(model.parameters())` fails conversion instead: next() of a list)
+    return found
+
+
+def module_named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    # the `_modules`/`_parameters` reads become key and length guards: adding a module or
+    # a parameter later makes the graph miss
+    found = []
+    modules = [(prefix, self)]
+    seen_modules = []
+    while modules:
+        mod_prefix, mod = modules.pop(0) if not recurse else modules.pop()
+        if remove_duplicate and any(mod is m for m in seen_modules):
+            continue
+        seen_modules.append(mod)
+        params = mod._parameters
+        for name in params:
+            param = params[name]
+            if param is None or (remove_duplicate and any(param is f for _, f in found)):
+                continue
+            found.append((mod_prefix + ("." if mod_prefix else "") + name, param))
+        if recurse:
+            children = mod._modules
+            names = [name for name in children if children[name] is not None]
+            names.reverse()  # a stack: the first child is visited next (torch's pre-order)
+            for name in names:
+                modules.append((mod_prefix + ("." if mod_prefix else "") + name, children[name]))
+    return found
 
 
 def call_whole(self, *args, **kwargs):
@@ -240,8 +274,16 @@ def has_hooks(module: torch.nn.Module) -> bool:
         any(getattr(torch_module_state, d, None) for d in _GLOBAL_HOOK_DICTS)
 
 
+_PARAMETER_METHODS = {torch.nn.Module.parameters: module_parameters,
+                      torch.nn.Module.named_parameters: module_named_parameters}
+
+
 def inline_target(fn: Any) -> Optional[Callable]:
     """The callable the converter should inline for a call of `fn`, or None."""
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, torch.nn.Module) and isinstance(fn, types.MethodType):
+        mine = _PARAMETER_METHODS.get(fn.__func__)
+        return types.MethodType(mine, owner) if mine is not None else None
     if not isinstance(fn, torch.nn.Module):
         return None
     cls = type(fn)

@@ -2,7 +2,8 @@
 the Inductor tier.
 
 The graph is split at its first impure node: the *prefix* (the forward pass up to the
-loss: pure, no assertions, no control flow) is compiled with `torch.compile`
+loss: pure, no assertions, no control flow; grad-mode blocks are fine, and at most one of
+its results may require grad, see `split_training`) is compiled with `torch.compile`
 (AOTAutograd + Inductor: a fused forward and, when `backward()` runs, a fused backward);
 the *suffix* (backward, the optimizer step, what follows) stays an fx module calling
 torch's own autograd and optimizer, so the update is exactly eager's.
@@ -44,7 +45,8 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
     if first is None:
         return None
     prefix, suffix = body[:first], body[first:]
-    if not prefix or any(n.op not in ("const", "call", "call_method") or _is_context(n) or n.meta.get("opaque")
+    if not prefix or any(n.op not in ("const", "call", "call_method") or (n.meta.get("opaque") and not _is_context(n))
+                         or (_is_context(n) and n.op == "call" and n.target is torch.inference_mode)
                          for n in prefix):
         return None
     defined = {o.id for n in prefix for o in n.outputs}
@@ -57,6 +59,11 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
             mids.append(v)
     if not all(isinstance(v.spec, TensorSpec) for v in mids):
         return None  # Python scalars do not leave a dynamo graph reliably
+    if sum(bool(v.spec.requires_grad) for v in mids) > 1:
+        # the compiled prefix is one autograd node: the first backward() frees it whole,
+        # so a later backward through another of its outputs (a GAN's generator loss
+        # after the discriminator's) would fail where eager's finer graph does not
+        return None
     pre = lower(graph, outputs=mids, nodes=prefix)
     if pre.n_ops < 8:
         return None
@@ -65,6 +72,10 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
 
 
 def _copy(x: Any) -> Any:
+    """A private copy of an example input, of the same tensor type: dynamo guards on the
+    type, so a plain-tensor copy of a Parameter makes the first real call recompile."""
+    if isinstance(x, torch.nn.Parameter):
+        return torch.nn.Parameter(x.detach().clone(), requires_grad=x.requires_grad)
     if isinstance(x, torch.Tensor):
         c = x.detach().clone()
         return c.requires_grad_(True) if x.requires_grad else c
@@ -72,9 +83,29 @@ def _copy(x: Any) -> Any:
 
 
 def _backward_on(outs: Sequence[Any]) -> None:
+    """Backward from every output with the same seeded random cotangents (ones would
+    give a batch-norm input a zero gradient: comparing those compares rounding noise)."""
     tensors = [o for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
     if tensors:
-        torch.autograd.backward(tensors, [torch.ones_like(t) for t in tensors])
+        gen = torch.Generator(device=tensors[0].device).manual_seed(0)  # never the global RNG
+        torch.autograd.backward(tensors, [torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
+                                          for t in tensors])
+
+
+def _grad_mismatch(want: Sequence[Any], got: Sequence[Any]) -> Optional[str]:
+    """Gradients agree to a tolerance relative to their norm (a fused backward sums in
+    another order; elementwise tolerances fail on entries near zero)."""
+    for i, (a, b) in enumerate(zip(want, got)):
+        if (a is None) != (b is None):
+            return f"gradient[{i}]: present in one only"
+        if a is None:
+            continue
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return f"gradient[{i}]: {a.dtype}{list(a.shape)} vs {b.dtype}{list(b.shape)}"
+        err, scale = float((a - b).double().norm()), float(a.double().norm())
+        if not err <= 1e-3 * scale + 1e-6:
+            return f"gradient[{i}]: values differ (|diff| {err:.3g}, |grad| {scale:.3g})"
+    return None
 
 
 def compile_training(split: TrainingSplit, example: Sequence[Any], dynamic, mismatch: Callable) -> Callable:
@@ -91,7 +122,7 @@ def compile_training(split: TrainingSplit, example: Sequence[Any], dynamic, mism
     _backward_on(want)
     grads_c = [x.grad for x in ex_c if isinstance(x, torch.Tensor) and x.requires_grad]
     grads_f = [x.grad for x in ex_f if isinstance(x, torch.Tensor) and x.requires_grad]
-    problem = mismatch(tuple(grads_f), tuple(grads_c), "gradient")
+    problem = _grad_mismatch(grads_f, grads_c)
     if problem:
         raise RuntimeError(f"Inductor changed a gradient: {problem}")
     suffix = split.suffix.module.forward
