@@ -1,5 +1,7 @@
 """Recursion as data on TensorFlow: level by level, every node of one height and kind in
 one `tf.vectorized_map`; the oracle is the same recursion run eagerly."""
+import operator
+
 import numpy as np
 import tensorflow as tf
 
@@ -78,3 +80,30 @@ def test_tuple_results_and_two_payload_kinds():
         close(f(t), g(t))
     assert g.stats.graphs_built == 1 and g.stats.graph_calls == 10, janus.explain(g)
     assert "map(" in janus.explain(g)
+
+
+def test_batching_rules_agree_with_row_by_row_and_defer_unknown_ops():
+    from janus.ir.graph import Node, Region, Value
+    from janus.ir.spec import PySpec, TensorSpec
+    from janus_tf.batching import run_batched
+
+    row, word, gate, table = (Value(TensorSpec("float32", (6,))), Value(PySpec(int)), Value(PySpec(float)),
+                              Value(TensorSpec("float32", (30, 6))))
+    body = Region([row, word, gate, table])
+    e = body.add(Node("call", operator.getitem, (table, word))).add_output(TensorSpec("float32", (6,)))
+    cat = body.add(Node("call", tf.concat, ([row, e], 0))).add_output(TensorSpec("float32", (12,)))
+    z = body.add(Node("call", tf.linalg.matvec, (W, cat))).add_output(TensorSpec("float32", (6,)))
+    y = body.add(Node("call", operator.mul, (z, gate))).add_output(
+        TensorSpec("float32", (6,)))
+    body.add(Node("output", None, (y,)))
+    rows = tf.constant(R.standard_normal((5, 6)).astype(np.float32))
+    words = tf.constant([1, -1, 4, 29, 0], tf.int64)
+    gates = tf.constant([0.5, 1.0, 2.0, -1.0, 0.0], tf.float64)  # Python floats ride as float64
+    table = tf.convert_to_tensor(EMB)
+    got = run_batched(body, [rows, words, gates], [table], None)[0]
+    for i in range(5):
+        want = tf.linalg.matvec(W, tf.concat([rows[i], EMB[int(words[i])]], 0)) * float(gates[i])
+        close(want, got[i])
+    body.nodes.insert(-1, Node("call", tf.math.cumsum, (y,)))  # no rule: pfor's job
+    body.nodes[-2].add_output(TensorSpec("float32", (6,)))
+    assert run_batched(body, [rows, words, gates], [table], None) is None

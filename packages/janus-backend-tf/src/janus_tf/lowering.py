@@ -28,6 +28,7 @@ from janus.ir.interpret import Interpreter, spec_of_row
 from janus.ir.spec import PySpec, TensorSpec
 
 from .backend import VariableSpec, mutation_reason
+from .batching import run_batched
 from .functional import setitem
 
 #: the dtype a Python-scalar graph value is carried in: exact for every Python float/bool
@@ -332,7 +333,7 @@ class GraphLowering(Interpreter):
         Reads in user code (nodes with a source site) keep Python's indexing semantics."""
         body_r = node.regions[1]
         top = body_r.nodes
-        if not any(n.op == "call" and n.target is setitem for n in top):
+        if not any((n.op == "call" and n.target is setitem) or n.op == "map" for n in top):
             return False
         params = {p.id: k for k, p in enumerate(body_r.params)}
         fast: Dict[int, Any] = {}
@@ -340,17 +341,26 @@ class GraphLowering(Interpreter):
             if n.op != "call" or n.target is not operator.getitem or n.site or len(n.args) != 2:
                 continue
             base, index = n.args
+            rows = _value_range(index)
             if isinstance(index, Value):
                 fast[id(n)] = None
-            elif type(index) is tuple and len(index) == 2 and isinstance(index[0], Value) and type(index[1]) is int \
-                    and isinstance(base, Value) and params.get(base.id) in fixed:
+            elif rows is not None:  # a level's segment `table[start:end]`: a gather of a range
+                fast[id(n)] = ("rows", None)
+            elif type(index) is tuple and len(index) == 2 and type(index[1]) is int \
+                    and isinstance(base, Value) and params.get(base.id) in fixed \
+                    and (isinstance(index[0], Value) or _value_range(index[0]) is not None):
                 # a column of a loop-invariant table, sliced once outside the loop
-                fast[id(n)] = values[params[base.id]][:, index[1]]
+                column = values[params[base.id]][:, index[1]]
+                fast[id(n)] = column if isinstance(index[0], Value) else ("rows", column)
         self._fast_index = fast
         return True
 
     def _fast_getitem(self, node: Node, env, column):
         base, index = node.args
+        if type(column) is tuple:  # rows start:end (in range, start <= end by construction)
+            table = env[base.id] if column[1] is None else column[1]
+            span = _value_range(index) or _value_range(index[0])
+            return tf.gather(table, tf.range(env[span[0].id], env[span[1].id]))
         if column is not None:
             return tf.gather(column, env[index[0].id])
         return tf.gather(env[base.id], env[index.id])
@@ -374,6 +384,9 @@ class GraphLowering(Interpreter):
             finally:
                 self._in_map = saved
 
+        res = run_batched(region, batched, whole, None)  # batching rules for common ops
+        if res is not None:
+            return res if len(node.outputs) != 1 else res[0]
         try:
             res = tf.vectorized_map(row_fn, batched, fallback_to_while_loop=False)
         except Exception:  # noqa: BLE001 - an op pfor does not know: a loop, guarded for empty segments
@@ -400,6 +413,13 @@ class GraphLowering(Interpreter):
 
     def op_effect(self, node: Node, env):
         raise Unsupported("an in-graph effect", node.site or "", "effects are committed by the JANUS runtime")
+
+
+def _value_range(index: Any):
+    """(start, stop) of `slice(start, stop)` with both graph values and no step, else None."""
+    if type(index) is slice and isinstance(index.start, Value) and isinstance(index.stop, Value) and index.step is None:
+        return index.start, index.stop
+    return None
 
 
 def to_carried(value: Any, spec: Any) -> Any:

@@ -418,6 +418,8 @@ class ScheduleBuilder:
         return f"<schedule of {self.name}: {len(self.kinds)} node kinds>"
 
     def __call__(self, root) -> Optional[Dict[str, Any]]:
+        if self.levelwise:
+            return self._levels(root)
         # one pass over the tree, appending straight into the columns (this runs on every
         # call, in the guard: per node it is a matcher call and a few appends)
         matchers = [(k, kind.matcher) for k, kind in enumerate(self.kinds)]
@@ -448,8 +450,6 @@ class ScheduleBuilder:
             return None
         n = len(kind_col)
         backend = self.backend
-        if self.levelwise:
-            return self._levels(kind_col, child_rows, payload_rows)
         if backend.capabilities.host_schedules:
             out = {"n": n, "kinds": kind_col, "children": _Rows(child_rows)}
             for leaf in range(len(self.result_spec)):
@@ -472,35 +472,67 @@ class ScheduleBuilder:
         return out
 
 
-    def _levels(self, kind_col, child_rows, payload_rows) -> Dict[str, Any]:
-        n, n_kinds, backend = len(kind_col), len(self.kinds), self.backend
-        n_children = self.n_children
-        height = [0] * n
-        for i in range(n):  # post-order: children come first
-            c = n_children[kind_col[i]]
-            if c:
-                height[i] = 1 + max(height[j] for j in child_rows[i][:c])
-        order = sorted(range(n), key=lambda i: (height[i], kind_col[i]))
-        pos = [0] * n
-        for new, old in enumerate(order):
-            pos[old] = new
-        levels = height[-1]  # the root, last in post-order, is the only node of the top height
-        counts = np.zeros((levels + 1, n_kinds), np.int64)
-        np.add.at(counts, (np.asarray(height, np.int64), np.asarray(kind_col, np.int64)), 1)
-        starts = np.concatenate([[0], np.cumsum(counts.reshape(-1))])
-        offsets = np.array([[starts[h * n_kinds + k] for k in range(n_kinds + 1)] for h in range(levels + 1)], np.int64)
-        children = np.zeros((n, max(self.max_children, 1)), np.int64)
-        for new, old in enumerate(order):
-            c = n_children[kind_col[old]]
-            if c:
-                children[new, :c] = [pos[j] for j in child_rows[old][:c]]
-        out = {"levels": levels, "offsets": backend.from_numpy(offsets), "children": backend.from_numpy(children)}
+    def _levels(self, root) -> Optional[Dict[str, Any]]:
+        """One pass that files each node under its (height, kind) bucket as it returns; the
+        buckets in order are the sorted schedule, so positions are known without a sort."""
+        matchers = [(k, kind.matcher, len(kind.children)) for k, kind in enumerate(self.kinds)]
+        n_kinds = len(self.kinds)
+        buckets: List[List[List[tuple]]] = []  # [height][kind] -> (node id, payloads, child ids)
+        height: List[int] = []
+        where: List[Tuple[int, int, int]] = []  # node id -> (height, kind, index in bucket)
+
+        def visit(x) -> int:
+            for k, match, n_kids in matchers:
+                got = match(x)
+                if got is not None:
+                    break
+            else:
+                raise LookupError
+            payloads, children = got
+            ids = [visit(c) for c in children]
+            h = 1 + max(height[i] for i in ids) if n_kids else 0
+            while len(buckets) <= h:
+                buckets.append([[] for _ in range(n_kinds)])
+            bucket = buckets[h][k]
+            me = len(height)
+            height.append(h)
+            where.append((h, k, len(bucket)))
+            bucket.append((payloads, ids))
+            return me
+
+        try:
+            visit(root)
+        except (LookupError, RecursionError):
+            return None
+        backend, width = self.backend, max(self.max_children, 1)
+        starts, offsets, total = {}, [], 0
+        for h, row in enumerate(buckets):
+            line = []
+            for k, bucket in enumerate(row):
+                starts[(h, k)] = total
+                line.append(total)
+                total += len(bucket)
+            line.append(total)
+            offsets.append(line)
+        pos = [starts[(h, k)] + i for h, k, i in where]
+        children: List[List[int]] = []
+        columns = {(k, j): [] for k, kind in enumerate(self.kinds) for j in range(len(kind.payloads))}
+        pad = [[0] * (width - c) for c in range(width + 1)]
+        for row in buckets:
+            for k, bucket in enumerate(row):
+                if not bucket:
+                    continue
+                for _payloads, ids in bucket:
+                    children.append([pos[i] for i in ids] + pad[len(ids)])
+                for (kk, j), column in columns.items():  # every column has a row per node
+                    column.extend([p[j] for p, _ids in bucket] if kk == k else [None] * len(bucket))
+        out = {"levels": len(buckets) - 1, "offsets": backend.from_numpy(np.array(offsets, np.int64)),
+               "children": backend.from_numpy(np.array(children, np.int64).reshape(len(children), width))}
         for leaf, spec in enumerate(self.result_spec):
             out[f"buffer{leaf}"] = backend.zeros((0,) + tuple(spec.shape), spec)
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
-                column = [payload_rows[old][j] if kind_col[old] == k else None for old in order]
-                out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
+                out[f"payload{k}_{j}"] = backend.stack_rows(columns[(k, j)], spec)
         return out
 
 
