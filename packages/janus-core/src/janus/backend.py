@@ -124,6 +124,18 @@ class Backend:
         """Rows `index` (a 1-D integer tensor, in range) of `tensor`, inside a graph."""
         return tensor[index]
 
+    def index_table(self, array: Any) -> Any:
+        """A host NumPy integer array whose slices index rows in a graph (level-by-level
+        children, leaf ids); backends that keep other schedules as Python lists want a
+        tensor here."""
+        return self.from_numpy(array)
+
+    def stack_results(self, rows: Sequence[Any], spec: TensorSpec) -> Any:
+        """Per-node results (tensors of `spec`) stacked into one tensor; no rows: zero rows."""
+        if not rows:
+            return self.zeros((0,) + tuple(spec.shape), spec)
+        return self.stack_rows(rows, spec)
+
     @staticmethod
     def concat_rows(first: Any, second: Any) -> Any:
         """`first` with the rows of `second` appended, inside a graph."""

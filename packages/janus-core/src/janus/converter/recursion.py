@@ -396,9 +396,7 @@ class _RowStacker:
         self.backend = backend
 
     def __call__(self, rows, spec):
-        if not rows:
-            return self.backend.zeros((0,) + tuple(spec.shape), spec)
-        return self.backend.stack_rows(rows, spec)
+        return self.backend.stack_results(rows, spec)
 
     def __repr__(self) -> str:
         return "stack_rows"
@@ -527,12 +525,17 @@ class ScheduleBuilder:
                 for (kk, j), column in columns.items():  # every column has a row per node
                     column.extend([p[j] for p, _ids in bucket] if kk == k else [None] * len(bucket))
         out = {"levels": len(buckets) - 1, "offsets": backend.from_numpy(np.array(offsets, np.int64)),
-               "children": backend.from_numpy(np.array(children, np.int64).reshape(len(children), width))}
+               "children": backend.index_table(np.array(children, np.int64).reshape(len(children), width))}
         for leaf, spec in enumerate(self.result_spec):
-            out[f"buffer{leaf}"] = backend.zeros((0,) + tuple(spec.shape), spec)
+            out[f"buffer{leaf}"] = backend.stack_results([], spec)
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
-                out[f"payload{k}_{j}"] = backend.stack_rows(columns[(k, j)], spec)
+                column = columns[(k, j)]
+                if isinstance(spec, PySpec) and spec.type is int:  # word ids: a whole level indexes at once
+                    out[f"payload{k}_{j}"] = backend.index_table(np.array([0 if v is None else v for v in column],
+                                                                          np.int64))
+                else:
+                    out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out
 
 
@@ -540,6 +543,8 @@ class _Rows(list):
     """Children rows as nested lists, also indexable by `(i, j)` (the IR's form)."""
 
     def __getitem__(self, index):
+        if type(index) is tuple and type(index[0]) is slice:  # `rows[a:b, j]`: a column
+            return [r[index[1]] for r in list.__getitem__(self, index[0])]
         if type(index) is tuple:
             return list.__getitem__(self, index[0])[index[1]]
         return list.__getitem__(self, index)
