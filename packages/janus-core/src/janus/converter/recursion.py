@@ -415,25 +415,32 @@ class ScheduleBuilder:
     def __repr__(self) -> str:
         return f"<schedule of {self.name}: {len(self.kinds)} node kinds>"
 
+    def _matcher(self) -> Callable[[Any], tuple]:
+        """`match(node)`: (kind, payloads, children) of the first kind whose guards hold;
+        LookupError when none does (the call then runs imperatively)."""
+        matchers = [(k, kind.matcher) for k, kind in enumerate(self.kinds)]
+
+        def match(x):
+            for k, kind_match in matchers:
+                got = kind_match(x)
+                if got is not None:
+                    return k, got[0], got[1]
+            raise LookupError
+        return match
+
     def __call__(self, root) -> Optional[Dict[str, Any]]:
         if self.levelwise:
             return self._levels(root)
         # one pass over the tree, appending straight into the columns (this runs on every
         # call, in the guard: per node it is a matcher call and a few appends)
-        matchers = [(k, kind.matcher) for k, kind in enumerate(self.kinds)]
+        match = self._matcher()
         width = max(self.max_children, 1)  # every row is read up to max_children (padded with 0)
         kind_col: List[int] = []
         child_rows: List[List[int]] = []
         payload_rows: List[tuple] = []
 
         def visit(x) -> int:
-            for k, match in matchers:
-                got = match(x)
-                if got is not None:
-                    break
-            else:
-                raise LookupError
-            payloads, children = got
+            k, payloads, children = match(x)
             ids = [visit(c) for c in children]
             if len(ids) < width:
                 ids += [0] * (width - len(ids))
@@ -473,22 +480,16 @@ class ScheduleBuilder:
     def _levels(self, root) -> Optional[Dict[str, Any]]:
         """One pass that files each node under its (height, kind) bucket as it returns; the
         buckets in order are the sorted schedule, so positions are known without a sort."""
-        matchers = [(k, kind.matcher, len(kind.children)) for k, kind in enumerate(self.kinds)]
+        match = self._matcher()
         n_kinds = len(self.kinds)
         buckets: List[List[List[tuple]]] = []  # [height][kind] -> (node id, payloads, child ids)
         height: List[int] = []
         where: List[Tuple[int, int, int]] = []  # node id -> (height, kind, index in bucket)
 
         def visit(x) -> int:
-            for k, match, n_kids in matchers:
-                got = match(x)
-                if got is not None:
-                    break
-            else:
-                raise LookupError
-            payloads, children = got
+            k, payloads, children = match(x)
             ids = [visit(c) for c in children]
-            h = 1 + max(height[i] for i in ids) if n_kids else 0
+            h = 1 + max(height[i] for i in ids) if ids else 0
             while len(buckets) <= h:
                 buckets.append([[] for _ in range(n_kinds)])
             bucket = buckets[h][k]
