@@ -118,3 +118,26 @@ def _(T):
         return T.sum(a)
 
     return f, [((base[..., 1, :], b), {}) for _ in range(4)], lambda: (base,)
+
+
+@case("loop_break_with_work_after_it", tags=["control", "break"], served=4)
+def _(T):
+    """A data-dependent `break` in the middle of the body: the rest of the body and the
+    later iterations run only while it has not fired; code after the loop runs once."""
+    log = []
+
+    def f(xs, scale):
+        acc = xs[0] * 0.0
+        steps = 0
+        for x in xs:
+            acc = acc + x * scale
+            if T.sum(acc) > 4.0:
+                break
+            acc = acc * 0.5
+            steps = steps + 1
+        log.append("done")
+        return acc, steps
+
+    xs = [T.tensor(np.full(3, v, np.float32)) for v in [0.5, 1.0, 2.0, 0.25]]
+    calls = [((xs, s), {}) for s in [0.1, 0.2, 1.0, 0.1, 3.0, 0.3]]
+    return f, calls, lambda: list(log)

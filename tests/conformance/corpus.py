@@ -12,9 +12,9 @@ CASES = {}
 
 #: the tags each backend's converter serves from graphs today
 SUPPORTED = {
-    "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion"},
-    "torch": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training"},
-    "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training"},
+    "reference": {"core", "heap", "speculation", "control", "io", "state", "recursion", "break"},
+    "torch": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training", "break"},
+    "tf": {"core", "heap", "speculation", "control", "io", "state", "recursion", "training", "break"},
 }
 
 

@@ -278,7 +278,7 @@ def test_branches_are_not_merged_when_autograd_sees_them():
             h = h * 2
         return h
 
-    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 1)]
+    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 1, -1, 1, -1)]
     g = jit(f, compile_mode="fx")
     for x in xs:
         a, b = f(x), g(x)

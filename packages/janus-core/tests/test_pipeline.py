@@ -319,3 +319,42 @@ def test_per_object_scalars_at_one_site_stay_guarded_constants():
     for _ in range(6):
         np.testing.assert_allclose(g(x), f(x), rtol=1e-6)
     assert g.stats.graph_calls >= 6
+
+
+def test_a_failed_speculation_retires_its_graph_for_a_cond():
+    W = np.eye(3, dtype=np.float32)
+
+    def f(x):
+        y = x @ W
+        if y.sum() > 0:
+            y = y * 2
+        return y
+
+    g = janus.jit(f, backend="reference")
+    signs = [1, 1, 1, 1, -1, 1, -1, -1, 1]
+    for s in signs:
+        x = np.full(3, s, np.float32)
+        np.testing.assert_array_equal(g(x), f(x))
+    # calls 3-4 speculate (profile: positive only); call 5 fails the assertion and runs
+    # imperatively; call 6 builds a graph with a cond, which serves both directions after
+    assert g.stats.assumption_failures == 1 and g.stats.graphs_built == 2, janus.explain(g)
+    assert g.stats.graph_calls == len(signs) - 3
+    text = janus.explain(g)
+    assert "retired after a failed speculation" in text and "cond(" in text
+
+
+def test_a_loop_whose_break_moves_converts_once_with_a_cond_per_iteration():
+    def f(x):
+        total = np.zeros((), np.float32)
+        for i in range(8):
+            total = total + x.sum() * i
+            if total > 20.0:
+                break
+        return total
+
+    g = janus.jit(f, backend="reference")
+    values = [0.1, 0.1, 1.0, 0.1, 5.0, 0.2, 2.0]   # the loop breaks at different iterations
+    for v in values:
+        x = np.full(2, v, np.float32)
+        np.testing.assert_array_equal(g(x), f(x))
+    assert g.stats.graphs_built == 1 and g.stats.graph_calls == len(values) - 2, janus.explain(g)

@@ -26,10 +26,12 @@ def explain(fn) -> str:
     if st.failures:
         lines.append("  conversion failures:")
         lines += [f"    {reason}" for reason in dict.fromkeys(st.failures)]
-    for spec in st.cache.values():
+    retired = getattr(st, "retired", [])
+    for spec in list(retired) + list(st.cache.values()):
         conv = spec.conversion
-        lines.append(f"  specialization #{spec.number}: {spec.hits} graph calls, built in {spec.build_seconds * 1e3:.1f} ms, "
-                     f"executable: {spec.executable.describe()}")
+        state = " (retired after a failed speculation)" if spec in retired else ""
+        lines.append(f"  specialization #{spec.number}{state}: {spec.hits} graph calls, built in "
+                     f"{spec.build_seconds * 1e3:.1f} ms, executable: {spec.executable.describe()}")
         lines.append("    guards:")
         lines += [f"      {g.describe()}" for g in conv.guards]
         if conv.asserts:

@@ -139,6 +139,8 @@ class _State:
         self.analyzer: Optional[Analyzer] = None
         self.pending_conversion = False
         self.mru: Optional[Specialization] = None
+        #: the last few specializations dropped after a failed speculation (for explain)
+        self.retired: List[Specialization] = []
         self.imperative_reason: Optional[str] = None  # set: this function stays imperative
         self.failures: List[str] = []
         self.numbers = 0
@@ -174,6 +176,14 @@ class _State:
             self.stats.assumption_failures += 1
             spec.assertion_failures[e.site] = spec.assertion_failures.get(e.site, 0) + 1
             self.analyzer.assertion_failed(spec.conversion.asserts.get(e.site))
+            # retire the graph: the next call that reaches it builds a more general one (the
+            # failed site relaxed: a graph `cond`/`while` instead of the speculation)
+            if self.stats.graphs_built < self.config.max_regenerations:
+                self.cache.pop(spec.number, None)
+                self.retired.append(spec)
+                del self.retired[:-4]
+                if self.mru is spec:
+                    self.mru = None
             self.pending_conversion = True
             return self._imperative(args, kwargs, f"speculation failed at {e.site}", "assumption")
         except EffectsApplied as e:  # an update already ran: re-running would apply it twice

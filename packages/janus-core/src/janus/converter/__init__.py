@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple
 
 from ..errors import Unsupported
 from ..ir.graph import Graph, Node
-from .core import Respecialize
+from .core import Reconvert, Respecialize
 from .recursion import ScheduleRecursion
 from .heap import Guard, Path
 from .interp import Converter, Frame, ReturnSignal
@@ -113,6 +113,12 @@ def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
             with backend.preserve_state():
                 result = conv.run_root(fn, args, kwargs)
                 return conv.finish(result)
+        except Reconvert:
+            restarts = mode.get("restarts", 0) + 1
+            if restarts <= 8:
+                attempts.insert(0, dict(mode, restarts=restarts))
+            else:
+                last = Unsupported("a data-dependent branch", "", "its speculation kept changing during conversion")
         except Respecialize:
             if not mode["exact"]:
                 attempts.insert(0, dict(mode, exact=True))

@@ -24,7 +24,7 @@ from ..ir.graph import Node, Region, Value
 from ..ir.interpret import Interpreter
 from ..ir.passes import replace_uses
 from ..ir.spec import PySpec, TensorSpec, is_const_like
-from .core import contains_sym
+from .core import Reconvert, contains_sym
 from .heap import Sym
 
 UNBOUND = object()
@@ -60,6 +60,22 @@ def _has(stmts, kinds) -> bool:
             return True
         if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
             stack.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def _has_own(node, kinds) -> bool:
+    """Does `node` contain one of `kinds` that belongs to the enclosing loop (not to a loop
+    or function nested in it)?  For `break`/`continue`."""
+    stack = list(node.orelse) if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) else [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, kinds):
+            return True
+        for child in ast.iter_child_nodes(n):
+            if isinstance(child, (ast.For, ast.While, ast.AsyncFor)):
+                stack.extend(child.orelse)  # a loop's else belongs to the enclosing one
+            elif not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                stack.append(child)
     return False
 
 
@@ -127,7 +143,13 @@ class ControlMixin:
         """Is this `if` on a tensor to become a graph `cond` (rather than a speculation)?"""
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
             return False
-        direction = self.analyzer.branch_direction(self.key(frame, node))
+        key = self.key(frame, node)
+        direction = self.analyzer.branch_direction(key)
+        if direction is not None and direction != bool(test.example) and key in self.asserts.values():
+            # this conversion already speculated on this `if` (an earlier loop iteration):
+            # it goes both ways, so convert again with a cond at every visit
+            self.analyzer.relaxed.add(key)
+            raise Reconvert()
         # after an in-graph update (backward(), an optimizer step) a failed speculation could
         # not be undone, so the branch is decided in the graph even if the profile saw one way
         if direction is not None and direction == bool(test.example) and not self.impure_emitted:
@@ -175,7 +197,7 @@ class ControlMixin:
         """Convert `s` into a graph cond.  Returns True when it consumed `rest` (tail mode)."""
         site = self.where(frame, s)
         returns = _has(s.body, ast.Return) or _has(s.orelse, ast.Return)
-        if _has(s.body + s.orelse, (ast.Break, ast.Continue)):
+        if any(_has_own(st, (ast.Break, ast.Continue)) for st in s.body + s.orelse):
             raise self.unsupported("`break`/`continue` under a data-dependent `if`", frame, s, "not supported in a graph cond yet")
         tail = returns
         if tail and (rest is None or self.loop_depth):

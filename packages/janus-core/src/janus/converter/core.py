@@ -25,6 +25,11 @@ class Respecialize(Exception):
     """Conversion must restart with exact shapes (Python code read a relaxed dimension)."""
 
 
+class Reconvert(Exception):
+    """Conversion must restart as it was: the analyzer learned something on the way (a
+    branch speculated earlier in this conversion goes the other way later on)."""
+
+
 def unwrap_examples(arg: Any) -> Any:
     """Replace every Sym inside nested containers by its example value."""
     if isinstance(arg, Sym):

@@ -44,6 +44,21 @@ CMPOPS = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.
           ast.Gt: operator.gt, ast.GtE: operator.ge}
 
 
+def _data_break_index(body) -> "Optional[int]":
+    """The position of a top-level `if <test>: break` (no else) in a loop body, when no
+    other statement of the body breaks or continues this loop."""
+    from .control import _has_own
+    found = None
+    for i, st in enumerate(body):
+        if isinstance(st, ast.If) and len(st.body) == 1 and isinstance(st.body[0], ast.Break) and not st.orelse:
+            if found is not None:
+                return None
+            found = i
+        elif _has_own(st, (ast.Break, ast.Continue)):
+            return None
+    return found
+
+
 class BreakSignal(Exception):
     pass
 
@@ -233,15 +248,46 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
     def _unrolled_for(self, s, frame, items):
         if len(items) > MAX_UNROLL:
             raise self.unsupported("`for` loop", frame, s, f"more than {MAX_UNROLL} iterations to unroll")
-        for item in items:
+        exit_at = None if s.orelse else _data_break_index(s.body)
+        for n, item in enumerate(items):
             self.assign(s.target, item, frame)
             try:
-                self.exec_block(s.body, frame)
+                if exit_at is None:
+                    self.exec_block(s.body, frame)
+                elif self._iteration_with_break(s, frame, exit_at, items[n + 1:]):
+                    return  # a graph cond took the rest of the loop along
             except BreakSignal:
                 return
             except ContinueSignal:
                 continue
         self.exec_block(s.orelse, frame)
+
+    def _iteration_with_break(self, s, frame, at: int, rest_items: list) -> bool:
+        """One unrolled iteration whose body has `if <test>: break` at position `at`.  When
+        the test is a tensor whose direction varies, the rest of the loop becomes the else
+        branch of a graph cond (the break branch does nothing more):
+
+            if test: pass
+            else:    <body after the if>; for <target> in <remaining items>: <body>
+
+        so each later iteration nests in the previous one's cond; code after the loop runs
+        once, after the merge.  Returns True when it did that."""
+        body = s.body
+        self.exec_block(body[:at], frame)
+        stop = body[at]
+        test = self.eval(stop.test, frame)
+        if not self.wants_cond(test, frame, stop):
+            if self.truth(test, frame, stop):
+                raise BreakSignal()
+            self.exec_block(body[at + 1:], frame)
+            return False
+        # the remaining items ride in the synthetic loop's iter as an (interpreted) constant
+        remaining = ast.copy_location(ast.Constant(list(rest_items)), s.iter)
+        loop = ast.copy_location(ast.For(target=s.target, iter=remaining, body=body, orelse=[], type_comment=None), s)
+        synthetic = ast.copy_location(ast.If(test=stop.test, body=[ast.copy_location(ast.Pass(), stop)],
+                                             orelse=body[at + 1:] + [loop]), stop)
+        self.emit_if_cond(synthetic, test, frame, None)
+        return True
 
     def stmt_FunctionDef(self, s, frame):
         if s.decorator_list:
