@@ -272,12 +272,20 @@ class RecursionMixin:
         body_r.add(Node("output", None, (nxt, *new_bufs)))
         zero = self.region.add(Node("const", 0)).add_output(PySpec(int))
         operands = lift_captures([cond_r, body_r], leading=1 + m)
+        return self._run_schedule_loop(cond_r, body_r, operands, (zero, 0), [(b.value, b.example) for b in bufs0],
+                                       carried_specs, site)
+
+    def _run_schedule_loop(self, cond_r, body_r, operands, counter, bufs, carried_specs, site) -> Sym:
+        """Emit the schedule's `while` (counter and buffers carried, `operands` lifted), run
+        it on the examples, and return the root's result(s): the buffers' last rows."""
+        m = len(bufs)
         body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m:])
-        wnode = Node("while", None, (zero, *(b.value for b in bufs0)) + tuple(operands), regions=[cond_r, body_r], site=site)
+        wnode = Node("while", None, (counter[0], *(v for v, _e in bufs)) + tuple(operands),
+                     regions=[cond_r, body_r], site=site)
         self.region.add(wnode)
         outs = [wnode.add_output(sp) for sp in carried_specs] + [wnode.add_output(v.spec) for v in operands]
-        env = {zero.id: 0}
-        env.update({b.value.id: b.example for b in bufs0})
+        env = {counter[0].id: counter[1]}
+        env.update({v.id: e for v, e in bufs})
         env.update({v.id: self.examples[v.id] for v in operands})
         final = Interpreter(self.graph).op_while(wnode, env)
         roots = [self.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
@@ -359,18 +367,8 @@ class RecursionMixin:
         body_r.add(Node("output", None, (nxt, *new_bufs)))
         one = self.region.add(Node("const", 1)).add_output(PySpec(int))
         operands = lift_captures([cond_r, body_r], leading=1 + m)
-        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m:])
-        wnode = Node("while", None, (one, *bufs) + tuple(operands), regions=[cond_r, body_r], site=site)
-        self.region.add(wnode)
-        outs = [wnode.add_output(sp) for sp in carried_specs] + [wnode.add_output(v.spec) for v in operands]
-        env = {one.id: 1}
-        env.update({v.id: self.examples[v.id] for v in bufs})
-        env.update({v.id: self.examples[v.id] for v in operands})
-        final = Interpreter(self.graph).op_while(wnode, env)
-        roots = [self.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
-                 for leaf in range(m)]
-        rtype = self.schedule.get("result_type")
-        return roots[0] if rtype is None else rtype(roots)
+        return self._run_schedule_loop(cond_r, body_r, operands, (one, 1), [(v, self.examples[v.id]) for v in bufs],
+                                       carried_specs, site)
 
     def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], specs, site, k: int = 0) -> List[Value]:
         """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
