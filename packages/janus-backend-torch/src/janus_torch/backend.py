@@ -13,6 +13,7 @@ from typing import Any, Optional
 import torch
 
 import janus
+from janus.backend import HostRows
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import modules as inline_modules
@@ -139,17 +140,6 @@ def impure_call(target: Any, args) -> Optional[str]:
         if isinstance(owner, (torch.optim.Optimizer, torch.nn.Module)):
             return name
     return None
-
-
-class Rows(list):
-    """A 2-D host schedule (children per node) as nested lists, also indexable by
-    `(i, j)` (the IR's form; generated code indexes `rows[i][j]`)."""
-
-    def __getitem__(self, index):
-        if type(index) is tuple:
-            row = list.__getitem__(self, index[0])
-            return row[index[1]] if len(index) == 2 else row[index[1:]]
-        return list.__getitem__(self, index)
 
 
 def check_training_graph(graph) -> None:
@@ -286,7 +276,7 @@ class TorchBackend(janus.Backend):
 
     # -- recursion as data: host schedules are Python lists (indexing them costs ~30 ns) --
     def from_numpy(self, array: Any) -> Any:
-        return array.tolist() if array.ndim <= 1 else Rows(array.tolist())
+        return array.tolist() if array.ndim <= 1 else HostRows(array.tolist())
 
     def zeros(self, shape, spec):
         return [None] * shape[0]  # the result buffer: row i is written before it is read

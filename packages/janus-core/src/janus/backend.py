@@ -38,6 +38,19 @@ class Capabilities:
     item_assignment: bool = True
 
 
+class HostRows(list):
+    """A 2-D host schedule (children per node) as nested lists, indexable in the IR's
+    NumPy forms: `rows[i, j]` (one entry) and `rows[a:b, j]` (a column of some rows).
+    Generated host code indexes `rows[i][j]` directly."""
+
+    def __getitem__(self, index):
+        if type(index) is tuple and type(index[0]) is slice:
+            return [r[index[1]] for r in list.__getitem__(self, index[0])]
+        if type(index) is tuple:
+            return list.__getitem__(self, index[0])[index[1]]
+        return list.__getitem__(self, index)
+
+
 class Executable:
     """A compiled graph.  `run` takes the graph inputs in `graph.inputs` order and returns
     the outputs in order; it raises `janus.errors.AssumptionFailed` when an in-graph

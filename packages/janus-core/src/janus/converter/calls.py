@@ -20,7 +20,7 @@ from typing import Any, Dict, List
 from ..errors import SourceUnavailable
 from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
-from .core import Respecialize, contains_sym, to_node_arg
+from .core import Respecialize, contains_sym
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
 from .heap import Effect, Path, Sym
 from .source import get_source, is_user_function, scope_of
@@ -262,10 +262,7 @@ class CallsMixin:
         if why and live:
             # `p.grad.zero_()` after an in-graph backward(): the gradient is framework state
             # that the graph's own updates read, so the write runs there, in program order
-            write = Node("call_method", m.name, to_node_arg((m.sym,) + tuple(args)), to_node_arg(kwargs),
-                         site=self.where(frame, node))
-            write.meta["impure"] = True
-            self.region.add(write)
+            self.add_in_order("call_method", m.name, (m.sym,) + tuple(args), kwargs, self.where(frame, node))
             return m.sym
         if why:
             pure = self.backend.functional_method(m.name, [m.sym] + list(args), dict(kwargs))
@@ -480,9 +477,7 @@ class CallsMixin:
             if name == "grad" and self.impure_emitted:
                 # backward() ran in the graph: .grad is graph-time state, reset it there, in
                 # program order (a deferred write would land after the whole step)
-                write = Node("call", setattr, (obj.value, name, to_node_arg(value)), site=self.where(frame, node))
-                write.meta["impure"] = True
-                self.region.add(write)
+                self.add_in_order("call", setattr, (obj, name, value), {}, self.where(frame, node))
                 self.heap.shadows[(id(obj.example), ("attr", name))] = value
                 return
             self.heap.note(obj.example, host_path)  # e.g. `p.grad = None` on a parameter

@@ -194,9 +194,7 @@ class ConverterState:
                 if _seen_by_update(e, self.backend):
                     raise Unsupported("a write to framework state before an in-graph update", site,
                                       f"the {e.kind} at {e.site} would be committed after the update")
-            node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
-            node.meta["impure"] = True
-            (region or self.region).add(node)
+            node = self.add_in_order(op, target, args, kwargs, site, region)
             self.impure_emitted = True
             # an update (backward) may write `.grad` anew: forget what the step set it to
             self.heap.shadows = {k: v for k, v in self.heap.shadows.items() if k[1] != ("attr", "grad")}
@@ -210,6 +208,14 @@ class ConverterState:
         node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
         (region or self.region).add(node)
         return self.wrap_result(node, example)
+
+    def add_in_order(self, op: str, target: Any, args, kwargs, site: str, region=None) -> Node:
+        """A node run in the graph for its effect on framework state, in program order
+        (impure: never evaluated during conversion, never removed or merged by the passes)."""
+        node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
+        node.meta["impure"] = True
+        (region or self.region).add(node)
+        return node
 
     def lift_host_containers(self, arg: Any, depth: int = 0) -> Any:
         """Outside lists/tuples passed to a framework call (`tape.gradient(loss,

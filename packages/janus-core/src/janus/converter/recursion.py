@@ -26,6 +26,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from ..backend import HostRows
 from ..errors import Unsupported
 from ..ir.graph import Node, Region, Value
 from ..ir.interpret import Interpreter
@@ -454,7 +455,7 @@ class ScheduleBuilder:
         n = len(kind_col)
         backend = self.backend
         if backend.capabilities.host_schedules:
-            out = {"n": n, "kinds": kind_col, "children": _Rows(child_rows)}
+            out = {"n": n, "kinds": kind_col, "children": HostRows(child_rows)}
             for leaf in range(len(self.result_spec)):
                 out[f"buffer{leaf}"] = [None] * n   # row i is written before it is read
             for k, kind in enumerate(self.kinds):
@@ -536,14 +537,3 @@ class ScheduleBuilder:
                 else:
                     out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out
-
-
-class _Rows(list):
-    """Children rows as nested lists, also indexable by `(i, j)` (the IR's form)."""
-
-    def __getitem__(self, index):
-        if type(index) is tuple and type(index[0]) is slice:  # `rows[a:b, j]`: a column
-            return [r[index[1]] for r in list.__getitem__(self, index[0])]
-        if type(index) is tuple:
-            return list.__getitem__(self, index[0])[index[1]]
-        return list.__getitem__(self, index)
