@@ -239,9 +239,12 @@ def test_python_scalar_input_and_output_under_inductor():
     assert compile_inductor is executable_module.compile_inductor
 
 
+W_BRANCHY = torch.randn(8, 8, generator=torch.Generator().manual_seed(2)) * 0.3
+
+
 def branchy(x):
     for _ in range(3):
-        x = torch.tanh(x @ W)
+        x = torch.tanh(x @ W_BRANCHY)
         if x.sum() > 0:
             x = x * 2
         else:
@@ -257,7 +260,8 @@ def _fx_code(g):
 def test_pointwise_branches_become_where_and_match_eager(mode):
     # both directions seen in the profile -> a cond; its branches are pure pointwise
     # arithmetic, so it lowers straight-line (no host read of the predicate)
-    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 3, -3, 1, -1)]
+    gen = torch.Generator().manual_seed(3)  # fixed data: both directions in the profile
+    xs = [torch.randn(4, 8, generator=gen) * s for s in (1, -1, 1, -1, 3, -3, 1, -1)]
     g = jit(branchy, compile_mode=mode)
     run_all(g, branchy, [(x,) for x in xs])
     assert g.stats.graphs_built == 1 and g.stats.graph_calls >= 5, janus.explain(g)
@@ -268,7 +272,7 @@ def test_pointwise_branches_become_where_and_match_eager(mode):
 
 def test_branches_are_not_merged_when_autograd_sees_them():
     # where's gradient would reach the untaken branch (0 * inf = nan): keep the real cond
-    w = torch.randn(8, 8, requires_grad=True)
+    w = (torch.randn(8, 8, generator=torch.Generator().manual_seed(5)) * 0.3).requires_grad_()
 
     def f(x):
         h = torch.tanh(x @ w)
@@ -278,7 +282,8 @@ def test_branches_are_not_merged_when_autograd_sees_them():
             h = h * 2
         return h
 
-    xs = [torch.randn(4, 8) * s for s in (1, -1, 1, -1, 1, -1, 1, -1)]
+    gen = torch.Generator().manual_seed(4)
+    xs = [torch.randn(4, 8, generator=gen) * s for s in (1, -1, 1, -1, 1, -1, 1, -1)]
     g = jit(f, compile_mode="fx")
     for x in xs:
         a, b = f(x), g(x)
