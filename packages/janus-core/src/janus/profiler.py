@@ -20,8 +20,10 @@ from .ir.spec import is_const_like
 
 SiteKey = Tuple[str, int, int, int, int]
 _MAX_VALUES = 8
+#: bounds that keep a long-running function's profile small
+_MAX_SPECS, _MAX_TRIPS, _KEPT_RUNS = 32, 16, 8
 _FRAME_SENSITIVE = frozenset({"super", "locals", "vars", "globals", "dir", "eval", "exec"})
-_HOOKS = ("__jp__", "__jc__", "__jb__", "__jl__", "__jle__")
+_HOOKS = ("__jp__", "__jt__", "__jb__", "__jl__", "__jle__")
 
 
 class SiteStats:
@@ -88,19 +90,24 @@ class Profile:
                 else:
                     s.values.append(value)
             if not s.overflow:
+                if self.runs not in s.run_values and len(s.run_values) >= _KEPT_RUNS:
+                    del s.run_values[next(iter(s.run_values))]  # only recent runs matter
                 seen = s.run_values.setdefault(self.runs, [])
                 if not any(type(v) is type(value) and v == value for v in seen):
                     seen.append(value)
         else:
             spec = self._spec_of(value)
-            if spec is not None:
+            if spec is not None and (len(s.specs) < _MAX_SPECS or spec in s.specs):
                 s.specs.add(spec)
 
     def branch(self, key: SiteKey, taken: bool) -> None:
         self._site(key).branches[taken] += 1
 
     def loop_enter(self, key: SiteKey) -> None:
-        self._site(key).trips.append(0)
+        trips = self._site(key).trips
+        if len(trips) >= 2 * _MAX_TRIPS:  # bounded: the distinct recent trip counts
+            trips[:] = list(dict.fromkeys(trips))[-_MAX_TRIPS:]
+        trips.append(0)
 
     def loop_iter(self, key: SiteKey) -> None:
         trips = self._site(key).trips
@@ -122,6 +129,12 @@ class Profiler:
 
     def instrumented(self, fn: Callable) -> Optional[Callable]:
         """The instrumented twin of a user function or bound method, or None."""
+        inner = getattr(fn, "__janus_function__", None)
+        if inner is not None and type(fn).__module__ == "janus.runtime":
+            # a jitted function called from profiled code: eager runs its Python body
+            twin = self.instrumented(inner)
+            bound = getattr(fn, "_bound_self", None)
+            return twin if twin is None or bound is None else types.MethodType(twin, bound)
         if isinstance(fn, types.MethodType):
             inner = self.instrumented(fn.__func__)
             return None if inner is None else types.MethodType(inner, fn.__self__)
@@ -162,13 +175,15 @@ class Profiler:
                 p.observe(keys[i], value)
                 return value
 
-            def jc(f, *args, **kwargs):
-                twin = self.instrumented(f)
-                return (twin or f)(*args, **kwargs)
+            def jt(f):
+                # returns the callee's instrumented twin, which the profiled code then calls
+                # itself: no frame of the profiler's stays on the stack during the call, so
+                # recursion reaches the same depth as eager
+                return self.instrumented(f) or f
 
             cells = self._cells = {
                 "__jp__": types.CellType(jp),
-                "__jc__": types.CellType(jc),
+                "__jt__": types.CellType(jt),
                 "__jb__": types.CellType(lambda i, taken: p.branch(keys[i], taken)),
                 "__jl__": types.CellType(lambda i: p.loop_iter(keys[i])),
                 "__jle__": types.CellType(lambda i: p.loop_enter(keys[i])),
@@ -203,21 +218,12 @@ class Profiler:
         return types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__, closure)
 
 
-def _simple(t: ast.AST) -> bool:
-    if isinstance(t, ast.Name):
-        return True
-    if isinstance(t, ast.Attribute):
-        return _simple(t.value)
-    if isinstance(t, ast.Subscript):
-        return _simple(t.value) and isinstance(t.slice, (ast.Constant, ast.Name))
-    return False
-
-
 class _Instrument(ast.NodeTransformer):
     def __init__(self, filename: str, keys: List[SiteKey]):
         self.filename = filename
         self.keys = keys
         self.depth = 0
+        self.temps = 0
 
     def _k(self, node: ast.AST) -> ast.Constant:
         self.keys.append(site_key(self.filename, node))
@@ -249,20 +255,32 @@ class _Instrument(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.func, ast.Name) and node.func.id in _FRAME_SENSITIVE:
             return node
-        return ast.copy_location(ast.Call(ast.Name("__jc__", ast.Load()), [node.func] + node.args, node.keywords), node)
+        node.func = ast.copy_location(self._call("__jt__", node.func), node.func)
+        return node
 
     def visit_AugAssign(self, node):
+        """`o.a += v` / `o[i] += v` as Python runs them (o and i evaluated once, one get,
+        one in-place op, one set), with the value read recorded: a property getter or
+        `__getitem__` runs exactly as often as in eager."""
         t = node.target
-        simple = _simple(t)
-        load = copy.deepcopy(t)
         self.generic_visit(node)
-        if simple:  # record the value read by `x.attr += ...` (evaluating a simple target twice is harmless)
-            for sub in ast.walk(load):
-                if hasattr(sub, "ctx"):
-                    sub.ctx = ast.Load()
-            probe = ast.Expr(self._call("__jp__", self._k(t), load))
+        if isinstance(t, ast.Name):
+            probe = ast.Expr(self._call("__jp__", self._k(t), ast.Name(t.id, ast.Load())))
             return [ast.copy_location(probe, node), node]
-        return node
+        self.temps += 1
+        obj, key, val = (f"__janus_aug{self.temps}_{s}" for s in ("o", "k", "v"))
+        steps = [ast.Assign([ast.Name(obj, ast.Store())], t.value)]
+        if isinstance(t, ast.Attribute):
+            read = ast.Attribute(ast.Name(obj, ast.Load()), t.attr, ast.Load())
+            write = ast.Attribute(ast.Name(obj, ast.Load()), t.attr, ast.Store())
+        else:
+            steps.append(ast.Assign([ast.Name(key, ast.Store())], t.slice))
+            read = ast.Subscript(ast.Name(obj, ast.Load()), ast.Name(key, ast.Load()), ast.Load())
+            write = ast.Subscript(ast.Name(obj, ast.Load()), ast.Name(key, ast.Load()), ast.Store())
+        steps.append(ast.Assign([ast.Name(val, ast.Store())], self._call("__jp__", self._k(t), read)))
+        steps.append(ast.AugAssign(ast.Name(val, ast.Store()), node.op, node.value))
+        steps.append(ast.Assign([write], ast.Name(val, ast.Load())))
+        return [ast.copy_location(s, node) for s in steps]
 
     def visit_If(self, node):
         self.generic_visit(node)
