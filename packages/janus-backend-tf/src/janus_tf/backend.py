@@ -161,6 +161,9 @@ class TFBackend(Backend):
     def assign(self, target, value) -> None:
         functional.assign_variable(target, value)
 
+    def written_variable_method(self, name: str):
+        return functional.VARIABLE_READS.get(name)
+
     @staticmethod
     def take_rows(tensor, index):
         return tf.gather(tensor, index)

@@ -23,17 +23,36 @@ def _like(var: Any, value: Any) -> tf.Tensor:
     return tf.convert_to_tensor(value, dtype=var.dtype.base_dtype)
 
 
+def _same_shape(var: Any, value: tf.Tensor) -> tf.Tensor:
+    """`value`, checked as eager `assign_add`/`assign_sub` check it: its shape must equal
+    the variable's (no broadcasting).  Known shapes are checked now; a dimension only the
+    graph knows is checked there (InvalidArgumentError, like eager)."""
+    have, want = value.shape, var.shape
+    if have.rank is not None and want.rank is not None and have.is_fully_defined() and want.is_fully_defined():
+        if have != want:
+            raise tf.errors.InvalidArgumentError(None, None, f"Cannot update variable with shape {want.as_list()} "
+                                                 f"using a Tensor with shape {have.as_list()}, shapes must be equal.")
+        return value
+    with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(value), tf.shape(var), message=(
+            "Cannot update variable using a Tensor of another shape, shapes must be equal."))]):
+        return tf.identity(value)
+
+
 def assigned(var, value):
-    """The value `var.assign(value)` stores."""
-    return tf.identity(_like(var, value))
+    """The value `var.assign(value)` stores (eager requires a compatible shape)."""
+    value = _like(var, value)
+    if not value.shape.is_compatible_with(var.shape):
+        raise ValueError(f"Cannot assign value to variable: Shape mismatch. The variable shape {tuple(var.shape)}, "
+                         f"and the assigned value shape {tuple(value.shape)} are incompatible.")
+    return tf.identity(value)
 
 
 def assigned_add(var, delta):
-    return tf.add(var, _like(var, delta))
+    return tf.add(var, _same_shape(var, _like(var, delta)))
 
 
 def assigned_sub(var, delta):
-    return tf.subtract(var, _like(var, delta))
+    return tf.subtract(var, _same_shape(var, _like(var, delta)))
 
 
 def _scatter(op):
@@ -65,6 +84,13 @@ PURE_WRITES = {
     "scatter_sub": _sparse(tf.tensor_scatter_nd_sub), "scatter_max": _sparse(tf.tensor_scatter_nd_max),
     "scatter_min": _sparse(tf.tensor_scatter_nd_min),
 }
+def read_value(value, *args, **kwargs):
+    """`v.read_value()` / `v.value()` of a variable whose new value the graph computed."""
+    return tf.identity(value)
+
+
+#: variable methods that read the value, as functions of the (written) value
+VARIABLE_READS = {"read_value": read_value, "value": read_value, "read_value_no_copy": read_value}
 #: keyword arguments of the write methods that do not change the stored value
 _IGNORED_KWARGS = ("read_value", "use_locking", "name", "validate_shape")
 #: operand count of each write (after the variable)

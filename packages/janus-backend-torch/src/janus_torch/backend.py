@@ -294,6 +294,15 @@ class TorchBackend(janus.Backend):
             out.append(r)
         return out
 
+    def placeholder(self, spec):
+        if None in spec.shape:
+            return super().placeholder(spec)
+        return torch.zeros, (tuple(spec.shape),), {"dtype": getattr(torch, spec.dtype), "device": spec.device}
+
+    def check_inplace(self, target) -> None:
+        if isinstance(target, torch.Tensor) and target.is_leaf and target.requires_grad and torch.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
     def assign(self, target, value) -> None:
         if target.requires_grad and target.is_leaf:
             with torch.no_grad():  # eager only allowed the write under no_grad (a parameter update)

@@ -11,6 +11,7 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
+from .errors import Unsupported
 from .ir.graph import Graph
 from .ir.spec import PySpec, TensorSpec
 
@@ -116,6 +117,25 @@ class Backend:
     def functional_method(self, name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
         """For an in-place tensor method (`x.sub_(y)`): `(op, target, args, kwargs)` of a node
         computing x's new value out of place (op is "call" or "call_method"); None if unknown."""
+        return None
+
+    def placeholder(self, spec: TensorSpec) -> Tuple[Callable, tuple, dict]:
+        """`(target, args, kwargs)` of a graph call making some tensor of `spec` (zeros):
+        what a `cond` branch returns for a value only the other branch computes (a value
+        an effect of that branch uses; it is never looked at when the branch did not run)."""
+        if None in spec.shape:
+            raise Unsupported("a value computed on one branch of a data-dependent `if` for an effect", "",
+                              "its shape varies between calls")
+        return self.zeros, (tuple(spec.shape), spec), {}
+
+    def check_inplace(self, target: Any) -> None:
+        """Raise what eager raises when `target` (a tensor of the call, at this point of
+        the program) may not be written in place; the call then runs imperatively."""
+
+    def written_variable_method(self, name: str) -> Optional[Callable]:
+        """After `v.assign(...)` in a graph, `v` stands for a plain tensor value: a pure
+        function computing `v.name(*args)` on that value (TensorFlow: `read_value` is
+        `tf.identity`), or None when the method has no such form."""
         return None
 
     #: a callable `(tensor, index, value) -> new tensor` for `t[index] = value`, or None

@@ -23,6 +23,8 @@ class Config(BaseModel):
     compile_mode: Literal["default", "off", "fx", "inductor", "tiered"] = Field(
         "default", description="backend compilation tier (torch: fx graph, Inductor, or fx first then Inductor)")
     passes: bool = Field(True, description="run DCE, CSE and constant folding on each graph")
+    conversion_timeout: float = Field(
+        30.0, gt=0, description="seconds one conversion may take before the call runs imperatively instead")
     recursion: Literal["schedule", "inline"] = Field(
         "schedule", description="recursion over a Python structure: a graph loop over a host schedule, or "
                                 "inlined per structure (one graph per tree shape)")

@@ -29,7 +29,7 @@ def explain(fn) -> str:
     retired = getattr(st, "retired", [])
     for spec in list(retired) + list(st.cache.values()):
         conv = spec.conversion
-        state = " (retired after a failed speculation)" if spec in retired else ""
+        state = f" ({spec.retired_because})" if spec in retired else ""
         lines.append(f"  specialization #{spec.number}{state}: {spec.hits} graph calls, built in "
                      f"{spec.build_seconds * 1e3:.1f} ms, executable: {spec.executable.describe()}")
         lines.append("    guards:")

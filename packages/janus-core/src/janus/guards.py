@@ -13,7 +13,19 @@ import keyword
 import types
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .converter.heap import Guard, Path
+from .converter.heap import Guard, Path, typed_snapshot
+
+
+class _HostRaised:
+    """What a guard function returns when computing a host value raised: the call runs
+    imperatively (where eager raises the same exception), and no graph is missing."""
+
+    def __repr__(self) -> str:
+        return "HOST_RAISED"
+
+
+HOST_RAISED = _HostRaised()
+_OMITTED = type("_Omitted", (), {"__repr__": lambda self: "<omitted>"})()
 
 
 class _Namespace:
@@ -65,6 +77,13 @@ class GuardCompiler:
                 expr = self.ns.bind(self.object_roots[path.root[1]], "__o")
             elif kind == "node":
                 expr = "node"
+            elif kind == "expr":  # a Python number computed on the host from other inputs
+                var = f"__v{len(self.exprs)}"
+                # an exception here is the function's own (eager raises it too): not a miss
+                self.lines += ["try:", f"    {var} = {self.render(path.root[1])}",
+                               "except Exception:", f"    return {self.ns.bind(HOST_RAISED, '__raised')}"]
+                self.exprs[path] = var
+                return var
             elif kind == "derived":  # a host schedule computed from an outside structure
                 _, b, base, field = path.root
                 sched = self.exprs.get(("schedule", b, base))
@@ -130,6 +149,8 @@ class GuardCompiler:
             return f"tuple({e}.keys()) == {self.ns.bind(g.expect)}"
         if k == "alias":
             return f"{e} is {self.path_expr(g.expect)}"
+        if k == "equals":  # plain data read whole by Python code: every item, typed
+            return f"{self.ns.bind(typed_snapshot)}({e}) == {self.ns.bind(g.expect)}"
         if k == "contains":
             key, present = g.expect
             lit = _literal(key)
@@ -161,12 +182,21 @@ class GuardCompiler:
         return namespace["__janus_guard__"], text
 
     def compile(self, guards: List[Guard], input_paths: List[Path], host_paths: List[Path]) -> Tuple[Callable, str]:
-        lines = self.body(guards, input_paths, host_paths)
-        return self.define(self._signature(), lines, f"guard of {getattr(self.fn, '__qualname__', '?')}")
+        signature, defaults = self._signature()
+        fn = self.ns.bind(self.fn, "__fn")
+        # the function may have been given other code since the graph was built
+        lines = [f"if {fn}.__code__ is not {self.ns.bind(self.fn.__code__, '__code')}: return None"]
+        lines += defaults + self.body(guards, input_paths, host_paths)
+        return self.define(signature, lines, f"guard of {getattr(self.fn, '__qualname__', '?')}")
 
-    def _signature(self) -> str:
+    def _signature(self) -> Tuple[str, List[str]]:
+        """The function's parameters, and lines that fill in an omitted argument from the
+        function's *current* `__defaults__`/`__kwdefaults__` (as Python does on each call)."""
         parts: List[str] = []
+        defaults: List[str] = []
         sig = inspect.signature(self.fn)
+        positional = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        omitted, fn = self.ns.bind(_OMITTED, "__omitted"), self.ns.bind(self.fn, "__fn")
         saw_kwonly = False
         last_posonly = False
         for p in sig.parameters.values():
@@ -182,11 +212,14 @@ class GuardCompiler:
             elif p.kind is p.VAR_KEYWORD:
                 text = "**" + p.name
             if p.default is not p.empty:
-                text += "=" + self.ns.bind(p.default, "__d")
+                text += "=" + omitted
+                current = (f"{fn}.__kwdefaults__[{p.name!r}]" if p.kind is p.KEYWORD_ONLY
+                           else f"{fn}.__defaults__[{positional.index(p.name) - len(positional)}]")
+                defaults.append(f"if {p.name} is {omitted}: {p.name} = {current}")
             parts.append(text)
         if last_posonly:
             parts.append("/")
-        return ", ".join(parts)
+        return ", ".join(parts), defaults
 
 
 def compile_guards(fn, backend, conversion) -> Tuple[Callable, str]:

@@ -1,18 +1,24 @@
 """The runtime: dispatcher, specialization cache, imperative fallback, effect commit.
 
-Call path (DESIGN.md section 1): check the host guards of the cached specializations
+Call path (docs/architecture.md): check the host guards of the cached specializations
 (most recently used first); on a hit run the executable, then commit the deferred
 effects in program order and rebuild the result.  On a miss, or when an in-graph
 assertion fails, run the call imperatively through the profiler; the next miss builds a
 new specialization from the richer profile (the failed assumption relaxed).
+
+Threads: the hot path (guards, executable, commit) takes no lock; it reads `cache`, a
+dict that is replaced, never changed, under the state's lock.  Profiling and building
+take that lock without waiting: a thread that finds it held runs the call eagerly.  A
+graph that reads outside Python state its effects write holds `HEAP_LOCK` from the guard
+(the read) to the commit (the write), as eager does that read-modify-write in one step.
 """
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import threading
 import time
-import types
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
@@ -22,11 +28,18 @@ from .converter import Conversion, convert
 from .converter.source import get_source
 from .converter.templates import materialize
 from .errors import AssumptionFailed, EffectsApplied, JanusError, SourceUnavailable, Unsupported
-from .guards import compile_guards
+from .guards import HOST_RAISED, compile_guards
 from .ir import format_graph, verify
-from .ir.passes import run_default_passes
+from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
+from .selection import claim_backend, claim_closure, foreign_backend
+
+#: held from the guard to the commit by graphs that read Python state their effects write
+HEAP_LOCK = threading.RLock()
+_LAZY_CODE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+#: graphs that raised where eager did not, after which a function stays imperative
+_MAX_BROKEN = 2
 
 
 @dataclass
@@ -39,8 +52,10 @@ class Specialization:
     graph_text: str
     build_seconds: float
     hits: int = 0
+    last_used: int = 0
     assertion_failures: Dict[str, int] = field(default_factory=dict)
     fast_result: Optional[int] = None
+    retired_because: str = ""
 
 
 def _disabled() -> bool:
@@ -60,14 +75,21 @@ _DISABLED = _DisabledFlag([False])
 class _Counters:
     """Plain counters on the hot path; `JitFunction.stats` snapshots them as a pydantic Stats."""
 
-    __slots__ = tuple(Stats.model_fields)
+    __slots__ = tuple(Stats.model_fields) + ("_reasons_lock",)
 
     def __init__(self):
-        for name, f in Stats.model_fields.items():
+        for name in Stats.model_fields:
             setattr(self, name, {} if name == "fallback_reasons" else 0)
+        self._reasons_lock = threading.Lock()
+
+    def reason(self, reason: str) -> None:
+        with self._reasons_lock:
+            self.fallback_reasons[reason] = self.fallback_reasons.get(reason, 0) + 1
 
     def snapshot(self) -> Stats:
-        return Stats(**{name: (dict(getattr(self, name)) if name == "fallback_reasons" else getattr(self, name))
+        with self._reasons_lock:
+            reasons = dict(self.fallback_reasons)
+        return Stats(**{name: (reasons if name == "fallback_reasons" else getattr(self, name))
                         for name in Stats.model_fields})
 
 
@@ -131,20 +153,30 @@ class _State:
         self.name = getattr(fn, "__qualname__", repr(fn))
         self.config = config
         self.backend_name = backend_name
+        self.backend_chosen_by = "the caller" if backend_name is not None else ""
         self.backend = None
         self.stats = _Counters()
-        self.cache: "OrderedDict[int, Specialization]" = OrderedDict()
+        self.lock = threading.RLock()
+        #: number -> specialization; replaced (never changed) under `lock`, read without it
+        self.cache: Dict[int, Specialization] = {}
+        self.mru: Optional[Specialization] = None
         self.profile: Optional[Profile] = None
         self.profiler: Optional[Profiler] = None
         self.analyzer: Optional[Analyzer] = None
         self.pending_conversion = False
-        self.mru: Optional[Specialization] = None
-        #: the last few specializations dropped after a failed speculation (for explain)
+        #: the last few specializations dropped (failed speculation, broken graph), for explain
         self.retired: List[Specialization] = []
         self.imperative_reason: Optional[str] = None  # set: this function stays imperative
         self.failures: List[str] = []
         self.numbers = 0
+        self.uses = 0
         self.backoff = 0
+        self.broken = 0
+        self.gave_up = False  # no more graph builds: imperative calls are no longer profiled
+        code = getattr(fn, "__code__", None)
+        if code is not None and code.co_flags & _LAZY_CODE:
+            self.imperative_reason = "a generator or coroutine function runs lazily on the host; JANUS calls it as is"
+            return
         try:
             get_source(fn)
         except SourceUnavailable as e:
@@ -156,78 +188,121 @@ class _State:
         if _DISABLED[0]:
             return self._imperative(args, kwargs, "JANUS_DISABLE is set", "disabled", profile=False)
         mru = self.mru
-        if mru is not None:  # the common case: the last specialization fits again
-            got = mru.guard(*args, **kwargs)
-            if got is not None:
-                return self._run_graph(mru, got, args, kwargs)
-        for spec in reversed(self.cache.values()):
-            if spec is mru:
-                continue
-            got = spec.guard(*args, **kwargs)
-            if got is not None:
-                return self._run_graph(spec, got, args, kwargs)
+        try:
+            if mru is not None:  # the common case: the last specialization fits again
+                got = mru.guard(*args, **kwargs)
+                if got is not None:
+                    return self._run_graph(mru, got, args, kwargs)
+            for spec in reversed(self.cache.values()):
+                if spec is not mru:
+                    got = spec.guard(*args, **kwargs)
+                    if got is not None:
+                        return self._run_graph(spec, got, args, kwargs)
+        except TypeError:  # the arguments do not bind to the signature: eager raises its own error
+            return self._imperative(args, kwargs, "the arguments do not match the signature", "arguments",
+                                    profile=False)
         return self._miss(args, kwargs)
 
     def _run_graph(self, spec: Specialization, got, args, kwargs):
+        if got is HOST_RAISED:
+            return self._imperative(args, kwargs, "computing a Python value on the host raised", "host-raised",
+                                    profile=False)
+        if not spec.conversion.read_modify_write:
+            return self._execute(spec, got, args, kwargs)
+        with HEAP_LOCK:  # read again under the lock: the read and the commit are one step
+            got = spec.guard(*args, **kwargs)
+            if got is not None and got is not HOST_RAISED:
+                return self._execute(spec, got, args, kwargs)
+        return self._imperative(args, kwargs, "no specialization fits (guard miss)", "guard-miss", profile=False)
+
+    def _execute(self, spec: Specialization, got, args, kwargs):
         inputs, hosts = got
         try:
             outs = spec.executable.run(inputs)
         except AssumptionFailed as e:
-            self.stats.assumption_failures += 1
-            spec.assertion_failures[e.site] = spec.assertion_failures.get(e.site, 0) + 1
-            self.analyzer.assertion_failed(spec.conversion.asserts.get(e.site))
-            # retire the graph: the next call that reaches it builds a more general one (the
-            # failed site relaxed: a graph `cond`/`while` instead of the speculation)
-            if self.stats.graphs_built < self.config.max_regenerations:
-                self.cache.pop(spec.number, None)
-                self.retired.append(spec)
-                del self.retired[:-4]
-                if self.mru is spec:
-                    self.mru = None
-            self.pending_conversion = True
-            return self._imperative(args, kwargs, f"speculation failed at {e.site}", "assumption")
+            return self._assumption_failed(spec, e, args, kwargs)
         except EffectsApplied as e:  # an update already ran: re-running would apply it twice
             self.stats.graph_calls += 1
+            _commit_effects(self.backend, spec.conversion.effects[:spec.conversion.effects_before_update], None, hosts)
             raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
-            self.pending_conversion = True
-            return self._imperative(args, kwargs, f"graph raised {type(e).__name__}: {e}"[:200], "error")
+            return self._graph_raised(spec, e, args, kwargs)
         self.stats.graph_calls += 1
         spec.hits += 1
-        if spec is not self.mru:
-            self.cache.move_to_end(spec.number)
-            self.mru = spec
+        self.uses += 1
+        spec.last_used = self.uses
+        self.mru = spec
         if spec.fast_result is not None:
             return outs[spec.fast_result]
         return self._commit(spec.conversion, outs, hosts)
 
     def _commit(self, conv: Conversion, outs, hosts):
-        to_python = self.backend.to_python
         memo: Dict[int, Any] = {}
-        for kind, target, ops, _site, conds in conv.effects:
-            if conds and not all(bool(materialize(c, outs, hosts, {}, to_python)) == e for c, e in conds):
-                continue  # the effect sits on a branch of a graph cond that was not taken
-            if kind == "call":
-                fn, args_tpl, kwargs_tpl = ops
-                fn(*materialize(args_tpl, outs, hosts, {}, to_python), **materialize(kwargs_tpl, outs, hosts, {}, to_python))
-                continue
-            if kind == "print":
-                args_tpl, sep, end, flush = ops
-                print(*materialize(args_tpl, outs, hosts, {}, to_python), sep=sep, end=end, flush=flush)
-                continue
-            obj = hosts[target[1]]
-            vals = [materialize(t, outs, hosts, memo, to_python) for t in ops]
-            if kind == "assign":
-                self.backend.assign(obj, vals[0])
-            else:
-                _apply_effect(kind, obj, vals)
-        return materialize(conv.result, outs, hosts, memo, to_python)
+        _commit_effects(self.backend, conv.effects, outs, hosts, memo)
+        return materialize(conv.result, outs, hosts, memo, self.backend.to_python)
+
+    # -- when a graph does not serve ------------------------------------------------------
+    def _assumption_failed(self, spec: Specialization, e: AssumptionFailed, args, kwargs):
+        self.stats.assumption_failures += 1
+        with self.lock:
+            spec.assertion_failures[e.site] = spec.assertion_failures.get(e.site, 0) + 1
+            self.analyzer.assertion_failed(spec.conversion.asserts.get(e.site))
+            # retire the graph: the next call that reaches it builds a more general one (the
+            # failed site relaxed: a graph `cond`/`while` instead of the speculation)
+            if self.stats.graphs_built < self.config.max_regenerations:
+                self._retire(spec, f"retired after a failed speculation at {e.site}")
+            self.pending_conversion = True
+        return self._imperative(args, kwargs, f"speculation failed at {e.site}", "assumption")
+
+    def _graph_raised(self, spec: Specialization, error: Exception, args, kwargs):
+        """The graph raised: run eagerly.  If eager raises the same, the graph was right (a
+        data-dependent error); otherwise the graph is broken for these arguments: retire it."""
+        reason = f"graph raised {type(error).__name__}: {error}"[:200]
+        try:
+            result = self._imperative(args, kwargs, reason, "error")
+        except BaseException as eager_error:
+            if type(eager_error) is not type(error):
+                self._graph_broken(spec, reason)
+            raise
+        self._graph_broken(spec, reason)
+        return result
+
+    def _graph_broken(self, spec: Specialization, reason: str) -> None:
+        with self.lock:
+            self.broken += 1
+            self._retire(spec, f"retired: {reason} where eager did not")
+            self.failures.append(f"specialization #{spec.number} retired: {reason} where eager did not")
+            if self.broken >= _MAX_BROKEN:
+                self.imperative_reason = f"its graphs raised where eager did not ({reason})"
+                self.gave_up = True
+        if self.config.fallback == "raise":
+            raise JanusError(f"janus.jit({self.name}): specialization #{spec.number} {reason} where eager "
+                             f"did not; it was retired")
+
+    def _retire(self, spec: Specialization, why: str) -> None:
+        """Drop `spec` from the cache (under `lock`)."""
+        if spec.number in self.cache:
+            self.cache = {n: s for n, s in self.cache.items() if n != spec.number}
+            spec.retired_because = why
+            self.retired = (self.retired + [spec])[-4:]
+        if self.mru is spec:
+            self.mru = None
 
     def _miss(self, args, kwargs):
         if self.imperative_reason is not None:
             return self._imperative(args, kwargs, self.imperative_reason, "unsupported", profile=False)
-        if self.backend is None:
-            self._choose_backend(args, kwargs)
+        if not self.lock.acquire(blocking=False):  # another thread profiles or builds: run eagerly
+            return self._imperative(args, kwargs, "another thread is profiling or building this function", "busy",
+                                    profile=False)
+        try:
+            return self._miss_locked(args, kwargs)
+        finally:
+            self.lock.release()
+
+    def _miss_locked(self, args, kwargs):
+        foreign = self._check_backend(args, kwargs)
+        if foreign is not None:
+            return self._imperative(args, kwargs, foreign, "unsupported", profile=False)
         if self.profile.runs < self.config.profile_runs:
             return self._imperative(args, kwargs, "profiling", "profiling")
         if self.cache:
@@ -238,10 +313,10 @@ class _State:
                 return self._imperative(args, kwargs, "no specialization fits (guard miss)", "guard-miss")
         if self.backoff > 0:
             self.backoff -= 1
-            return self._imperative(args, kwargs, self.failures[-1], "unsupported")
+            return self._imperative(args, kwargs, self.failures[-1], "unsupported", profile=not self.gave_up)
         spec = self._build(args, kwargs)
         if spec is None:
-            return self._imperative(args, kwargs, self.failures[-1], "unsupported")
+            return self._imperative(args, kwargs, self.failures[-1], "unsupported", profile=not self.gave_up)
         got = spec.guard(*args, **kwargs)
         if got is None:
             self.pending_conversion = True
@@ -255,12 +330,15 @@ class _State:
             self.failures.append(f"gave up after {cfg.max_regenerations} graph builds (max_regenerations)")
             self.imperative_reason = self.failures[-1] if not self.cache else None
             self.backoff = 1 << 30
+            self.gave_up = True
             return None
         t0 = time.perf_counter()
         try:
             conversion = convert(self.fn, args, kwargs, self.backend, self.analyzer, cfg)
             if cfg.passes:
                 run_default_passes(conversion.graph, self.backend.is_random)
+            dropped = set(prune_inputs(conversion.graph))
+            conversion.input_paths = [p for i, p in enumerate(conversion.input_paths) if i not in dropped]
             verify(conversion.graph)
             graph_text = format_graph(conversion.graph)
             guard, guard_src = compile_guards(self.fn, self.backend, conversion)
@@ -269,6 +347,8 @@ class _State:
             return self._conversion_failed(f"unsupported: {e}", e)
         except JanusError as e:
             return self._conversion_failed(f"{type(e).__name__}: {e}", e)
+        except RecursionError:
+            return self._conversion_failed("conversion stopped: the function recurses too deeply to convert", None)
         except Exception as e:  # the function raised for these arguments during conversion
             where = _innermost(e.__traceback__)
             return self._conversion_failed(f"conversion stopped: {type(e).__name__}: {e} (raised at {where})"[:300], None)
@@ -277,16 +357,23 @@ class _State:
         res = conversion.result
         if not conversion.effects and res[0] == "out" and res[2] is None:
             spec.fast_result = res[1]  # the result is one graph output: nothing to commit or rebuild
-        self.cache[spec.number] = spec
-        self.mru = spec
-        self.stats.graphs_built += 1
-        while len(self.cache) > cfg.max_graphs:
-            evicted = self.cache.popitem(last=False)[1]
-            if evicted is self.mru:
-                self.mru = None
-            self.stats.graphs_evicted += 1
+        self._publish(spec)
         plugins.hook.janus_on_graph_built(event=GraphBuiltEvent(self.name, self.backend.name, graph_text, spec.build_seconds))
         return spec
+
+    def _publish(self, spec: Specialization) -> None:
+        """Add `spec` to the cache, evicting the least recently used past `max_graphs`."""
+        cache = dict(self.cache)
+        cache[spec.number] = spec
+        self.uses += 1
+        spec.last_used = self.uses
+        while len(cache) > self.config.max_graphs:
+            oldest = min(cache.values(), key=lambda s: s.last_used)
+            del cache[oldest.number]
+            self.stats.graphs_evicted += 1
+        self.cache = cache
+        self.mru = spec
+        self.stats.graphs_built += 1
 
     def _conversion_failed(self, reason: str, error: Optional[JanusError]):
         self.stats.conversion_failures += 1
@@ -297,33 +384,89 @@ class _State:
         n = self.stats.conversion_failures
         if n >= 4 and not self.cache:
             self.imperative_reason = reason
+            self.gave_up = True
         self.backoff = (1 << n) - 1
         return None
 
     def _imperative(self, args, kwargs, reason: str, kind: str, profile: bool = True):
         stats = self.stats
         stats.imperative_calls += 1
-        stats.fallback_reasons[reason] = stats.fallback_reasons.get(reason, 0) + 1
-        if kind not in ("profiling", "disabled"):
+        stats.reason(reason)
+        if kind not in ("profiling", "disabled", "busy"):
             if self.config.fallback == "raise" and kind == "unsupported":
                 raise JanusError(f"janus.jit({self.name}) cannot run from a graph: {reason}")
             plugins.hook.janus_on_fallback(event=FallbackEvent(self.name, reason, kind))
-        if profile and self.profiler is not None:
-            stats.profiled_calls += 1
-            return self.profiler.call(self.fn, args, kwargs)
+        if profile and self.profiler is not None and not self.gave_up:
+            if self.lock.acquire(blocking=False):  # the profile is written under the lock
+                try:
+                    stats.profiled_calls += 1
+                    return self.profiler.call(self.fn, args, kwargs)
+                finally:
+                    self.lock.release()
         if self.backend is not None:
             return self.backend.run_imperative(self.fn, args, kwargs)
         return self.fn(*args, **kwargs)
 
-    def _choose_backend(self, args, kwargs) -> None:
-        name = self.backend_name
-        if name is None:
-            name = _claim(args, kwargs) or _claim_closure(self.fn) or "reference"
-            self.backend_name = name
-        self.backend = plugins.get(name)
+    # -- which backend --------------------------------------------------------------------
+    def _check_backend(self, args, kwargs) -> Optional[str]:
+        """Choose the backend on the first call; afterwards, the reason a call's tensors
+        cannot run on it (or switch, when the first calls had no tensors at all)."""
+        if self.backend is None:
+            self._use_backend(claim_backend(args, kwargs) or claim_closure(self.fn))
+            return None
+        foreign = foreign_backend(args, kwargs, self.backend)
+        if foreign is None:
+            return None
+        if self.backend_chosen_by == "default":
+            self._use_backend(foreign)
+            return None
+        return (f"the arguments hold {foreign} tensors, but this function runs on backend "
+                f"{self.backend_name} (chosen by {self.backend_chosen_by})")
+
+    def _use_backend(self, claimed: Optional[str]) -> None:
+        if self.backend_chosen_by != "the caller":
+            self.backend_name = claimed or "reference"
+            self.backend_chosen_by = "the arguments" if claimed else "default"
+        self.backend = plugins.get(self.backend_name)
         self.profile = Profile(lambda v: self.backend.spec_of(v) if self.backend.owns(v) else None)
         self.profiler = Profiler(self.profile)
         self.analyzer = Analyzer(self.profile, self.config)
+        self.cache, self.mru, self.pending_conversion = {}, None, False
+
+
+def _commit_effects(backend, effects, outs, hosts, memo: Optional[Dict[int, Any]] = None) -> None:
+    """Apply deferred effects in program order.  With `outs` None (the graph raised after an
+    update), only effects whose values do not come from the graph can be applied."""
+    memo = {} if memo is None else memo
+    to_python = backend.to_python
+    for kind, target, ops, _site, conds in effects:
+        if outs is None and (conds or _needs_outputs(ops)):
+            continue
+        if conds and not all(bool(materialize(c, outs, hosts, {}, to_python)) == e for c, e in conds):
+            continue  # the effect sits on a branch of a graph cond that was not taken
+        if kind == "call":
+            fn, args_tpl, kwargs_tpl = ops
+            fn(*materialize(args_tpl, outs, hosts, {}, to_python), **materialize(kwargs_tpl, outs, hosts, {}, to_python))
+            continue
+        if kind == "print":
+            args_tpl, sep, end, flush = ops
+            print(*materialize(args_tpl, outs, hosts, {}, to_python), sep=sep, end=end, flush=flush)
+            continue
+        obj = hosts[target[1]]
+        vals = [materialize(t, outs, hosts, memo, to_python) for t in ops]
+        if kind == "assign":
+            backend.assign(obj, vals[0])
+        else:
+            _apply_effect(kind, obj, vals)
+
+
+def _needs_outputs(template: Any) -> bool:
+    """Does a (nested) template read a graph output?"""
+    if isinstance(template, tuple) and template and template[0] in ("out", "host_call"):
+        return True
+    if isinstance(template, (tuple, list)):
+        return any(_needs_outputs(t) for t in template)
+    return False
 
 
 def _innermost(tb) -> str:
@@ -332,39 +475,6 @@ def _innermost(tb) -> str:
     if tb is None:
         return "?"
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
-
-
-def _claim(args, kwargs, depth: int = 0) -> Optional[str]:
-    for v in list(args) + list(kwargs.values()):
-        name = plugins.claim(v)
-        if name is not None:
-            return name
-        if depth < 3 and isinstance(v, (list, tuple)):
-            found = _claim(v, {}, depth + 1)
-            if found:
-                return found
-        if depth < 3 and isinstance(v, dict):
-            found = _claim((), v, depth + 1)
-            if found:
-                return found
-        if depth < 1 and hasattr(v, "__dict__") and not isinstance(v, (type, types.ModuleType)):
-            found = _claim((), dict(vars(v)), depth + 1)
-            if found:
-                return found
-    return None
-
-
-def _claim_closure(fn) -> Optional[str]:
-    cells = [c.cell_contents for c in (getattr(fn, "__closure__", None) or ()) if _filled(c)]
-    return _claim(cells, {}, 1)
-
-
-def _filled(cell) -> bool:
-    try:
-        cell.cell_contents
-        return True
-    except ValueError:
-        return False
 
 
 def _apply_effect(kind: str, obj: Any, vals: List[Any]) -> None:

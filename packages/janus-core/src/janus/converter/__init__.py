@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Tuple
 
 from ..errors import Unsupported
 from ..ir.graph import Graph, Node
+from ..ir.spec import is_const_like
 from .core import Reconvert, Respecialize
 from .recursion import ScheduleRecursion
 from .heap import Guard, Path
@@ -30,6 +31,12 @@ class Conversion:
     object_roots: List[Any]
     asserts: Dict[str, Any] = field(default_factory=dict)
     builders: List[Any] = field(default_factory=list)  # host schedule builders (recursion as data)
+    #: how many of `effects` eager makes before the graph's first in-graph update (backward(),
+    #: an optimizer step): committed even when the graph raises after that update
+    effects_before_update: int = 0
+    #: the graph reads outside Python state that its effects write (`TOTAL += 1`): the read
+    #: (in the guard) and the write (the commit) must happen as one step among threads
+    read_modify_write: bool = False
 
 
 class RootConverter(Converter):
@@ -91,7 +98,30 @@ class RootConverter(Converter):
         self.graph.add(Node("output", None, tuple(tb.outputs)))
         return Conversion(self.graph, self.guards, self.input_paths, tb.host_paths, result_tpl, effects,
                           self.globals_dicts, list(self.__dict__.get("object_roots", [])), dict(self.asserts),
-                          list(self.__dict__.get("builders", [])))
+                          list(self.__dict__.get("builders", [])), self.effects_before_update,
+                          self._reads_what_it_writes())
+
+    def _reads_what_it_writes(self) -> bool:
+        """Does a guard or graph input read a place that an effect writes?"""
+        written = set()
+        for e in self.heap.effects:
+            path = self.heap.path_of(e.target) if e.target is not None else None
+            if path is not None:
+                written.add(path)
+                if e.kind in ("setitem", "setattr", "delitem", "delattr") and e.args and is_const_like(e.args[0]):
+                    step = "item" if e.kind in ("setitem", "delitem") else "attr"
+                    written.add(Path(path.root, path.steps + ((step, e.args[0]),)))
+        if not written:
+            return False
+        read = [g.path for g in self.guards if g.path is not None] + list(self.input_paths)
+        return any(p in written or _global_alias(p) in written for p in read)
+
+
+def _global_alias(path: Path) -> Path:
+    """`global:name` read as the item `name` of its module dict (how global writes go)."""
+    if path.root[0] == "global" and not path.steps:
+        return Path(("gdict", path.root[1]), (("item", path.root[2]),))
+    return path
 
 
 def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:

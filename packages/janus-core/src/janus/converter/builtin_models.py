@@ -11,7 +11,9 @@ from typing import Any, Callable, Dict
 
 from ..ir.spec import PySpec
 from .core import Respecialize, contains_sym
+from .deferred import Deferred
 from .heap import Effect, Sym
+from .values import ConvFunction, SymMethod, python_type
 
 
 def _len(cv, args, kwargs, frame, node):
@@ -62,29 +64,36 @@ def _reversed(cv, args, kwargs, frame, node):
 def _container(kind):
     def handler(cv, args, kwargs, frame, node):
         if not args:
-            return kind(**kwargs)
+            return cv.journal.born(kind(**kwargs)) if kind in (list, dict, set) else kind(**kwargs)
         src = args[0]
         if kind is dict:
             if isinstance(src, dict) or cv.heap.path_of(src) is not None and hasattr(src, "keys"):
-                return {k: cv.get_item(src, k, frame, node) for k in cv.iterate(src, frame, node)} | kwargs
-            return dict(cv.iterate(src, frame, node), **kwargs)
+                return cv.journal.born({k: cv.get_item(src, k, frame, node) for k in cv.iterate(src, frame, node)} | kwargs)
+            return cv.journal.born(dict(cv.iterate(src, frame, node), **kwargs))
         items = cv.iterate(src, frame, node)
         if kind in (set, frozenset) and any(contains_sym(i) for i in items):
             raise cv.unsupported("a set of tensors", frame, node)
-        return kind(items)
+        made = kind(items)
+        return cv.journal.born(made) if kind in (list, set) else made
     return handler
 
 
 def _isinstance(cv, args, kwargs, frame, node):
     x, cls = args
-    return isinstance(x.example if isinstance(x, Sym) else x, cls)
+    if isinstance(x, (ConvFunction, SymMethod)):  # stands for a function / bound method
+        return issubclass(python_type(x), cls)
+    return isinstance(x.example if isinstance(x, (Sym, Deferred)) else x, cls)
 
 
 def _type(cv, args, kwargs, frame, node):
     if len(args) != 1:
         raise cv.unsupported("type() with three arguments", frame, node)
-    x = args[0]
-    return type(x.example) if isinstance(x, Sym) else type(x)
+    return python_type(args[0])
+
+
+def _callable(cv, args, kwargs, frame, node):
+    (x,) = args
+    return callable(x.example if isinstance(x, (Sym, Deferred)) else x)
 
 
 def _print(cv, args, kwargs, frame, node):
@@ -196,7 +205,7 @@ HANDLERS: Dict[Callable, Callable] = {
     builtins.len: _len, builtins.range: _range, builtins.enumerate: _enumerate, builtins.zip: _zip,
     builtins.reversed: _reversed, builtins.list: _container(list), builtins.tuple: _container(tuple),
     builtins.dict: _container(dict), builtins.set: _container(set), builtins.frozenset: _container(frozenset),
-    builtins.isinstance: _isinstance, builtins.type: _type, builtins.print: _print, builtins.getattr: _getattr,
+    builtins.isinstance: _isinstance, builtins.type: _type, builtins.callable: _callable, builtins.print: _print, builtins.getattr: _getattr,
     builtins.hasattr: _hasattr, builtins.setattr: _setattr, builtins.float: _scalar(float), builtins.int: _scalar(int),
     builtins.bool: _scalar(bool), builtins.complex: _scalar(complex), builtins.sum: _sum,
     builtins.min: _minmax(min), builtins.max: _minmax(max), builtins.abs: _abs, builtins.map: _map,

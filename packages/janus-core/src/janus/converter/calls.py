@@ -20,10 +20,12 @@ from typing import Any, Dict, List
 from ..errors import SourceUnavailable
 from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
+from . import builtin_models
 from .core import Respecialize, contains_sym
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
-from .heap import Effect, Path, Sym
-from .source import get_source, is_user_function, scope_of
+from .heap import Effect, Path, Sym, typed_snapshot
+from .source import get_source, is_user_function
+from .values import ConvFunction, SymMethod
 
 MAX_INLINE_DEPTH = 200
 _SPEC_ATTRS = frozenset({"shape", "dtype", "ndim", "device", "is_cuda", "layout", "requires_grad", "is_leaf"})
@@ -35,36 +37,6 @@ _PURE_BUILTINS = frozenset({
     builtins.slice, builtins.sorted, builtins.str, builtins.sum, builtins.tuple, builtins.list, builtins.dict,
     builtins.type, builtins.isinstance, builtins.bytes, builtins.complex, builtins.hash, builtins.ascii,
     builtins.bin, builtins.hex, builtins.oct})
-
-
-class ConvFunction:
-    """A function defined (by `def` or `lambda`) inside converted code."""
-
-    def __init__(self, node, frame, defaults: list, kw_defaults: dict):
-        self.node, self.frame = node, frame
-        self.defaults, self.kw_defaults = defaults, kw_defaults
-        self.scope = scope_of(node)
-        self.__name__ = getattr(node, "name", "<lambda>")
-        self.is_generator = _is_generator(node)
-
-
-def _is_generator(node) -> bool:
-    body = node.body if isinstance(node.body, list) else [node.body]
-    stack = list(body)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(n))
-    return False
-
-
-class SymMethod:
-    """A method looked up on a tensor value, waiting to be called."""
-
-    def __init__(self, sym: Sym, name: str):
-        self.sym, self.name = sym, name
 
 
 def bind_params(node, defaults: list, kw_defaults: dict, args: list, kwargs: dict, name: str) -> Dict[str, Any]:
@@ -141,7 +113,7 @@ class CallsMixin:
         if isinstance(func, (types.BuiltinMethodType, types.MethodWrapperType)) and type(owner) in (list, dict, set):
             if self.heap.path_of(owner) is not None:
                 return self.container_effect(owner, func.__name__, args, kwargs, frame, node)
-            return func(*args, **kwargs)  # a container local to this call
+            return self.local_container_call(owner, func, args, kwargs)
         if contains_deferred((args, kwargs)):
             if self.backend.is_framework_callable(func) or contains_sym((args, kwargs)):
                 raise self.host_read_feeds("tensor work", frame, node)
@@ -177,6 +149,8 @@ class CallsMixin:
         if isinstance(func, type) and issubclass(func, BaseException) and not contains_sym((args, kwargs)):
             return func(*args, **kwargs)
         if not contains_sym((args, kwargs)) and (_is_pure(func) or self._pure_numpy(func, args, kwargs)):
+            for a in list(args) + list(kwargs.values()):
+                self.plain(a, frame, node)
             return func(*args, **kwargs)
         name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
         if isinstance(func, type):
@@ -187,6 +161,43 @@ class CallsMixin:
                                    "namedtuples can be built inside the function")
         raise self.unsupported(f"call of `{name}`", frame, node,
                                "not a framework function nor user Python code, so its effects cannot be deferred")
+
+    def plain(self, value, frame, node, depth: int = 0) -> None:
+        """Python code evaluated now (a library function, an operator, a format) reads the
+        whole of `value`: guard every outside container in it by its full typed contents,
+        or refuse one holding what such a guard cannot pin down (tensors, objects)."""
+        t = type(value)
+        if t not in (list, tuple, dict, set, frozenset) or depth > 8:
+            if self.heap.path_of(value) is not None and any(
+                    isinstance(getattr(t, hook, None), types.FunctionType) for hook in _PYTHON_LEVEL_HOOKS):
+                raise self.unsupported(f"library code using a `{t.__name__}` object", frame, node,
+                                       "its class defines how it prints or compares in Python code")
+            return
+        path = self.heap.path_of(value)
+        if path is None:
+            for item in (list(value.keys()) + list(value.values()) if t is dict else value):
+                self.plain(item, frame, node, depth + 1)
+            return
+        if id(value) in self.heap.dirty or any(k[0] == id(value) for k in self.heap.shadows):
+            raise self.unsupported(f"reading an outside `{t.__name__}` whole after writing it in the same call",
+                                   frame, node)
+        snapshot = typed_snapshot(value)
+        if snapshot is None:
+            raise self.unsupported(f"Python code reading an outside `{t.__name__}` whole", frame, node,
+                                   "it holds tensors or objects; only numbers, strings and containers of them "
+                                   "can be guarded by their contents")
+        self.guard("equals", path, snapshot, self.where(frame, node))
+
+    def local_container_call(self, owner, func, args, kwargs):
+        """A method of a list/dict/set built in this call: run now (journaled when it may
+        change the container); a copy it returns is a container built in the call too."""
+        name = func.__name__
+        if name not in _READ_ONLY_METHODS:
+            self.journal.write(owner)
+        result = func(*args, **kwargs)
+        if name == "copy":
+            self.journal.born(result)
+        return result
 
     def _pure_numpy(self, func, args, kwargs) -> bool:
         """A NumPy call on Python values only (building a constant array), when NumPy is not
@@ -214,7 +225,7 @@ class CallsMixin:
         if cls.__new__ is not object.__new__ or type(cls) is not type or getattr(cls, "__slots__", None) is not None:
             return _MISSING
         init = cls.__init__
-        obj = object.__new__(cls)
+        obj = self.journal.born(object.__new__(cls))
         self.__dict__.setdefault("local_objects", set()).add(id(obj))
         self.__dict__.setdefault("_keep_alive", []).append(obj)
         if hasattr(cls, "__dataclass_fields__") and not is_user_function(init):
@@ -256,8 +267,16 @@ class CallsMixin:
     def call_tensor_method(self, m: SymMethod, args, kwargs, frame, node):
         if m.name in HOST_READ_METHODS and not args and not kwargs:
             return defer(call_method(m.name), (m.sym,), f".{m.name}() of a tensor")
-        bound = getattr(m.sym.example, m.name)
+        current = self.current(m.sym)
+        holder = self.attribute_holder(current, m.name)
+        bound = getattr(holder, m.name)
         why = self.backend.is_mutating(bound, [m.sym] + list(args), kwargs)
+        if holder is not current.example and not why:
+            # a method of a variable written earlier in the call, on its new value
+            stand_in = self.backend.written_variable_method(m.name)
+            if stand_in is None:
+                raise self.unsupported(f"`.{m.name}()` of a variable after an in-place write", frame, node)
+            return self.emit("call", stand_in, (m.sym,) + tuple(args), kwargs, self.where(frame, node))
         live = m.sym.value.node is not None and m.sym.value.node.meta.get("live_state")
         if why and live:
             # `p.grad.zero_()` after an in-graph backward(): the gradient is framework state
@@ -417,7 +436,12 @@ class CallsMixin:
         static = inspect.getattr_static(type(obj), name, None) if not isinstance(obj, (type, types.ModuleType)) else None
         if isinstance(static, property) and static.fget is not None and is_user_function(static.fget):
             return self.inline_function(static.fget, [obj], {}, frame, node)
-        value = getattr(obj, name)
+        try:
+            value = getattr(obj, name)
+        except AttributeError:  # `hasattr`, `getattr(o, n, default)`: the absence is guarded too
+            self.guard("expr", None, (("call", builtins.hasattr, (("path", path), ("const", name))), True, False),
+                       self.where(frame, node))
+            raise
         return self.read_host(value, path.attr(name), self.key(frame, node), f"{self.where(frame, node)}: {ast.unparse(node)[:60]}")
 
     def sym_attr(self, sym: Sym, name: str, frame, node):
@@ -453,7 +477,7 @@ class CallsMixin:
                 self.heap.note(sym.example, host_path)
                 return self.read_host(raw, host_path.attr(name), self.key(frame, node),
                                       f"{self.where(frame, node)}: .{name}")
-        attr = getattr(sym.example, name)
+        attr = getattr(self.attribute_holder(sym, name), name)
         if name in _SPEC_ATTRS:
             if name == "shape" and None in sym.spec.shape:
                 raise Respecialize()
@@ -487,6 +511,7 @@ class CallsMixin:
         path = self.heap.path_of(obj)
         if path is None:
             if self.is_local_object(obj):
+                self.journal.write(obj)
                 obj.__dict__[name] = value  # an object built in this call: just hold the value
                 return
             if isinstance(obj, ConvFunction):
@@ -509,6 +534,16 @@ class CallsMixin:
         self.get_attr(obj, name, frame, node)  # raises AttributeError exactly when eager would
         self.heap.shadows[(id(obj), ("attr", name))] = _DELETED
         self.heap.effects.append(Effect("delattr", obj, (name,), self.where(frame, node)))
+
+    def attribute_holder(self, sym: Sym, name: str) -> Any:
+        """Where `sym.name` is looked up: the example, or, for the new value of an outside
+        variable written in place (a plain tensor), the variable itself."""
+        if hasattr(sym.example, name):
+            return sym.example
+        root, _path = self._outside_tensor(sym)
+        if root is not None and root is not sym and hasattr(root.example, name):
+            return root.example
+        return sym.example
 
     def _input_path(self, sym: Sym):
         """The outside path of a tensor that is an unmodified graph input, else None."""
@@ -602,6 +637,7 @@ class CallsMixin:
             idx = self.demand(idx, "a Python index", self.where(frame, node))
         path = self.heap.path_of(obj)
         if path is None:
+            self.journal.write(obj)
             obj[idx] = value
             return
         if not isinstance(obj, (dict, list)) or not is_const_like(idx):
@@ -623,6 +659,7 @@ class CallsMixin:
         if isinstance(obj, Sym) or self.heap.path_of(obj) is None:
             if isinstance(obj, Sym):
                 raise self.unsupported("`del` of a tensor item", frame, node)
+            self.journal.write(obj)
             del obj[idx]
             return
         if not isinstance(obj, dict) or not is_const_like(idx):
@@ -664,6 +701,14 @@ class CallsMixin:
 
 _MISSING = object()
 _DELETED = object()
+#: methods through which library code would run a user class's Python code
+_PYTHON_LEVEL_HOOKS = ("__str__", "__repr__", "__format__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__",
+                       "__hash__", "__len__", "__iter__", "__getitem__", "__contains__", "__bool__", "__index__",
+                       "__int__", "__float__")
+#: methods of list/dict/set that never change the container
+_READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "count", "index", "__contains__",
+                                "__getitem__", "__len__", "isdisjoint", "issubset", "issuperset", "union",
+                                "intersection", "difference", "symmetric_difference", "__eq__", "__ne__"})
 
 
 def _call_stream(stream: str, method: str, *args, **kwargs):
@@ -710,7 +755,6 @@ def _is_pure(func) -> bool:
 
 
 def _handler(func):
-    from . import builtin_models
     try:
         return builtin_models.HANDLERS.get(func)
     except TypeError:  # unhashable callables

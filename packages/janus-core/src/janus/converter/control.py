@@ -26,8 +26,10 @@ from ..ir.passes import replace_uses
 from ..ir.spec import PySpec, TensorSpec, is_const_like
 from .core import Reconvert, contains_sym
 from .heap import Sym
-
-UNBOUND = object()
+from .journal import fetch, restore, slots, store
+from .deferred import contains_deferred, defer
+from .exports import escaping, rebind
+from .merge import UNBOUND, select, BranchState, Slot, name_slots, object_slots, shadow_slots
 
 
 class ConditionalWrite:
@@ -122,6 +124,41 @@ def lift_captures(regions: List[Region], leading: int = 0) -> List[Value]:
     return outer
 
 
+COUNTER = "<counter>"
+
+
+class Carried:
+    """A loop-carried value: a local name (`owner` None) or a slot of an object built
+    before the loop, with its value on entry."""
+
+    def __init__(self, owner: Any, key: Any, value: Any):
+        self.owner, self.key, self.value = owner, key, value
+        self.label = key if owner is None else f"{type(owner).__name__}[{key!r}]"
+
+    def current(self, frame) -> Any:
+        if self.owner is None:
+            return frame.locals.get(self.key, UNBOUND)
+        return fetch(self.owner, self.key)
+
+    def put_back(self) -> None:
+        if self.owner is not None:
+            store(self.owner, self.key, self.value)
+
+
+def _loop_slots(written: dict, carried: List[Carried], site: str) -> List[Carried]:
+    """Slots of objects built before a graph loop that its body wrote, not carried yet."""
+    known = {(id(c.owner), c.key) for c in carried if c.owner is not None}
+    found = []
+    for obj, before, after in written.values():
+        b_slots, a_slots = slots(before), slots(after)
+        if isinstance(before, set) or [k for k, _ in b_slots] != [k for k, _ in a_slots]:
+            raise Unsupported("a loop converted to a graph `while`", site,
+                              f"its body adds to or removes from a `{type(obj).__name__}` built before the loop")
+        found += [Carried(obj, k, bv) for (k, bv), (_, av) in zip(b_slots, a_slots)
+                  if av is not bv and (id(obj), k) not in known]
+    return found
+
+
 def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
     if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
         if a.dtype != b.dtype or a.rank != b.rank or a.device != b.device:
@@ -167,31 +204,34 @@ class ControlMixin:
             return node.add_output(PySpec(type(value))), value
         raise Unsupported(what, site, f"a branch produces a `{type(value).__name__}`, which a graph cannot carry")
 
-    def run_branch(self, stmts, frame, region: Region, pred: Sym, expect: bool, tail: bool):
+    def run_branch(self, stmts, frame, region: Region, pred: Sym, expect: bool, tail: bool) -> BranchState:
+        """Convert one branch into `region`; put back every piece of Python state it
+        changed (locals, objects built in the call, shadows) and return what it left."""
         from .interp import ReturnSignal
         saved_region, saved_locals = self.region, dict(frame.locals)
         n_effects = len(self.heap.effects)
+        n_outputs = len(self.templates.outputs)
         saved_shadows = dict(self.heap.shadows)
         self.region = region
+        scope = self.journal.enter("branch")
         try:
             self.exec_block(stmts, frame)
-            outcome = ("return", None) if tail else ("fall", dict(frame.locals))
+            outcome, value = ("return", None) if tail else ("fall", None)
         except ReturnSignal as r:
-            outcome = ("return", r.value)
+            outcome, value = "return", r.value
         finally:
+            self.journal.leave(scope)
             self.region = saved_region
             branch_locals = dict(frame.locals)
             frame.locals.clear()
             frame.locals.update(saved_locals)
+        objects = scope.finals()
+        scope.rollback()
         for e in self.heap.effects[n_effects:]:
-            e.conds = getattr(e, "conds", ()) + ((pred, expect),)
-        written = {k for k, v in self.heap.shadows.items() if saved_shadows.get(k, UNBOUND) is not v}
-        self.heap.shadows = saved_shadows
-        for k in written:
-            self.heap.shadows[k] = ConditionalWrite()
-        if outcome[0] == "fall":
-            outcome = ("fall", branch_locals)
-        return outcome
+            e.conds = e.conds + ((pred, expect),)
+        shadows, self.heap.shadows = self.heap.shadows, saved_shadows
+        return BranchState(outcome, value, branch_locals, objects, shadows, self.heap.effects[n_effects:],
+                           self.templates.outputs[n_outputs:])
 
     def emit_if_cond(self, s: ast.If, test: Sym, frame, rest: Optional[List[ast.stmt]]) -> bool:
         """Convert `s` into a graph cond.  Returns True when it consumed `rest` (tail mode)."""
@@ -205,29 +245,67 @@ class ControlMixin:
         then_stmts = s.body if not tail or _always_returns(s.body) else s.body + rest
         else_stmts = s.orelse if not tail or _always_returns(s.orelse) else s.orelse + rest
         then_r, else_r = Region(), Region()
+        shadows_before = dict(self.heap.shadows)
         t_out = self.run_branch(then_stmts, frame, then_r, test, True, tail)
         e_out = self.run_branch(else_stmts, frame, else_r, test, False, tail)
-        taken = bool(test.example)
+        what = "merging the branches of a data-dependent `if`"
+        slots = [Slot(None, "<return>", t_out.value, e_out.value)] if tail else name_slots(t_out, e_out, frame.locals)
+        written, structures = object_slots(t_out, e_out, what, site)
+        merged_shadows, one_sided = shadow_slots(t_out, e_out, shadows_before)
+        slots += written + merged_shadows
+        bound = [sl for sl in slots if sl.then is not UNBOUND and sl.orelse is not UNBOUND]
+        exports = self._branch_exports(t_out, then_r, else_r, True) + self._branch_exports(e_out, else_r, then_r, False)
+        merged = self.merge_into_cond(test, then_r, else_r, [sl.then for sl in bound + exports],
+                                      [sl.orelse for sl in bound + exports], bool(test.example), site)
+        self._rebind_exports(t_out, e_out, exports, merged[len(bound):])
+        for obj, state in structures:  # both sides agree on every object's structure
+            self.journal.write(obj)
+            restore(obj, state)
+        for key in one_sided:
+            self.heap.shadows[key] = ConditionalWrite()
+        unbound = InGraphOnly(f"it is bound on one branch of the data-dependent `if` at {site}")
+        for sl in slots:
+            value = merged[bound.index(sl)] if sl in bound else unbound
+            if sl in merged_shadows:
+                self.heap.shadows[sl.key] = value
+            elif sl.owner is not None:
+                store(sl.owner, sl.key, value)
+            elif not tail:
+                frame.locals[sl.key] = value
+        self.versions_merged(test, written, merged, bound)
         if tail:
-            merged = self.merge_into_cond(test, then_r, else_r, [t_out[1]], [e_out[1]], taken, site)[0]
             from .interp import ReturnSignal
-            raise ReturnSignal(merged)
-        before = frame.locals
-        names = [n for n in dict.fromkeys(list(t_out[1]) + list(e_out[1]))
-                 if t_out[1].get(n, UNBOUND) is not before.get(n, UNBOUND)
-                 or e_out[1].get(n, UNBOUND) is not before.get(n, UNBOUND)]
-        pairs, merged_names = [], []
-        for n in names:
-            tv, ev = t_out[1].get(n, UNBOUND), e_out[1].get(n, UNBOUND)
-            if tv is UNBOUND or ev is UNBOUND:
-                frame.locals[n] = InGraphOnly(f"`{n}` is bound on one branch of the data-dependent `if` at {site}")
-                continue
-            pairs.append((tv, ev))
-            merged_names.append(n)
-        merged = self.merge_into_cond(test, then_r, else_r, [p[0] for p in pairs], [p[1] for p in pairs], taken, site)
-        for n, v in zip(merged_names, merged):
-            frame.locals[n] = v
+            raise ReturnSignal(merged[0])
         return False
+
+    def _branch_exports(self, branch: BranchState, region: Region, other: Region, is_then: bool) -> List[Slot]:
+        """Values computed on a branch that its effects use: extra cond results, paired
+        with a placeholder on the other branch."""
+        found = escaping(region, [e.args for e in branch.effects], branch.template_values)
+        out = []
+        for vid, v in found.items():
+            inner = Sym(v, self.examples.get(vid))
+            if isinstance(v.spec, PySpec):
+                stand_in = Sym(other.add(Node("const", v.spec.type())).add_output(PySpec(v.spec.type)), v.spec.type())
+            else:
+                target, args, kwargs = self.backend.placeholder(v.spec)
+                node = other.add(Node("call", target, args, kwargs))
+                stand_in = Sym(node.add_output(v.spec), target(*args, **kwargs))
+            out.append(Slot(None, vid, inner, stand_in) if is_then else Slot(None, vid, stand_in, inner))
+        return out
+
+    def _rebind_exports(self, then: BranchState, orelse: BranchState, exports: List[Slot], merged: list) -> None:
+        """Point the branches' effects and print snapshots at the cond's results."""
+        if not exports:
+            return
+        mapping = {sl.key: m for sl, m in zip(exports, merged)}
+        for e in then.effects + orelse.effects:
+            e.args = rebind(e.args, mapping)
+        outputs = self.templates.outputs
+        for i, v in enumerate(outputs):
+            if v.id in mapping:
+                outputs[i] = mapping[v.id].value
+                self.templates.reindex(i)
 
     def merge_into_cond(self, pred: Sym, then_r: Region, else_r: Region, tvals: list, evals: list,
                         taken: bool, site: str) -> list:
@@ -244,6 +322,12 @@ class ControlMixin:
                 return (dict, [(k, flatten(a[k], b[k])) for k in a])
             if is_const_like(a) and is_const_like(b) and type(a) is type(b) and a == b:
                 return ("same", a)
+            same_number = type(a) is type(b) and type(a) in (int, float, bool)
+            if not same_number and not contains_sym(a) and not contains_sym(b) \
+                    and not contains_deferred(a) and not contains_deferred(b):
+                # Python values a graph cannot carry (strings, None, objects): chosen on the
+                # host after the graph ran, by the condition's value
+                return ("same", defer(select, (pred, a, b), "a value chosen by a data-dependent `if`"))
             if contains_sym(a) and not isinstance(a, Sym) or contains_sym(b) and not isinstance(b, Sym):
                 raise Unsupported(what, site, "the branches build differently shaped containers")
             leaves_t.append(a)
@@ -289,34 +373,47 @@ class ControlMixin:
 
     def emit_while(self, frame, node, body: List[ast.stmt], test_expr: Optional[ast.expr],
                    counter: Optional[Tuple[ast.AST, Sym]] = None) -> None:
-        """A graph `while` over `body`.  With `counter=(target, n)` it is `for target in range(n)`."""
+        """A graph `while` over `body`.  With `counter=(target, n)` it is `for target in range(n)`.
+
+        Loop-carried: the local names the body rebinds, and the slots (dict keys, list
+        items, attributes) of objects built before the loop that the body writes."""
         site = self.where(frame, node)
         what = "a loop converted to a graph `while`"
         if _has(body, (ast.Break, ast.Continue, ast.Return)):
             raise self.unsupported(what, frame, node, "`break`, `continue` or `return` in its body")
         names = [n for n in assigned_names(body) if n in frame.locals and not isinstance(frame.locals[n], InGraphOnly)]
         temps = [n for n in assigned_names(body) if n not in names]
-        carried: List[Tuple[str, Any]] = [(n, frame.locals[n]) for n in names]
+        carried: List[Carried] = [Carried(None, n, frame.locals[n]) for n in names]
         if counter is not None:
-            zero = self.region.add(Node("const", 0)).add_output(PySpec(int))
-            carried.insert(0, ("<counter>", Sym(zero, 0)))
-        init_vals = []
-        for name, v in carried:
-            if isinstance(v, Sym):
-                init_vals.append(v)
-            elif type(v) in (int, float, bool):
-                c = self.region.add(Node("const", v)).add_output(PySpec(type(v)))
-                init_vals.append(Sym(c, v))
-            else:
-                raise self.unsupported(what, frame, node, f"`{name}` holds a `{type(v).__name__}` that changes in the loop")
+            carried.insert(0, Carried(None, COUNTER, 0))
+        init_vals = [self._loop_init(c, what, frame, node) for c in carried]
         specs = [v.spec for v in init_vals]
-        for attempt in range(3):
-            cond_r, body_r, new_specs = self._while_regions(frame, node, body, test_expr, carried, init_vals, specs, counter)
+        for attempt in range(6):
+            cond_r, body_r, new_specs, found = self._while_regions(frame, node, body, test_expr, carried, init_vals,
+                                                                   specs, counter)
+            if found:  # the body writes objects built before the loop: carry those slots too
+                carried += found
+                init_vals += [self._loop_init(c, what, frame, node) for c in found]
+                specs += [v.spec for v in init_vals[len(specs):]]
+                continue
             if new_specs == specs:
                 break
             specs = new_specs  # a dimension changed across iterations: relax it and convert again
         else:
             raise self.unsupported(what, frame, node, "the carried values do not settle on one spec")
+        self._finish_while(frame, cond_r, body_r, carried, init_vals, specs, site)
+        for n in temps:
+            frame.locals[n] = InGraphOnly(f"`{n}` is bound inside the graph loop at {site}")
+
+    def _loop_init(self, c: "Carried", what: str, frame, node) -> Sym:
+        v = c.value
+        if isinstance(v, Sym):
+            return v
+        if type(v) in (int, float, bool):
+            return Sym(self.region.add(Node("const", v)).add_output(PySpec(type(v))), v)
+        raise self.unsupported(what, frame, node, f"`{c.label}` holds a `{type(v).__name__}` that changes in the loop")
+
+    def _finish_while(self, frame, cond_r, body_r, carried, init_vals, specs, site) -> None:
         k = len(init_vals)
         operands = lift_captures([cond_r, body_r], leading=k)
         body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[k:])
@@ -327,14 +424,15 @@ class ControlMixin:
         # examples after the loop: run it on the example values
         env = {v.value.id: v.example for v in init_vals}
         env.update({v.id: self.examples[v.id] for v in operands})
-        final = Interpreter(self.graph).op_while(wnode, env)
+        final = Interpreter(self.graph, self.deadline).op_while(wnode, env)
         final = final if len(outs) != 1 else [final]
-        for (name, _), out, ex in zip(carried, outs, final):
+        for c, out, ex in zip(carried, outs, final):
             self.examples[out.id] = ex
-            if name != "<counter>":
-                frame.locals[name] = Sym(out, ex)
-        for n in temps:
-            frame.locals[n] = InGraphOnly(f"`{n}` is bound inside the graph loop at {site}")
+            if c.owner is not None:
+                self.journal.write(c.owner)
+                store(c.owner, c.key, Sym(out, ex))
+            elif c.key != COUNTER:
+                frame.locals[c.key] = Sym(out, ex)
 
     def _while_regions(self, frame, node, body, test_expr, carried, init_vals, specs, counter):
         cond_r = Region([Value(s, None) for s in specs])
@@ -342,44 +440,44 @@ class ControlMixin:
         saved_locals, saved_region = dict(frame.locals), self.region
         n_effects = len(self.heap.effects)
         self.graph_loop_depth += 1
+        scope = self.journal.enter("loop")
         try:
-            # condition region
             self.region = cond_r
             self._bind_carried(frame, carried, cond_r.params, init_vals)
             if counter is not None:
-                n_sym = counter[1]
-                pred = self.emit("call", operator.lt, (Sym(cond_r.params[0], 0), n_sym), {}, self.where(frame, node))
+                pred = self.emit("call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, self.where(frame, node))
             else:
                 pred = self.eval(test_expr, frame)
             if not isinstance(pred, Sym):
                 raise self.unsupported("a graph `while` whose condition is not a graph value", frame, node)
             cond_r.add(Node("output", None, (pred.value,)))
-            # body region
             self.region = body_r
             self._bind_carried(frame, carried, body_r.params, init_vals)
             if counter is not None:
-                i = Sym(body_r.params[0], 0)
-                self.assign(counter[0], i, frame)
+                self.assign(counter[0], Sym(body_r.params[0], 0), frame)
             self.exec_block(body, frame)
-            results = []
-            for (name, _), param in zip(carried, body_r.params):
-                if name == "<counter>":
-                    results.append(self.emit("call", operator.add, (Sym(param, 0), 1), {}, ""))
-                else:
-                    results.append(frame.locals.get(name, UNBOUND))
+            results = [self.emit("call", operator.add, (Sym(param, 0), 1), {}, "") if c.key == COUNTER and c.owner is None
+                       else c.current(frame) for c, param in zip(carried, body_r.params)]
             vals = [self.region_value(r, body_r, "a loop-carried value", self.where(frame, node)) for r in results]
             body_r.add(Node("output", None, tuple(v for v, _ in vals)))
             if len(self.heap.effects) != n_effects:
                 raise self.unsupported("side effects inside a data-dependent loop", frame, node, "not supported in a graph while yet")
             new_specs = [merge_spec(s, v.spec, "a loop-carried value", self.where(frame, node)) for s, (v, _) in zip(specs, vals)]
         finally:
+            self.journal.leave(scope)
             self.graph_loop_depth -= 1
             self.region = saved_region
             frame.locals.clear()
             frame.locals.update(saved_locals)
-        return cond_r, body_r, new_specs
+            written = scope.finals()
+            scope.rollback()
+            for c in carried:
+                c.put_back()
+        return cond_r, body_r, new_specs, _loop_slots(written, carried, self.where(frame, node))
 
     def _bind_carried(self, frame, carried, params, init_vals):
-        for (name, _), p, init in zip(carried, params, init_vals):
-            if name != "<counter>":
-                frame.locals[name] = Sym(p, init.example)
+        for c, p, init in zip(carried, params, init_vals):
+            if c.owner is not None:
+                store(c.owner, c.key, Sym(p, init.example))
+            elif c.key != COUNTER:
+                frame.locals[c.key] = Sym(p, init.example)

@@ -8,6 +8,7 @@ around the tensors, concolic evaluation of the tensors themselves).
 from __future__ import annotations
 
 import builtins
+import time
 import types
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -15,6 +16,8 @@ from ..errors import Unsupported
 from ..ir.graph import Graph, Node, Value, map_values
 from ..ir.spec import PySpec, is_const_like
 from .heap import Guard, Heap, Path, Sym
+from .journal import Journal
+from .source import is_user_function
 
 _LONG_LIVED = (types.ModuleType, types.BuiltinFunctionType, types.BuiltinMethodType, type,
                types.MethodDescriptorType, types.WrapperDescriptorType, types.MethodWrapperType,
@@ -79,6 +82,8 @@ class ConverterState:
         self.config = config
         self.graph = Graph(getattr(root_fn, "__qualname__", "fn").replace("<", "").replace(">", ""))
         self.heap = Heap()
+        self.journal = Journal()
+        self.deadline = time.monotonic() + getattr(config, "conversion_timeout", 30.0)
         self.guards: List[Guard] = []
         self._guard_keys: set = set()
         self.input_paths: List[Path] = []
@@ -88,6 +93,7 @@ class ConverterState:
         self.asserts: Dict[str, Tuple] = {}  # assert site text -> profile site key
         self.exact_shapes = False
         self.impure_emitted = False
+        self.effects_before_update = 0
         self.region = self.graph
         self.examples: Dict[int, Any] = {}  # Value id -> example, for values a region reads
 
@@ -147,19 +153,29 @@ class ConverterState:
         if isinstance(value, (types.BuiltinMethodType, types.MethodWrapperType)) and \
                 not isinstance(value.__self__, (types.ModuleType, type)) and value.__self__ is not None:
             return value  # a fresh bound builtin method: its owner's type guard decides what it is
-        if isinstance(value, types.FunctionType):
+        if isinstance(value, types.FunctionType) and is_user_function(value):
+            # inlined: its code is what the graph follows (closure cells are read by path)
             self.guard("code", path, value.__code__, site)
         elif isinstance(value, types.MethodType):
             self.guard("type", path, types.MethodType, site)
             if isinstance(value.__func__, types.FunctionType):
                 self.guard("code", path.attr("__func__"), value.__func__.__code__, site)
-        elif isinstance(value, _LONG_LIVED) or getattr(type(value), "__module__", "").split(".")[0] in \
+        elif isinstance(value, _LONG_LIVED + (types.FunctionType,)) or getattr(type(value), "__module__", "").split(".")[0] in \
                 (("torch", "tensorflow", "numpy", "keras") + tuple(backend.framework_modules)):
+            # a library function is called as is: two wrappers may share one code object
             self.guard("identity", path, value, site)
+            self.heap.note(value, path)
+            return value
         else:
             self.guard("type", path, t, site)
+        known = self.heap.path_of(value)
+        if known is not None and known != path:
+            self.guard("alias", path, known, site)  # one object reached two ways: still one?
         self.heap.note(value, path)
         return value
+
+    def input_path_of(self, value: Value) -> Path:
+        return next(p for p, s in self._inputs_by_path.items() if s.value is value)
 
     def _new_input(self, path: Path, spec: Any, example: Any) -> Sym:
         node = Node("input", str(path))
@@ -182,6 +198,10 @@ class ConverterState:
         if contains_deferred((args, kwargs)):
             raise Unsupported("a tensor value read on the host feeding tensor work", site,
                               "splitting the graph around a host read is not supported yet")
+        if op == "call" and not kwargs and region is None:
+            derived = self.host_scalar(target, args, site)
+            if derived is not None:
+                return derived
         args, kwargs = self.lift_host_containers(args), self.lift_host_containers(kwargs)
         args, kwargs = self.current(args), self.current(kwargs)
         self.check_stale((args, kwargs))
@@ -195,6 +215,8 @@ class ConverterState:
                     raise Unsupported("a write to framework state before an in-graph update", site,
                                       f"the {e.kind} at {e.site} would be committed after the update")
             node = self.add_in_order(op, target, args, kwargs, site, region)
+            if not self.impure_emitted:  # the effects eager makes before the first update ran
+                self.effects_before_update = len(self.heap.effects)
             self.impure_emitted = True
             # an update (backward) may write `.grad` anew: forget what the step set it to
             self.heap.shadows = {k: v for k, v in self.heap.shadows.items() if k[1] != ("attr", "grad")}
@@ -208,6 +230,33 @@ class ConverterState:
         node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
         (region or self.region).add(node)
         return self.wrap_result(node, example)
+
+    def host_scalar(self, target: Any, args: tuple, site: str) -> Optional[Sym]:
+        """`target(*args)` on Python numbers that the host computes from the call's inputs
+        (`lr / 3.0`, `k * k + 1`, `step > 5`): a graph input the guard function computes
+        before the graph runs, so it keeps Python's semantics (arbitrary-precision ints,
+        float64, ZeroDivisionError) on every backend.  None when the value must be computed
+        in the graph (it depends on a tensor, or on a loop or branch of the graph)."""
+        if not _host_evaluable(target):
+            return None
+        syms = [a for a in args if isinstance(a, Sym)]
+        if not syms or not all(isinstance(a.spec, PySpec) and a.spec.type in (int, float, bool) for a in syms) \
+                or not all(isinstance(a, Sym) or type(a) in (int, float, bool) for a in args):
+            return None
+        try:
+            tree = ("call", target, tuple(self.host_expr(a.value, "", site) if isinstance(a, Sym) else ("const", a)
+                                          for a in args))
+        except Unsupported:
+            return None
+        example = target(*(a.example if isinstance(a, Sym) else a for a in args))
+        if type(example) not in (int, float, bool):
+            return None
+        path = Path(("expr", tree))
+        try:
+            known = self._inputs_by_path.get(path)
+        except TypeError:  # an unhashable constant in the expression
+            return None
+        return known if known is not None else self._new_input(path, PySpec(type(example)), example)
 
     def add_in_order(self, op: str, target: Any, args, kwargs, site: str, region=None) -> Node:
         """A node run in the graph for its effect on framework state, in program order
@@ -306,6 +355,20 @@ class ConverterState:
                          for a in node.args)
             return ("call", node.target, args)
         raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
+
+
+def _host_evaluable(target: Any) -> bool:
+    """Python-level functions of numbers: operators, `math`, numeric builtins."""
+    try:
+        if target in _NUMERIC_BUILTINS:
+            return True
+    except TypeError:  # an unhashable callable
+        return False
+    return (getattr(target, "__module__", None) or "") in ("_operator", "operator", "math")
+
+
+_NUMERIC_BUILTINS = frozenset({builtins.abs, builtins.round, builtins.min, builtins.max, builtins.pow, builtins.divmod,
+                               builtins.int, builtins.float, builtins.bool})
 
 
 def _seen_by_update(effect, backend) -> bool:

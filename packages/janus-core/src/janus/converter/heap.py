@@ -59,7 +59,8 @@ class Path:
         kind = self.root[0]
         text = {"arg": lambda: self.root[1], "global": lambda: f"{self.root[2]}",
                 "gdict": lambda: "globals()", "obj": lambda: self.root[2], "node": lambda: "<node>",
-                "derived": lambda: f"schedule({self.root[2]}).{self.root[3]}"}[kind]()
+                "derived": lambda: f"schedule({self.root[2]}).{self.root[3]}",
+                "expr": lambda: render_expr(self.root[1])}[kind]()
         for step in self.steps:
             if step[0] == "attr":
                 text += "." + step[1]
@@ -84,6 +85,8 @@ class Guard:
             exp = id(exp)
         elif self.kind == "value":
             exp = (type(exp), exp)
+        elif self.kind == "equals":
+            exp = repr(exp)
         elif self.kind in ("expr", "alias"):
             exp = repr(exp) if self.kind == "expr" else exp
         return (self.kind, self.path, exp)
@@ -98,11 +101,41 @@ class Guard:
             "len": lambda: f"len({self.path}) == {self.expect}",
             "keys": lambda: f"keys of {self.path} == {list(self.expect)}",
             "contains": lambda: f"({self.expect[0]!r} in {self.path}) is {self.expect[1]}",
+            "equals": lambda: f"{self.path} == {_untyped(self.expect)!r:.80}",
             "alias": lambda: f"{self.path} is {self.expect}",
             "expr": lambda: (f"bool({render_expr(self.expect[0])}) is {self.expect[2]}" if self.expect[1]
                              else f"{render_expr(self.expect[0])} == {self.expect[2]!r}"),
         }[self.kind]()
         return what + (f"    [{self.site}]" if self.site else "")
+
+
+_PLAIN_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def typed_snapshot(value: Any, depth: int = 0) -> Any:
+    """A comparable picture of plain data (constants in lists, tuples, dicts and sets)
+    that tells `1`, `1.0` and `True` apart; None when `value` holds anything else."""
+    t = type(value)
+    if t in (bool, int, float, complex, str, bytes, type(None)):
+        return (t, value)
+    if t not in _PLAIN_CONTAINERS or depth > 8:
+        return None
+    if t is dict:
+        items = [(typed_snapshot(k, depth + 1), typed_snapshot(v, depth + 1)) for k, v in value.items()]
+        return None if any(k is None or v is None for k, v in items) else (t, tuple(items))
+    items = [typed_snapshot(v, depth + 1) for v in value]
+    if any(v is None for v in items):
+        return None
+    return (t, frozenset(items) if t in (set, frozenset) else tuple(items))
+
+
+def _untyped(snapshot: Any) -> Any:
+    t, v = snapshot
+    if t is dict:
+        return {_untyped(k): _untyped(x) for k, x in v}
+    if t in (list, tuple, set, frozenset):
+        return t(_untyped(x) for x in v)
+    return v
 
 
 def render_expr(expr: tuple) -> str:

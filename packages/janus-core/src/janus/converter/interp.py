@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import operator
+import time
+import types
 from typing import Any, Dict, List, Optional
 
 from ..errors import Unsupported
@@ -22,6 +24,7 @@ from .recursion import RecursionMixin
 from .state import StateMixin
 from .core import ConverterState, contains_sym
 from .heap import Effect, Path, Sym
+from .merge import FrameLocals
 from .source import Scope, site_key, site_of
 
 MAX_UNROLL = 10000
@@ -81,7 +84,7 @@ class Frame:
         self.fn_globals, self.gid = fn_globals, gid
         self.cells = cells or {}        # name -> (cell, Path|None) for real closures
         self.enclosing = enclosing      # defining frame, for functions defined in converted code
-        self.locals: Dict[str, Any] = {}
+        self.locals: Dict[str, Any] = FrameLocals()
 
 
 class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterState):
@@ -99,6 +102,9 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
     def exec_block(self, stmts: List[ast.stmt], frame: Frame, top: bool = False) -> None:
         """Run statements; at a function's top level (`top`), a data-dependent `if` that
         returns on one branch may take the rest of the block along (tail duplication)."""
+        if time.monotonic() > self.deadline:
+            raise self.unsupported("a function", frame, stmts[0] if stmts else None,
+                                   f"converting it took more than {self.config.conversion_timeout} s")
         for i, stmt in enumerate(stmts):
             if type(stmt) is ast.If:
                 if self.stmt_If(stmt, frame, stmts[i + 1:] if top else None):
@@ -359,7 +365,7 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         if isinstance(value, Deferred):
             raise self.host_read_feeds("a control-flow decision", frame, node)
         if not isinstance(value, Sym):
-            return bool(value)
+            return self.host_truth(value, frame, node)
         if isinstance(value.spec, PySpec):
             return self.demand(value, "a branch on a Python value", self.where(frame, node), truth=True)
         actual = bool(value.example)
@@ -381,6 +387,20 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
                                    "only `if`, `while` and `assert` conditions may depend on tensors")
         self.emit_assert(value, actual, frame, node, profile_site=key)
         return actual
+
+    def host_truth(self, value: Any, frame: Frame, node: ast.AST) -> bool:
+        """`bool()` of a Python value: an outside container's emptiness is guarded; an
+        outside object whose class defines its truth in Python code is not evaluated here."""
+        if self.heap.path_of(value) is None or value is None or type(value) in (bool, int, float, str):
+            return bool(value)
+        if isinstance(value, (list, tuple, dict, set, frozenset)):
+            return self.host_len(value, frame, node) > 0
+        for hook in ("__bool__", "__len__"):
+            impl = getattr(type(value), hook, None)
+            if isinstance(impl, types.FunctionType):
+                raise self.unsupported(f"the truth value of a `{type(value).__name__}` object", frame, node,
+                                       f"its class computes it in Python ({hook})")
+        return bool(value)
 
     def stmt_With(self, s, frame):
         """`with` over a framework context (no_grad, a gradient tape): entered now for the
@@ -477,6 +497,7 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
                 f = f.enclosing
             if f is None:
                 raise self.unsupported("`nonlocal` write to a closure cell of a compiled function", frame, node)
+            self.journal.write(f.locals)
             f.locals[name] = value
         else:
             frame.locals[name] = value
@@ -534,13 +555,13 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         return tuple(self._elements(n.elts, frame))
 
     def expr_List(self, n, frame):
-        return list(self._elements(n.elts, frame))
+        return self.journal.born(list(self._elements(n.elts, frame)))
 
     def expr_Set(self, n, frame):
         items = self._elements(n.elts, frame)
         if any(contains_sym(i) for i in items):
             raise self.unsupported("a set of tensors", frame, n)
-        return set(items)
+        return self.journal.born(set(items))
 
     def _elements(self, elts, frame) -> list:
         out = []
@@ -563,7 +584,7 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
                 if isinstance(key, Sym):
                     raise self.unsupported("a tensor as a dict key", frame, k)
                 out[key] = self.eval(v, frame)
-        return out
+        return self.journal.born(out)
 
     def expr_BinOp(self, n, frame):
         return self.binop(BINOPS[type(n.op)], self.eval(n.left, frame), self.eval(n.right, frame), frame, n)
@@ -583,12 +604,26 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         if contains_sym(a) or contains_sym(b):
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
                 if inplace and type(a) is list:
-                    return (a.extend(self.iterate(b, frame, node)) or a) if op is operator.add else op(a, b)
+                    if op is not operator.add:
+                        return op(a, b)
+                    items = self.iterate(b, frame, node)
+                    self.journal.write(a)
+                    a.extend(items)
+                    return a
                 return op(a, b)
             raise self.unsupported(f"operator {op.__name__} on containers of tensors", frame, node)
-        if inplace:
+        if inplace and isinstance(a, (list, dict, set)):
+            if self.heap.path_of(a) is not None:  # an outside container: the write is an effect
+                if type(a) is list and op is operator.add:
+                    self.container_effect(a, "extend", [b], frame, node)
+                    return a
+                raise self.unsupported(f"`{op.__name__}=` on an outside `{type(a).__name__}`", frame, node)
+            self.journal.write(a)  # `+=`, `|=` ... change a mutable container in place
+            self.plain(b, frame, node)
             return INPLACE[op](a, b)
-        return op(a, b)
+        self.plain(a, frame, node)
+        self.plain(b, frame, node)
+        return INPLACE[op](a, b) if inplace else op(a, b)
 
     def host_read_feeds(self, what: str, frame, node):
         return self.unsupported(f"a tensor value read on the host feeding {what}", frame, node,
@@ -635,13 +670,17 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
 
     def compare(self, opnode, a, b, frame, node):
         if isinstance(opnode, (ast.Is, ast.IsNot)):
-            same = (a is b) if not (isinstance(a, Sym) or isinstance(b, Sym)) else (
-                a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value))
+            same = self.identical(a, b, frame, node)
             return same if isinstance(opnode, ast.Is) else not same
         if isinstance(opnode, (ast.In, ast.NotIn)):
             if isinstance(a, Sym) or contains_sym(b):
                 raise self.unsupported("`in` test on tensors", frame, node)
-            found = a in b
+            if isinstance(b, dict) and self.heap.path_of(b) is not None:
+                found = self.contains_key(b, a, frame, node)
+            else:
+                self.plain(a, frame, node)
+                self.plain(b, frame, node)
+                found = a in b
             return found if isinstance(opnode, ast.In) else not found
         op = CMPOPS[type(opnode)]
         if isinstance(a, Deferred) or isinstance(b, Deferred):
@@ -651,6 +690,18 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         if isinstance(a, Sym) or isinstance(b, Sym):
             return self.emit("call", op, (a, b), {}, self.where(frame, node))
         return op(a, b)
+
+    def identical(self, a, b, frame, node) -> bool:
+        """`a is b`; between two outside objects the answer is guarded (they may be one
+        object in this call and two in the next)."""
+        if isinstance(a, Sym) or isinstance(b, Sym):
+            return a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value)
+        pa, pb = self.heap.path_of(a), self.heap.path_of(b)
+        same = a is b
+        if pa is not None and pb is not None and pa != pb:
+            self.guard("expr", None, (("call", operator.is_, (("path", pa), ("path", pb))), True, same),
+                       self.where(frame, node))
+        return same
 
     def expr_BoolOp(self, n, frame):
         is_and = isinstance(n.op, ast.And)
@@ -683,6 +734,7 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
             elif contains_sym(value) or contains_deferred(value):
                 raise self.unsupported("f-string of a container of tensors", frame, n)
             else:
+                self.plain(value, frame, n)
                 parts.append(format_value(value, v.conversion, spec))
         if any(isinstance(p, Deferred) for p in parts):
             return defer(joined_str, tuple(parts), "f-string")
@@ -714,17 +766,17 @@ class Converter(RecursionMixin, StateMixin, ControlMixin, CallsMixin, ConverterS
         return results
 
     def expr_ListComp(self, n, frame):
-        return self._comprehension(n, frame, lambda f: self.eval(n.elt, f))
+        return self.journal.born(self._comprehension(n, frame, lambda f: self.eval(n.elt, f)))
 
     def expr_GeneratorExp(self, n, frame):
         # consumed eagerly: the converter only accepts generators passed straight to a consumer
         return self._comprehension(n, frame, lambda f: self.eval(n.elt, f))
 
     def expr_SetComp(self, n, frame):
-        return set(self._comprehension(n, frame, lambda f: self.eval(n.elt, f)))
+        return self.journal.born(set(self._comprehension(n, frame, lambda f: self.eval(n.elt, f))))
 
     def expr_DictComp(self, n, frame):
-        return dict(self._comprehension(n, frame, lambda f: (self.eval(n.key, f), self.eval(n.value, f))))
+        return self.journal.born(dict(self._comprehension(n, frame, lambda f: (self.eval(n.key, f), self.eval(n.value, f)))))
 
     def expr_Call(self, n, frame):
         func = self.eval(n.func, frame)

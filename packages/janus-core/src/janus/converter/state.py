@@ -14,14 +14,15 @@ from typing import Any, Dict, Optional
 
 from ..ir.spec import PySpec
 from .heap import Effect, Sym
+from .merge import VersionTable
 
 
 class StateMixin:
     def _state_tables(self):
         if not hasattr(self, "versions"):
-            self.versions: Dict[int, Sym] = {}        # input value id -> latest version
-            self.version_root: Dict[int, int] = {}    # any version's value id -> input value id
             self.input_sym: Dict[int, Sym] = {}       # input value id -> the input Sym
+            self.versions: Dict[int, Sym] = VersionTable(self.input_sym)  # input value id -> latest version
+            self.version_root: Dict[int, int] = {}    # any version's value id -> input value id
             self.assign_effects: Dict[int, Effect] = {}
             self.stale: set = set()
             self.input_roots: set = set()
@@ -58,6 +59,7 @@ class StateMixin:
         Outside tensors get an `assign` effect; tensors made in the call are just renamed."""
         self._state_tables()
         from .interp import VIEW_OPS
+        self.backend.check_inplace(target.example)
         root = self.version_root.get(target.value.id, target.value.id)
         is_input = self.written_input(target) is not None
         if not is_input:
@@ -76,6 +78,7 @@ class StateMixin:
         self.input_sym.setdefault(root, target)
         if is_input:
             self.input_roots.add(root)
+        self.journal.write(self.versions)  # a write inside a graph cond branch is merged after it
         self.versions[root] = new
         self.version_root[new.value.id] = root
         for n in self.graph.walk():  # views taken before the write would see it in eager
@@ -89,6 +92,19 @@ class StateMixin:
             self.assign_effects[root] = eff
             self.heap.effects.append(eff)
         return new
+
+    def versions_merged(self, pred: Sym, written: list, merged: list, bound: list) -> None:
+        """After a graph cond: in-place writes its branches made to outside tensors now
+        have one (merged) latest version, written back whichever branch ran."""
+        versions = getattr(self, "versions", None)
+        for slot in written:
+            if slot.owner is not versions or slot not in bound:
+                continue
+            root, new = slot.key, merged[bound.index(slot)]
+            self.version_root[new.value.id] = root
+            eff = self.assign_effects.get(root)
+            if eff is not None:
+                eff.conds = tuple(c for c in eff.conds if c[0] is not pred)
 
     def check_stale(self, arg: Any, frame=None, node=None) -> None:
         stale = getattr(self, "stale", None)

@@ -44,8 +44,12 @@ class TemplateBuilder:
             self.outputs.append(value)
         return i
 
-    def host(self, obj: Any) -> int:
-        path = self.heap.path_of(obj)
+    def reindex(self, i: int) -> None:
+        """Output `i` was replaced by another value (a branch value carried out of a cond)."""
+        self._out_index[self.outputs[i].id] = i
+
+    def host(self, obj: Any, path: Any = None) -> int:
+        path = self.heap.path_of(obj) if path is None else path
         i = self._host_index.get(path)
         if i is None:
             i = self._host_index[path] = len(self.host_paths)
@@ -63,6 +67,10 @@ class TemplateBuilder:
                 value = self.conv.current(value)
                 self.conv.check_stale(value)
             spec = value.spec
+            node = value.value.node
+            if isinstance(spec, PySpec) and node is not None and node.op == "input" and self.conv is not None:
+                # a Python number read or computed on the host: the guard function has it
+                return ("host", self.host(None, self.conv.input_path_of(value.value)))
             return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
         if is_const_like(value):
             return ("const", value)

@@ -5,9 +5,10 @@ lower a graph (calling each target on symbolic values), like `torch.fx.Interpret
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+import time
+from typing import Any, Dict, List, Optional, Sequence
 
-from ..errors import AssumptionFailed
+from ..errors import AssumptionFailed, Unsupported
 from .graph import Graph, Node, Region, Value, map_values
 
 
@@ -18,8 +19,11 @@ def spec_of_row(spec: Any) -> Any:
 
 
 class Interpreter:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, deadline: Optional[float] = None):
         self.graph = graph
+        #: a `time.monotonic()` after which a loop stops with `Unsupported` (the converter
+        #: runs loops on example values: a loop that does not end must not hang it)
+        self.deadline = deadline
 
     def run(self, inputs: Sequence[Any]) -> List[Any]:
         env: Dict[int, Any] = {}
@@ -81,6 +85,8 @@ class Interpreter:
         cond_r, body_r = node.regions
         while self.truth(self.call_region(cond_r, carried, env)[0]):
             carried = self.call_region(body_r, carried, env)
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                raise Unsupported("a graph `while` loop", node.site or "", "it did not end on the example values in time")
         return carried if len(node.outputs) != 1 else carried[0]
 
     def op_map(self, node: Node, env):

@@ -5,7 +5,7 @@ never merges, removes or folds a node whose target draws random numbers.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from .graph import PURE_OPCODES, Graph, Node, Region, Value, map_values
 from .spec import PySpec, is_const_like
@@ -136,6 +136,17 @@ def constant_folding(graph: Graph, is_random: IsRandom = _never) -> int:
         consts[node.out.id] = value
         folded += 1
     return folded
+
+
+def prune_inputs(graph: Graph) -> List[int]:
+    """Remove input nodes nothing in the graph reads (a Python number only the host
+    needs); returns their positions among the inputs, so the caller drops their sources."""
+    used = _used_ids(graph)
+    inputs = graph.inputs
+    dropped = [i for i, n in enumerate(inputs) if n.out.id not in used]
+    gone = {id(inputs[i]) for i in dropped}
+    graph.nodes = [n for n in graph.nodes if id(n) not in gone]
+    return dropped
 
 
 def run_default_passes(graph: Graph, is_random: IsRandom = _never) -> Dict[str, int]:
