@@ -18,9 +18,12 @@ SUPPORTED = {
 }
 
 
-def case(name, *, tags, served, frameworks=("numpy", "torch", "tf")):
+def case(name, *, tags, served, frameworks=("numpy", "torch", "tf"), exact=False):
+    """`exact`: Python floats in results and state must be equal bit for bit (cases about
+    Python-number semantics), not within the tolerance tensors get."""
     def deco(build):
-        CASES[name] = dict(build=build, tags=tuple(tags), served=served, frameworks=frameworks, name=name)
+        CASES[name] = dict(build=build, tags=tuple(tags), served=served, frameworks=frameworks, name=name,
+                           exact=exact)
         return build
     return deco
 

@@ -104,14 +104,21 @@ def to_py(x, T):
     return x
 
 
-def same(a, b, rtol=1e-4, atol=1e-5) -> bool:
+def same(a, b, rtol=1e-4, atol=1e-5, exact=False) -> bool:
+    """Results agree: tensors within a tolerance, Python floats too unless `exact`."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
         return a.shape == b.shape and a.dtype == b.dtype and np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return type(a) == type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return type(a) == type(b) and len(a) == len(b) and all(same(x, y, exact=exact) for x, y in zip(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, float) and isinstance(b, float):
+        return list(a.keys()) == list(b.keys()) and all(same(a[k], b[k], exact=exact) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and not exact:
         return abs(a - b) <= atol + rtol * abs(b) or (a != a and b != b)
+    if isinstance(a, float) and isinstance(b, float):
+        return a.hex() == b.hex()
     return type(a) == type(b) and a == b
+
+
+def same_exact(a, b) -> bool:
+    return same(a, b, exact=True)

@@ -10,10 +10,11 @@ import pytest
 import cases_basics  # noqa: F401  (registers cases)
 import cases_pitfalls  # noqa: F401
 import cases_pitfalls2  # noqa: F401
+import cases_semantics  # noqa: F401
 import cases_training  # noqa: F401
 import janus
 from corpus import CASES, in_scope
-from frameworks import BACKEND_OF, available, same, shim
+from frameworks import BACKEND_OF, available, same, same_exact, shim
 from harness import differences, run
 
 PARAMS = [(name, fw) for name, c in sorted(CASES.items()) for fw in ("numpy", "torch", "tf") if fw in c["frameworks"]]
@@ -30,7 +31,7 @@ def test_matches_eager(name, fw):
     c, T = CASES[name], shim(fw)
     ref = run(c, T)
     got = run(c, T, backend=BACKEND_OF[fw])
-    problems = differences(ref, got, same)
+    problems = differences(ref, got, same_exact if c["exact"] else same)
     assert not problems, "\n".join(problems) + "\n" + janus.explain(got[5])
 
 

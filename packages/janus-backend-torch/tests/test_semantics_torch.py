@@ -1,0 +1,83 @@
+"""Eager semantics on torch (issue 12): framework preconditions of in-place writes, effects
+committed when a graph raises after an optimizer step, in-place writes on graph branches,
+the backend chosen after calls without tensors."""
+import pytest
+import torch
+
+import janus
+
+
+def test_in_place_write_to_a_leaf_that_requires_grad_raises_every_call():
+    def f(w, x):
+        w.add_(x)
+        return w * 2
+
+    g = janus.jit(f)
+    w = torch.zeros(3)
+    for _ in range(3):
+        g(w, torch.ones(3))
+    w.requires_grad_(True)
+    before = w.detach().clone()
+    for _ in range(4):
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            g(w, torch.ones(3))
+    assert torch.equal(w.detach(), before)
+
+
+def _train(step, idxs):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    log, outs, table = [], [], torch.arange(4.0)
+    for idx in idxs:
+        try:
+            outs.append(round(float(step(model, opt, torch.ones(2, 3), table, idx, log).detach()), 5))
+        except IndexError:
+            outs.append("IndexError")
+    return outs, log, [p.detach().clone() for p in model.parameters()]
+
+
+def test_an_effect_before_an_optimizer_step_survives_a_later_raise():
+    def step(model, opt, x, table, idx, log):
+        log.append("start")
+        loss = (model(x) ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss + table[idx]
+
+    idxs = [0, 1, 2, 3, 7, 1, 9]
+    want, got = _train(step, idxs), _train(janus.jit(step), idxs)
+    assert got[0] == want[0] and got[1] == want[1]
+    assert all(torch.equal(a, b) for a, b in zip(got[2], want[2]))
+
+
+def test_in_place_writes_on_both_branches_of_a_graph_cond():
+    def f(w, x):
+        if x.sum() > 0:
+            w.add_(x)
+        else:
+            w.mul_(2.0)
+        return w * 1.0
+
+    def run(fn):
+        w = torch.tensor([1.0, 2.0])
+        outs = [fn(w, torch.tensor(v)) for v in [[1., 1.], [-1., -1.], [1., 1.], [-1., -1.], [1., 1.], [-1., -3.]]]
+        return outs, w
+
+    g = janus.jit(f)
+    (want, w_want), (got, w_got) = run(f), run(g)
+    assert all(torch.equal(a, b) for a, b in zip(got, want)) and torch.equal(w_got, w_want)
+    assert g.stats.graph_calls >= 3, janus.explain(g)
+
+
+def test_the_backend_follows_tensors_after_calls_without_them():
+    def f(a, b):
+        return a + b
+
+    g = janus.jit(f)
+    assert g(1, 2) == 3 and g(2, 3) == 5  # no tensors yet: the default backend
+    x = torch.ones(2)
+    for _ in range(4):
+        assert torch.equal(g(x, x), f(x, x))
+    assert g._state.backend_name == "torch" and g.stats.graph_calls >= 1, janus.explain(g)

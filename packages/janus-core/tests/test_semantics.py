@@ -1,0 +1,183 @@
+"""Eager semantics of the call itself (issue 12): argument binding errors, changed
+defaults and code, evaluation counts, generator functions, broken graphs, give-up,
+bounded profiles and conversions.  Differential: the oracle is the plain function."""
+import types
+
+import numpy as np
+import pytest
+
+import janus
+from janus.errors import JanusError
+
+
+def ones(*shape):
+    return np.ones(shape, np.float32)
+
+
+def _warm(g, *args, n=4):
+    for _ in range(n):
+        g(*args)
+    assert g.stats.graph_calls >= 1, janus.explain(g)
+
+
+def _error_of(fn, *args, **kwargs):
+    with pytest.raises(BaseException) as info:
+        fn(*args, **kwargs)
+    return type(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("args,kwargs", [((ones(2),), {}), ((ones(2), ones(2), ones(2)), {}),
+                                         ((ones(2), ones(2)), {"z": 1}), ((), {"x": ones(2), "y": ones(2)})],
+                         ids=["missing", "too-many", "unknown-keyword", "positional-only-by-keyword"])
+def test_argument_errors_are_eagers(args, kwargs):
+    def f(x, /, y):
+        return x + y
+
+    g = janus.jit(f)
+    _warm(g, ones(2), ones(2))
+    assert _error_of(g, *args, **kwargs) == _error_of(f, *args, **kwargs)
+
+
+def test_changed_defaults_are_followed():
+    def f(x, s=2.0, *, t=1.0):
+        return x * s + t
+
+    g = janus.jit(f)
+    _warm(g, ones(2))
+    f.__defaults__ = (5.0,)
+    np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
+    f.__kwdefaults__ = {"t": -3.0}
+    np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
+    f.__kwdefaults__["t"] = 7.0  # changed in place
+    np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
+
+
+def test_replaced_code_is_followed():
+    def f(x):
+        return x * 2.0
+
+    def h(x):
+        return x - 100.0
+
+    g = janus.jit(f)
+    _warm(g, ones(2))
+    f.__code__ = h.__code__
+    np.testing.assert_array_equal(g(ones(2)), h(ones(2)))
+
+
+class Counter:
+    def __init__(self):
+        self._n, self.gets, self.sets = 0.0, 0, 0
+
+    @property
+    def n(self):
+        self.gets += 1
+        return self._n
+
+    @n.setter
+    def n(self, v):
+        self.sets += 1
+        self._n = v
+
+
+def test_a_property_runs_as_often_as_in_eager():
+    def f(c, x):
+        c.n += 1.0
+        return x * 2.0
+
+    eager, jitted = Counter(), Counter()
+    g = janus.jit(f)
+    for _ in range(5):
+        f(eager, ones(2))
+        g(jitted, ones(2))
+    assert (jitted.gets, jitted.sets, jitted.n) == (eager.gets, eager.sets, eager.n)
+
+
+def test_a_generator_function_returns_a_generator():
+    def gen(x, n):
+        for i in range(n):
+            yield x * i
+
+    g = janus.jit(gen)
+    for _ in range(4):
+        got = g(ones(2), 3)
+        assert isinstance(got, types.GeneratorType)
+        assert [list(v) for v in got] == [list(v) for v in gen(ones(2), 3)]
+    assert g.stats.imperative_calls == 4 and "generator" in janus.explain(g)
+
+
+class BrokenExecutable(janus.Executable):
+    def run(self, inputs):
+        raise RuntimeError("the backend cannot run this graph")
+
+
+def _broken_backend(monkeypatch, g):
+    g(ones(2))  # choose the backend
+    backend = g._state.backend
+    monkeypatch.setattr(backend, "compile", lambda graph, config: BrokenExecutable(), raising=False)
+
+
+def test_a_graph_that_raises_where_eager_does_not_is_retired(monkeypatch):
+    def f(x):
+        return x * 3.0
+
+    g = janus.jit(f)
+    _broken_backend(monkeypatch, g)
+    for _ in range(8):
+        np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
+    s = g.stats
+    assert s.graphs_built == 2 and s.graph_calls == 0, janus.explain(g)  # retired twice, then imperative
+    assert "retired" in janus.explain(g) and "runs imperatively" in janus.explain(g)
+    assert s.profiled_calls <= 4  # giving up stops profiling
+
+
+def test_a_broken_graph_raises_with_fallback_raise(monkeypatch):
+    def f(x):
+        return x * 3.0
+
+    g = janus.jit(f, config=janus.Config(fallback="raise"))
+    _broken_backend(monkeypatch, g)
+    g(ones(2))
+    with pytest.raises(JanusError, match="retired"):
+        g(ones(2))
+
+
+def test_a_graph_raising_what_eager_raises_is_kept():
+    def f(x, i):
+        return x[i] * 2.0
+
+    g = janus.jit(f)
+    for i in [0, 1, 2, 0, 1]:  # the index varies: a graph input
+        g(ones(3), i)
+    served = g.stats.graph_calls
+    with pytest.raises(IndexError):
+        g(ones(3), 7)
+    np.testing.assert_array_equal(g(ones(3), 2), f(ones(3), 2))
+    assert g.stats.graphs_built == 1 and g.stats.graph_calls == served + 1, janus.explain(g)
+
+
+def test_giving_up_stops_profiling_and_bounds_the_profile():
+    def f(x, n):
+        for _ in range(n):
+            x = x + 1.0
+        return x
+
+    g = janus.jit(f, config=janus.Config(max_regenerations=1, max_graphs=1))
+    for n in range(300):
+        g(ones(2), n % 50)
+    s = g.stats
+    assert s.graphs_built == 1 and s.profiled_calls < 10, janus.explain(g)
+    trips = [len(site.trips) for site in g._state.profile.sites.values() if site.trips]
+    assert trips and max(trips) <= 32
+
+
+def test_conversion_is_bounded_in_time():
+    def f(x):
+        for i in range(9000):
+            x = x + float(i)
+        return x
+
+    g = janus.jit(f, config=janus.Config(conversion_timeout=0.2))
+    for _ in range(4):
+        np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
+    assert g.stats.graph_calls == 0 and "took more than 0.2 s" in janus.explain(g)
