@@ -15,6 +15,7 @@ import re
 from typing import Any, List, Sequence, Tuple
 
 import tensorflow as tf
+from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
 from tensorflow.python import pywrap_tfe
 from tensorflow.python.eager import cancellation, context, record
 from tensorflow.python.framework import errors as tf_errors
@@ -48,6 +49,20 @@ def compile_graph(graph: Graph, config: Any, backend: Any) -> "TFExecutable":
     executable = TFExecutable(graph, specs, variables)
     executable.use(executable.trace(aliases))
     return executable
+
+
+def _exact_attrs(options) -> tuple:
+    """The function-call attributes of the context, with the graph rewrites that
+    reassociate floating-point arithmetic turned off (`(x + 3) + 6` -> `x + 9` rounds
+    differently): a graph gives eager's values to the last bit."""
+    attrs = dict(options.as_attrs())
+    config = config_pb2.ConfigProto()
+    config.ParseFromString(attrs.get("config_proto") or b"")
+    rewrites = config.graph_options.rewrite_options
+    rewrites.arithmetic_optimization = rewriter_config_pb2.RewriterConfig.OFF
+    rewrites.constant_folding = rewriter_config_pb2.RewriterConfig.OFF
+    attrs["config_proto"] = config.SerializeToString()
+    return tuple(itertools.chain(*attrs.items()))
 
 
 class _Trace:
@@ -167,7 +182,7 @@ class TFExecutable(Executable):
             options = ctx.function_call_options
             if options is not self._options:
                 self._options = options
-                self._attrs = tuple(itertools.chain(*options.as_attrs().items()))
+                self._attrs = _exact_attrs(options)
             try:
                 outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, t.name, flat,
                                                  self._attrs, t.n_outputs)

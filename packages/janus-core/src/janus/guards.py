@@ -78,9 +78,10 @@ class GuardCompiler:
             elif kind == "node":
                 expr = "node"
             elif kind == "expr":  # a Python number computed on the host from other inputs
+                value = self.render(path.root[1])  # first: it names the values it uses
                 var = f"__v{len(self.exprs)}"
                 # an exception here is the function's own (eager raises it too): not a miss
-                self.lines += ["try:", f"    {var} = {self.render(path.root[1])}",
+                self.lines += ["try:", f"    {var} = {value}",
                                "except Exception:", f"    return {self.ns.bind(HOST_RAISED, '__raised')}"]
                 self.exprs[path] = var
                 return var

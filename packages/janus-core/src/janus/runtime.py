@@ -338,6 +338,10 @@ class _State:
             if cfg.passes:
                 run_default_passes(conversion.graph, self.backend.is_random)
             dropped = set(prune_inputs(conversion.graph))
+            # a Python number computed on the host is computed on every call even when the
+            # graph does not use it: computing it may raise, as it does in eager
+            conversion.host_paths += [p for i, p in enumerate(conversion.input_paths)
+                                      if i in dropped and p.root[0] == "expr"]
             conversion.input_paths = [p for i, p in enumerate(conversion.input_paths) if i not in dropped]
             verify(conversion.graph)
             graph_text = format_graph(conversion.graph)

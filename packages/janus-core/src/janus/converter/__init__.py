@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
@@ -124,6 +125,10 @@ def _global_alias(path: Path) -> Path:
     return path
 
 
+#: conversions of one call (restarts with exact shapes, recursion modes) before giving up
+_MAX_ATTEMPTS = 24
+
+
 def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
     """Convert one call of `fn`; raises `Unsupported` for what the converter cannot express.
     Any other exception is the function's own (it raised for these arguments).
@@ -133,9 +138,13 @@ def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
     the recursion when the schedule cannot express it)."""
     attempts = [dict(exact=False, schedule={}, no_schedule=False)]
     last: Exception = Unsupported("reading a relaxed tensor dimension", "", "internal: exact shapes did not settle")
-    while attempts:
+    deadline = time.monotonic() + config.conversion_timeout
+    for _ in range(_MAX_ATTEMPTS):
+        if not attempts:
+            break
         mode = attempts.pop(0)
         conv = RootConverter(fn, backend, analyzer, config)
+        conv.deadline = deadline
         conv.exact_shapes = mode["exact"]
         conv.schedule_codes = mode["schedule"]
         conv.no_schedule = mode["no_schedule"]
@@ -153,11 +162,13 @@ def convert(fn, args, kwargs, backend, analyzer, config) -> Conversion:
             if not mode["exact"]:
                 attempts.insert(0, dict(mode, exact=True))
         except ScheduleRecursion as e:
-            attempts.insert(0, dict(mode, schedule={e.code: e.tree_index}))
+            attempts.insert(0, dict(mode, schedule={**mode["schedule"], e.code: e.tree_index}))
         except Unsupported as e:
             if mode["schedule"]:
                 last = e  # recursion as data did not work out: inline it per structure
                 attempts.insert(0, dict(mode, schedule={}, no_schedule=True))
             else:
                 raise
+    else:
+        last = Unsupported("a function", "", f"its conversion did not settle in {_MAX_ATTEMPTS} attempts")
     raise last
