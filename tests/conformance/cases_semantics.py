@@ -243,3 +243,56 @@ def _(T):
         return x * 2.0
 
     return f, [((T.tensor([v]),), {}) for v in [0.5, 2.5, 0.5, 1.5, 2.5, 0.5, 1.5]], lambda: list(log)
+
+
+# -- found by the differential program generator (tests/fuzz) -----------------------------
+@case("F_unused_python_number_that_raises", tags=["core"], served=2)
+def _(T):
+    def f(x, n, lr):
+        try:
+            q = lr / (n - 3)  # unused, but eager raises here when n == 3
+            for i in range(5):
+                x = x + i
+        except ZeroDivisionError:
+            pass
+        return x
+
+    return f, [((T.tensor([0.5, 0.25]), n, 0.3), {}) for n in [0, 1, 2, 3, 4, 3, 5]], lambda: None
+
+
+@case("F_nested_host_numbers_of_a_written_attribute", tags=["core", "heap"], served=2, exact=True)
+def _(T):
+    box = Box()
+    box.step = 0
+
+    def depth(k):
+        if k <= 0:
+            return 1
+        return k * 1000003 + depth(k - 1)
+
+    def f(x):
+        for _ in range(5):
+            box.step += 1
+            k = depth(box.step // (box.step - 3) % 5)
+        return x * 1.0, k
+
+    return f, [((T.tensor([1.0]),), {}) for _ in range(6)], lambda: box.step
+
+
+@case("F_two_recursions_over_one_tree", tags=["recursion"], served=2)
+def _(T):
+    def tree_sum(t):
+        if isinstance(t, tuple):
+            return tree_sum(t[0]) * 2 + tree_sum(t[1])
+        return t
+
+    def tree_t(t, h):
+        if isinstance(t, tuple):
+            return T.tanh(tree_t(t[0], h) + tree_t(t[1], h) * 0.5)
+        return h * t
+
+    def f(x, tree):
+        return tree_t(tree, x), tree_sum(tree)
+
+    trees = [(((1, 1), 2), 3), (1, (2, (3, 4))), (((1, 1), 2), 3), ((1, 2), 3), ((1, 2), (3, 4))]
+    return f, [((T.tensor(np.full((2, 3), 0.5)), tr), {}) for tr in trees], lambda: None

@@ -36,3 +36,21 @@ def test_variable_methods_after_a_write_in_the_graph():
         np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert g.stats.graph_calls >= 2, janus.explain(g)
+
+
+def test_graphs_do_not_reassociate_float_arithmetic():
+    # grappler would fold (x + 3) + 6 into x + 9, which rounds differently in float32
+    def f(x):
+        for _ in range(3):
+            for i in range(0, 5, 2):
+                x = x + i * 1.5
+        return x, tf.reduce_sum(x)
+
+    x = tf.constant([[0.245, -0.5, -0.18, -0.23]])
+    g = janus.jit(f)
+    for _ in range(3):
+        got = g(x)
+    want = f(x)
+    assert g.stats.graph_calls >= 1
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
