@@ -296,3 +296,14 @@ def _(T):
 
     trees = [(((1, 1), 2), 3), (1, (2, (3, 4))), (((1, 1), 2), 3), ((1, 2), 3), ((1, 2), (3, 4))]
     return f, [((T.tensor(np.full((2, 3), 0.5)), tr), {}) for tr in trees], lambda: None
+
+
+@case("S_learning_rate_schedule_on_the_host", tags=["core", "io"], served=5, exact=True)
+def _(T):
+    def f(x, step, base_lr):
+        lr = min(base_lr, 0.1 * step)
+        half = int(step / 2)
+        print("step " + str(step), repr(lr), max(half, 1))
+        return x * lr + half, lr
+
+    return f, [((T.tensor([1.0, 2.0]), s, 0.35), {}) for s in range(1, 9)], lambda: None

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict
 
 from ..ir.spec import PySpec
 from .core import Respecialize, contains_sym
-from .deferred import Deferred
+from .deferred import Deferred, defer
 from .heap import Effect, Sym
 from .values import ConvFunction, SymMethod, python_type
 
@@ -136,11 +136,26 @@ def _scalar(kind):
         if args and isinstance(args[0], Sym):
             x = args[0]
             if isinstance(x.spec, PySpec):
+                derived = cv.host_scalar(kind, (x,), cv.where(frame, node)) if len(args) == 1 else None
+                if derived is not None:  # `int(n / 2)` of an input: computed on the host
+                    return derived
                 return kind(cv.demand(x, f"{kind.__name__}() of a Python value", cv.where(frame, node)))
             if kind is bool:
                 raise cv.host_read_feeds("a truth value", frame, node)
-            from .deferred import defer
             return defer(kind, (x,), f"{kind.__name__}() of a tensor")
+        return kind(*args, **kwargs)
+    return handler
+
+
+def _text(kind):
+    """`str(x)` / `repr(x)`: of a graph value, computed after the graph (deferred)."""
+    def handler(cv, args, kwargs, frame, node):
+        if len(args) == 1 and not kwargs and isinstance(args[0], (Sym, Deferred)):
+            return defer(kind, (args[0],), f"{kind.__name__}() of a graph value")
+        if contains_sym((args, kwargs)):
+            raise cv.unsupported(f"{kind.__name__}() of a container of tensors", frame, node)
+        for a in args:
+            cv.plain(a, frame, node)
         return kind(*args, **kwargs)
     return handler
 
@@ -157,7 +172,11 @@ def _minmax(kind):
     def handler(cv, args, kwargs, frame, node):
         items = cv.iterate(args[0], frame, node) if len(args) == 1 else list(args)
         if any(contains_sym(i) for i in items):
+            derived = None if kwargs else cv.host_scalar(kind, tuple(items), cv.where(frame, node))
+            if derived is not None:  # `min(lr, 0.1)` of Python-number inputs: on the host
+                return derived
             raise cv.unsupported(f"{kind.__name__}() over tensors", frame, node, "it compares values on the host")
+        cv.plain(items, frame, node)
         return kind(items, **kwargs)
     return handler
 
@@ -209,7 +228,7 @@ HANDLERS: Dict[Callable, Callable] = {
     builtins.hasattr: _hasattr, builtins.setattr: _setattr, builtins.float: _scalar(float), builtins.int: _scalar(int),
     builtins.bool: _scalar(bool), builtins.complex: _scalar(complex), builtins.sum: _sum,
     builtins.min: _minmax(min), builtins.max: _minmax(max), builtins.abs: _abs, builtins.map: _map,
-    builtins.filter: _filter, builtins.sorted: _sorted, builtins.super: _super,
+    builtins.filter: _filter, builtins.str: _text(str), builtins.repr: _text(repr), builtins.sorted: _sorted, builtins.super: _super,
     builtins.next: _no("next()", "advancing an iterator is a host-side effect that cannot be deferred yet"),
     builtins.iter: _no("iter()", "iterators are not supported yet"),
     builtins.id: _no("id()", "object identities differ between calls"),
