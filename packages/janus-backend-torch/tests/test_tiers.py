@@ -214,13 +214,10 @@ def test_asserts_checked_once_after_the_run():
     assert e.value.site == "site B"
 
 
-def test_invoke_is_unsupported():
-    g = Graph("inv")
-    x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
-    y = g.add(Node("invoke", Graph("callee"), (x,))).add_output(TensorSpec("float32", (2,)))
-    g.add(Node("output", None, (y,)))
-    with pytest.raises(janus.Unsupported):
-        TorchExecutable(g, janus.Config())
+def test_invoke_is_not_an_opcode():
+    # the IR has no graph-function call: a node that claims one is refused when built
+    with pytest.raises(ValueError, match="unknown IR opcode 'invoke'"):
+        Node("invoke", Graph("callee"), ())
 
 
 def test_python_scalar_input_and_output_under_inductor():

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework import ops as tf_ops
 
-from janus.backend import Backend, Capabilities
+from janus.backend import Backend, Capabilities, ConversionRules, ScheduleOps
 from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
@@ -69,11 +69,6 @@ RANDOM_NAMES = ("random", "dropout", "shuffle", "categorical", "multinomial", "t
                 "sample_distorted", "normal", "uniform", "gamma", "poisson")
 
 
-def _unwrap(value: Any) -> Any:
-    # the converter hands its own symbolic values (with an eager `example`)
-    return getattr(value, "example", value)
-
-
 def _canonical_device(name: str) -> str:
     """'/job:localhost/replica:0/task:0/device:GPU:1' -> 'gpu:1'; CPU:0 -> 'cpu'."""
     if not name:
@@ -86,11 +81,12 @@ def _canonical_device(name: str) -> str:
     return f"{kind}:{index or 0}"
 
 
-class TFBackend(Backend):
+class TFBackend(Backend, ConversionRules, ScheduleOps):
     name = "tf"
     #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
     capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu",),
-                                python_scalars_in_graph=True, inplace_operators=False, map_regions=True)
+                                python_scalars_in_graph=True, inplace_operators=False, map_regions=True,
+                                item_assignment=False)
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
     #: framework classes whose instances live in graphs as opaque values (created in the trace);
@@ -102,7 +98,8 @@ class TFBackend(Backend):
     def __init__(self):
         devices = tuple(_canonical_device(d.name) for d in tf.config.list_logical_devices())
         self.capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=devices or ("cpu",),
-                                         python_scalars_in_graph=True, inplace_operators=False, map_regions=True)
+                                         python_scalars_in_graph=True, inplace_operators=False, map_regions=True,
+                                item_assignment=False)
         # with one device every tensor lives on it: the guard need not read `.device`
         self._check_devices = len(devices) > 1
         self._device_names: Dict[str, str] = {}
@@ -160,6 +157,9 @@ class TFBackend(Backend):
 
     def assign(self, target, value) -> None:
         functional.assign_variable(target, value)
+
+    def is_long_lived(self, value: Any) -> bool:
+        return type(value).__module__.split(".")[0] in ("tensorflow", "keras", "numpy")
 
     def written_variable_method(self, name: str):
         return functional.VARIABLE_READS.get(name)
@@ -271,7 +271,7 @@ def mutation_reason(target: Any, args, kwargs) -> Optional[str]:
     if not mod.startswith(("tensorflow", "keras")):
         return None
     if name in VARIABLE_WRITES:
-        if name.startswith("scatter_nd") and not any(isinstance(_unwrap(a), tf.Variable) for a in args[:1]):
+        if name.startswith("scatter_nd") and not any(isinstance(a, tf.Variable) for a in args[:1]):
             return None  # tf.scatter_nd-style functions on tensors return a new tensor
         return f"{mod.split('.')[-1]}.{name} writes a variable"
     if name.startswith(RAW_WRITE_PREFIXES) or name in ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"):
@@ -292,7 +292,7 @@ def impure_reason(target: Any, args, kwargs) -> Optional[str]:
     name = getattr(target, "__name__", "") or ""
     owner = getattr(target, "__self__", None)
     if owner is None and args and name in OPTIMIZER_UPDATES:
-        owner = _unwrap(args[0])  # the unbound method the converter emits: owner passed first
+        owner = args[0]  # the unbound method the converter emits: owner passed first
     if name in OPTIMIZER_UPDATES and owner is not None and type(owner).__module__.startswith("keras") \
             and hasattr(owner, "iterations"):
         return f"optimizer.{name} updates variables"
@@ -301,6 +301,6 @@ def impure_reason(target: Any, args, kwargs) -> Optional[str]:
         # `tape.watch(x)` is marked impure to stay in the graph; impure calls are not run on
         # the conversion-time examples, so do it here for the example tape (its gradients
         # are the examples of the graph's gradients).
-        getattr(owner, name)(*[_unwrap(a) for a in args[1:]], **kwargs)
+        getattr(owner, name)(*[a for a in args[1:]], **kwargs)
         return f"GradientTape.{name} changes what the tape records"
     return None

@@ -7,8 +7,8 @@ after the graph ran and every assertion held.
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict, Optional, Tuple
+import functools
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -98,33 +98,36 @@ _ARITY = {"assign": 1, "assign_add": 1, "assign_sub": 1, "scatter_update": 1, "s
           "scatter_max": 1, "scatter_min": 1}
 
 
-def functional_method(name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
-    pure = PURE_WRITES.get(name)
-    if pure is None:
+def functional_method(name: str, args: Sequence, kwargs: dict) -> Optional[Callable]:
+    """`v.assign_sub(g)` and friends: a function of (v, *args, **kwargs) giving v's new value."""
+    if name not in PURE_WRITES:
         return None
-    kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_KWARGS}
-    if kwargs:  # e.g. assign(value=...) spelled by keyword: keep it simple
-        if name in _ARITY and set(kwargs) <= {"value", "delta", "sparse_delta"} and len(args) == 1:
-            args = args + [next(iter(kwargs.values()))]
-            kwargs = {}
-        else:
-            return None
-    if len(args) != 1 + _ARITY.get(name, 2):
+    operand_kwargs = [k for k in kwargs if k not in _IGNORED_KWARGS]
+    if not set(operand_kwargs) <= {"value", "delta", "sparse_delta"}:
         return None
-    return "call", pure, list(args), {}
+    if len(args) - 1 + len(operand_kwargs) != _ARITY.get(name, 2):
+        return None
+    return _method_form(name)
 
 
-def functional_call(fn: Any, args: list, kwargs: dict) -> Optional[Tuple[Any, list, dict, Any]]:
+@functools.lru_cache(maxsize=None)
+def _method_form(name: str) -> Callable:
+    pure = PURE_WRITES[name]
+
+    def form(var, *operands, **kwargs):
+        operands += tuple(v for k, v in kwargs.items() if k not in _IGNORED_KWARGS)
+        return pure(var, *operands)
+    form.__name__ = form.__qualname__ = pure.__name__
+    return form
+
+
+def functional_call(fn: Any, args: Sequence, kwargs: dict) -> Optional[Tuple[Callable, int]]:
     """`tf.compat.v1.assign(ref, value)` and friends (module-level state ops)."""
     mod = getattr(fn, "__module__", "") or ""
-    if not mod.startswith("tensorflow"):
+    if not mod.startswith("tensorflow") or not args:
         return None
-    name = getattr(fn, "__name__", "")
-    got = functional_method(name, list(args), dict(kwargs))
-    if got is None or not args:
-        return None
-    _op, pure, pure_args, pure_kwargs = got
-    return pure, pure_args, pure_kwargs, args[0]
+    form = functional_method(getattr(fn, "__name__", ""), args, kwargs)
+    return None if form is None else (form, 0)
 
 
 # -- committing a write ---------------------------------------------------------------------
@@ -179,20 +182,10 @@ def stack_rows(rows, spec) -> tf.Tensor:
     return tf.stack(items)
 
 
-def _called_by_converter_setitem() -> bool:
-    """Is the caller the converter evaluating a user's `t[i] = v` on its examples?"""
-    caller = sys._getframe(2)
-    return caller.f_code.co_name == "emit" and caller.f_code.co_filename.replace("\\", "/").endswith("converter/core.py") \
-        and sys._getframe(3).f_code.co_name == "set_item"
-
-
 def setitem(tensor, index, value):
     """The buffer write of the schedule loop of recursion as data: `tensor` with row `index`
-    replaced by `value`.  TensorFlow tensors do not support item assignment, so a user's
-    `t[i] = v` must raise as it does eagerly (core workaround: the converter uses this same
-    hook for user item assignments)."""
-    if _called_by_converter_setitem():
-        raise TypeError(f"'{type(tensor).__name__}' object does not support item assignment")
+    replaced by `value`.  (A user's `t[i] = v` raises TypeError as in eager: TensorFlow
+    tensors have no item assignment, `Capabilities.item_assignment`.)"""
     if not (isinstance(index, tf.Tensor) and index.dtype in (tf.int32, tf.int64)):
         index = tf.cast(index, tf.int32)
     index = tf.reshape(index, [1, 1])

@@ -7,13 +7,12 @@ import functools
 import operator
 import random
 import sys
-import threading
 from typing import Any, Optional
 
 import torch
 
 import janus
-from janus.backend import HostRows
+from janus.backend import Backend, ConversionRules, HostRows, ScheduleOps
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import modules as inline_modules
@@ -108,7 +107,6 @@ def copy_on_copy(self, src, non_blocking=False):
     return self.clone().copy_(src, non_blocking)
 
 
-_CONVERTING = threading.local()
 _WRITES_ARGUMENTS = frozenset({torch.batch_norm, torch.nn.functional.batch_norm, torch.native_batch_norm})
 _OPTIMIZER_IMPURE = frozenset({"step", "zero_grad"})
 
@@ -155,7 +153,7 @@ def check_training_graph(graph) -> None:
                                     n.site or "", "the graph would see gradients read before the step ran")
 
 
-class TorchBackend(janus.Backend):
+class TorchBackend(Backend, ConversionRules, ScheduleOps):
     name = "torch"
     capabilities = janus.Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu", "cuda"),
                                       python_scalars_in_graph=True, inplace_operators=True,
@@ -197,19 +195,17 @@ class TorchBackend(janus.Backend):
         return inline_modules.inline_target(fn)
 
     def is_graph_object(self, value: Any) -> bool:
-        if isinstance(value, self.graph_object_types):
-            # the core's CSE does not see grad-mode regions: it would merge `x @ W` inside
-            # `no_grad` with the same op outside.  Until it does, the graph being converted
-            # in this thread is passed through the passes with every call "random" (never
-            # merged or folded); `compile` clears the flag.
-            _CONVERTING.grad_regions = True
-            return True
-        return False
+        # entering/leaving one is an impure node: the passes never merge across it
+        return isinstance(value, self.graph_object_types)
+
+    def is_long_lived(self, value: Any) -> bool:
+        # torch's own objects (dtypes, devices, modules), and NumPy's, which torch code mixes in
+        return type(value).__module__.split(".")[0] in ("torch", "numpy")
 
     def is_random(self, target: Any) -> bool:
         # batch_norm in training mode writes its running-statistics arguments (copies, in
         # modules.batch_norm_forward): the passes must neither merge nor drop it
-        return draws_random(target) or _writes_arguments(target) or getattr(_CONVERTING, "grad_regions", False)
+        return draws_random(target) or _writes_arguments(target)
 
     def is_impure(self, target, args, kwargs) -> bool:
         return impure_call(target, args) is not None
@@ -252,7 +248,7 @@ class TorchBackend(janus.Backend):
     def functional_method(self, name, args, kwargs):
         if not _is_inplace_name(name) or name.startswith("__") or name in _NOT_FUNCTIONALIZABLE:
             return None
-        return "call", on_copy(name), list(args), dict(kwargs)
+        return on_copy(name)
 
     def functional_call(self, fn, args, kwargs):
         name = _name_of(fn)
@@ -262,7 +258,7 @@ class TorchBackend(janus.Backend):
                 getattr(fn, "__module__", "") in ("torch", "torch._C._VariableFunctions", None):
             method = getattr(torch.Tensor, name, None)
             if method is not None:  # torch.relu_(x) is x.relu_()
-                return on_copy(name), list(args), dict(kwargs), args[0]
+                return on_copy(name), 0
         return None
 
     @staticmethod
@@ -341,7 +337,6 @@ class TorchBackend(janus.Backend):
 
     # -- execution ----------------------------------------------------------
     def compile(self, graph, config) -> TorchExecutable:
-        _CONVERTING.grad_regions = False
         check_training_graph(graph)
         return TorchExecutable(graph, config, draws_random)
 

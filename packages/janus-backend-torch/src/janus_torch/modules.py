@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch.nn.modules import module as torch_module_state
 
-from janus.converter.source import is_user_function
+from janus.source import is_user_function
 
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
 _GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
@@ -294,7 +294,7 @@ def inline_target(fn: Any) -> Optional[Callable]:
     forward = getattr(cls, "forward", None)
     if forward is None:
         return None
-    if is_user_function(forward):
+    if is_user_function(forward, ("torch",)):
         return types.MethodType(call_user_module, fn)
     mine = _TORCH_FORWARDS.get(forward)
     if mine is None:

@@ -1,16 +1,32 @@
-"""The backend contract (DESIGN.md section 4).
+"""The backend contract (docs/architecture.md, "Writing a backend").
 
 A backend turns IR graphs into something its framework runs, and tells the core about
-its tensors.  Subclass `Backend`, implement the abstract parts, and register a factory
-for it from a `janus_register_backends` hook (see `janus.plugin`).  The reference
-backend (`janus.reference`) is the smallest complete example.
+its tensors.  The contract has a small required core and optional capabilities:
+
+* `Backend` (required, an ABC): `name`, `tensor_types`, `framework_modules`,
+  `spec_of(value)`, `compile(graph, config) -> Executable`, with working defaults for
+  the rest (`owns`, `guard_source`, `to_python`, `run_imperative` ...).
+* `ConversionRules` (optional): how the converter treats the framework's calls -- which
+  write into an argument and their out-of-place forms, which run only for their effect
+  on framework state, which draw random numbers.  A backend that does not implement it
+  gets conservative defaults: unknown in-place calls fall back instead of being assumed
+  pure.
+* `ScheduleOps` (optional, only with `Capabilities.recursion`): the operations
+  recursion-as-data schedules need.
+
+Hooks receive plain values (the examples of graph values), never converter objects.
+Subclass `Backend` (and the optional classes you implement), then register a factory
+from a `janus_register_backends` hook (see `janus.hooks`).  The reference backend
+(`janus.reference`) is the smallest complete example.
 """
 from __future__ import annotations
 
 import contextlib
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
 
+from . import numpy_rules
 from .errors import Unsupported
 from .ir.graph import Graph
 from .ir.spec import PySpec, TensorSpec
@@ -22,7 +38,7 @@ class Capabilities:
 
     cond: bool = True
     while_loop: bool = True
-    #: recursion over a structure as data (needs from_numpy, zeros, stack_rows, setitem_functional)
+    #: recursion over a structure as data (needs `ScheduleOps`)
     recursion: bool = False
     #: the backend runs schedule loops on the host: schedules arrive as Python lists
     #: (kinds, children rows, payload columns) instead of `from_numpy`/`stack_rows` arrays
@@ -52,13 +68,15 @@ class HostRows(list):
         return list.__getitem__(self, index)
 
 
-class Executable:
-    """A compiled graph.  `run` takes the graph inputs in `graph.inputs` order and returns
-    the outputs in order; it raises `janus.errors.AssumptionFailed` when an in-graph
-    assertion did not hold."""
+class Executable(ABC):
+    """A compiled graph."""
 
-    def run(self, inputs: Sequence[Any]) -> Sequence[Any]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, inputs: Sequence[Any]) -> Sequence[Any]:
+        """Run on the graph inputs (in `graph.inputs` order); return the outputs in order.
+        Raise `janus.errors.AssumptionFailed(site)` when an in-graph assertion did not
+        hold, `janus.errors.EffectsApplied(error)` when the graph raised after an
+        in-graph update of framework state ran (it must not be re-run)."""
 
     def describe(self) -> str:
         return type(self).__name__
@@ -68,21 +86,29 @@ class Executable:
         return True
 
 
-class Backend:
+class Backend(ABC):
+    """The required core of a backend."""
+
     name: str = "?"
     capabilities: Capabilities = Capabilities()
-    #: the Python types of this backend's tensors (for fast host guards)
+    #: the Python types of this backend's tensors (for `owns` and fast host guards)
     tensor_types: Tuple[type, ...] = ()
     #: top-level modules whose callables become graph nodes (not evaluated at conversion)
     framework_modules: Tuple[str, ...] = ()
 
-    # -- values -------------------------------------------------------------
+    @abstractmethod
+    def spec_of(self, value: Any) -> TensorSpec:
+        """The spec (dtype, shape, device) of one of this backend's tensors."""
+
+    @abstractmethod
+    def compile(self, graph: Graph, config: Any) -> Executable:
+        """Lower a verified graph (opcodes: input, const, call, call_method, cond, while,
+        map, assert, output; see docs/ir.md) to an executable.  `config` is the
+        function's `janus.Config`."""
+
     def owns(self, value: Any) -> bool:
         """Is `value` one of this backend's tensors (or variables)?"""
         return isinstance(value, self.tensor_types)
-
-    def spec_of(self, value: Any) -> TensorSpec:
-        raise NotImplementedError
 
     def guard_source(self, expr: str, spec: TensorSpec, bind: Callable[[Any], str]) -> str:
         """A Python boolean expression checking that the value of `expr` fits `spec`.
@@ -99,6 +125,33 @@ class Backend:
             mod = type(owner).__module__ if owner is not None else type(fn).__module__
         return (mod or "").split(".")[0] in self.framework_modules
 
+    def is_long_lived(self, value: Any) -> bool:
+        """Framework objects that outlive calls (dtypes, modules, devices): guarded by
+        identity and embedded in graphs as constants."""
+        return type(value).__module__.split(".")[0] in self.framework_modules
+
+    def to_python(self, value: Any, spec: PySpec) -> Any:
+        """Turn a graph output that stands for a Python value back into that type."""
+        return spec.type(value) if spec.type in (bool, int, float) else value
+
+    def state_guards(self) -> Sequence[Tuple[Callable[[], Any], Any]]:
+        """Global framework state a graph depends on, as (read function, current value)
+        pairs checked by the host guards (e.g. torch's grad mode)."""
+        return ()
+
+    @contextlib.contextmanager
+    def preserve_state(self) -> Iterator[None]:
+        """Save and restore framework state (RNG) around conversion-time example runs."""
+        yield
+
+    def run_imperative(self, fn: Callable, args: Sequence, kwargs: Dict) -> Any:
+        return fn(*args, **kwargs)
+
+
+class ConversionRules:
+    """Optional: how the converter treats the framework's calls.  Every hook receives the
+    call's plain values.  The defaults are conservative."""
+
     def inline_target(self, fn: Any) -> Optional[Callable]:
         """A Python callable the converter should inline in place of `fn` (e.g. the
         `forward` of a framework module), or None."""
@@ -106,86 +159,43 @@ class Backend:
 
     def is_mutating(self, target: Any, args: Sequence, kwargs: Dict) -> Optional[str]:
         """If calling `target` writes to one of its arguments (in-place op, variable
-        assign), a short description of the write; else None."""
+        assign), a short description of the write; else None.  Default: an `out=`
+        argument, a method named like an in-place one (`add_`), a NumPy writer."""
+        name = getattr(target, "__name__", "") or ""
+        if "out" in kwargs and kwargs["out"] is not None:
+            return "it writes into its out= argument"
+        if name.endswith("_") and not name.startswith("_") and getattr(target, "__self__", None) is not None:
+            return f"`{name}` is named like an in-place method"
+        if numpy_rules.is_numpy(target) and numpy_rules.writes(target, kwargs):
+            return f"numpy.{name} writes into an argument"
         return None
 
-    def functional_call(self, fn: Any, args: list, kwargs: dict) -> Optional[Tuple[Any, list, dict, Any]]:
-        """For a call that writes into an argument: `(pure_fn, args, kwargs, written_arg)`
-        computing the written argument's new value out of place; None if unknown."""
+    def functional_call(self, fn: Any, args: Sequence, kwargs: Dict) -> Optional[Tuple[Callable, Any]]:
+        """For a call that writes into an argument: `(pure, written)`, where `pure` takes
+        the same arguments and returns the written argument's new value, and `written`
+        is the position (int) or keyword (str) of that argument; None if unknown."""
         return None
 
-    def functional_method(self, name: str, args: list, kwargs: dict) -> Optional[Tuple[str, Any, list, dict]]:
-        """For an in-place tensor method (`x.sub_(y)`): `(op, target, args, kwargs)` of a node
-        computing x's new value out of place (op is "call" or "call_method"); None if unknown."""
-        return None
-
-    def placeholder(self, spec: TensorSpec) -> Tuple[Callable, tuple, dict]:
-        """`(target, args, kwargs)` of a graph call making some tensor of `spec` (zeros):
-        what a `cond` branch returns for a value only the other branch computes (a value
-        an effect of that branch uses; it is never looked at when the branch did not run)."""
-        if None in spec.shape:
-            raise Unsupported("a value computed on one branch of a data-dependent `if` for an effect", "",
-                              "its shape varies between calls")
-        return self.zeros, (tuple(spec.shape), spec), {}
-
-    def check_inplace(self, target: Any) -> None:
-        """Raise what eager raises when `target` (a tensor of the call, at this point of
-        the program) may not be written in place; the call then runs imperatively."""
-
-    def written_variable_method(self, name: str) -> Optional[Callable]:
-        """After `v.assign(...)` in a graph, `v` stands for a plain tensor value: a pure
-        function computing `v.name(*args)` on that value (TensorFlow: `read_value` is
-        `tf.identity`), or None when the method has no such form."""
+    def functional_method(self, name: str, args: Sequence, kwargs: Dict) -> Optional[Callable]:
+        """For an in-place tensor method (`x.sub_(y)`, `v.assign(y)`): a function taking
+        `(x, *args, **kwargs)` and returning x's new value; None if unknown."""
         return None
 
     #: a callable `(tensor, index, value) -> new tensor` for `t[index] = value`, or None
     setitem_functional: Optional[Callable] = None
 
-    def from_numpy(self, array: Any) -> Any:
-        """A host NumPy array as this backend's tensor (schedules of recursion-as-data)."""
-        raise NotImplementedError(f"backend {self.name} does not implement from_numpy (recursion as data)")
-
-    @staticmethod
-    def dim(tensor: Any, index: int) -> Any:
-        """The size of dimension `index` of `tensor`, inside a graph (a loop bound such as
-        `range(x.shape[0])` over a dimension that varies between calls).  Backends whose
-        graph tensors have unknown static sizes override it (TensorFlow: `tf.shape`)."""
-        return tensor.shape[index]
-
-    @staticmethod
-    def take_rows(tensor: Any, index: Any) -> Any:
-        """Rows `index` (a 1-D integer tensor, in range) of `tensor`, inside a graph."""
-        return tensor[index]
-
-    def index_table(self, array: Any) -> Any:
-        """A host NumPy integer array whose slices index rows in a graph (level-by-level
-        children, leaf ids); backends that keep other schedules as Python lists want a
-        tensor here."""
-        return self.from_numpy(array)
-
-    def stack_results(self, rows: Sequence[Any], spec: TensorSpec) -> Any:
-        """Per-node results (tensors of `spec`) stacked into one tensor; no rows: zero rows."""
-        if not rows:
-            return self.zeros((0,) + tuple(spec.shape), spec)
-        return self.stack_rows(rows, spec)
-
-    @staticmethod
-    def concat_rows(first: Any, second: Any) -> Any:
-        """`first` with the rows of `second` appended, inside a graph."""
-        raise NotImplementedError("concat_rows (level-wise recursion as data)")
-
-    def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
-        """A zero tensor of `shape` with the dtype and device of `spec`."""
-        raise NotImplementedError(f"backend {self.name} does not implement zeros (recursion as data)")
-
-    def stack_rows(self, rows: Sequence[Any], spec: Any) -> Any:
-        """Stack per-node payloads (Python numbers or tensors of `spec`; None for nodes of
-        other kinds, filled with zeros) into one tensor whose first dimension is the node."""
-        raise NotImplementedError(f"backend {self.name} does not implement stack_rows (recursion as data)")
-
     def assign(self, target: Any, value: Any) -> None:
         """Write `value` into the outside tensor `target` (committing a functionalized write)."""
-        raise NotImplementedError(f"backend {self.name} cannot write tensors in place")
+        raise Unsupported("an in-place write to a tensor", "", "the backend cannot write tensors in place")
+
+    def check_inplace(self, target: Any) -> None:
+        """Raise what eager raises when `target` may not be written in place at this
+        point of the program; the call then runs imperatively."""
+
+    def written_variable_method(self, name: str) -> Optional[Callable]:
+        """After `v.assign(...)` in a graph, `v` stands for a plain tensor value: a pure
+        function computing `v.name(*args)` on that value, or None."""
+        return None
 
     def is_graph_object(self, value: Any) -> bool:
         """Framework objects that may live inside a graph as opaque values (a gradient tape,
@@ -202,28 +212,80 @@ class Backend:
         used: the graph computes the value), or None when it returns nothing."""
         return None
 
-    def state_guards(self) -> Sequence[Tuple[Callable[[], Any], Any]]:
-        """Global framework state a graph depends on, as (read function, current value)
-        pairs checked by the host guards (e.g. torch's grad mode)."""
-        return ()
-
     def is_random(self, target: Any) -> bool:
-        """Does `target` draw from a random number generator (so it is never folded or merged)?"""
-        name = getattr(target, "__name__", "") or ""
+        """Does `target` draw from a random number generator (never folded or merged)?"""
+        name = getattr(target, "__name__", target if isinstance(target, str) else "") or ""
         return any(k in name for k in ("rand", "normal", "uniform", "dropout", "bernoulli", "multinomial", "shuffle"))
 
-    @contextlib.contextmanager
-    def preserve_state(self) -> Iterator[None]:
-        """Save and restore framework state (RNG) around conversion-time example runs."""
-        yield
+    def is_pure_host_call(self, fn: Any, args: Sequence, kwargs: Dict) -> bool:
+        """May a library call on plain host values (no tensors of this backend) run now,
+        during conversion, its result a constant?  Default: NumPy functions that write
+        into no argument and draw no random numbers."""
+        if not numpy_rules.is_numpy(fn) or numpy_rules.writes(fn, kwargs):
+            return False
+        mod = getattr(fn, "__module__", None) or ""
+        return not mod.startswith("numpy.random")
 
-    def to_python(self, value: Any, spec: PySpec) -> Any:
-        """Turn a graph output that stands for a Python value back into that type."""
-        return spec.type(value) if spec.type in (bool, int, float) else value
+    def placeholder(self, spec: TensorSpec) -> Tuple[Callable, tuple, dict]:
+        """`(target, args, kwargs)` of a graph call making some tensor of `spec`: what a
+        `cond` branch returns for a value only the other branch computes (never looked at
+        when the branch did not run).  Needs `ScheduleOps.zeros` by default."""
+        if None in spec.shape or not isinstance(self, ScheduleOps):
+            raise Unsupported("a value computed on one branch of a data-dependent `if` for an effect", "",
+                              "its shape varies between calls or the backend cannot make a placeholder")
+        return self.zeros, (tuple(spec.shape), spec), {}
 
-    # -- execution ----------------------------------------------------------
-    def compile(self, graph: Graph, config: Any) -> Executable:
-        raise NotImplementedError
 
-    def run_imperative(self, fn: Callable, args: Sequence, kwargs: Dict) -> Any:
-        return fn(*args, **kwargs)
+class ScheduleOps:
+    """Optional: the operations recursion as data uses (`Capabilities.recursion`)."""
+
+    def from_numpy(self, array: Any) -> Any:
+        """A host NumPy array as this backend's tensor (the schedule of a tree)."""
+        raise NotImplementedError(f"backend {getattr(self, 'name', '?')} does not implement from_numpy")
+
+    @staticmethod
+    def dim(tensor: Any, index: int) -> Any:
+        """The size of dimension `index` of `tensor`, inside a graph (a loop bound such as
+        `range(x.shape[0])` over a dimension that varies between calls)."""
+        return tensor.shape[index]
+
+    @staticmethod
+    def take_rows(tensor: Any, index: Any) -> Any:
+        """Rows `index` (a 1-D integer tensor, in range) of `tensor`, inside a graph."""
+        return tensor[index]
+
+    def index_table(self, array: Any) -> Any:
+        """A host NumPy integer array whose slices index rows in a graph."""
+        return self.from_numpy(array)
+
+    def stack_results(self, rows: Sequence[Any], spec: TensorSpec) -> Any:
+        """Per-node results (tensors of `spec`) stacked into one tensor; no rows: zero rows."""
+        if not rows:
+            return self.zeros((0,) + tuple(spec.shape), spec)
+        return self.stack_rows(rows, spec)
+
+    @staticmethod
+    def concat_rows(first: Any, second: Any) -> Any:
+        """`first` with the rows of `second` appended, inside a graph."""
+        raise NotImplementedError("concat_rows (level-wise recursion as data)")
+
+    def zeros(self, shape: Tuple[int, ...], spec: TensorSpec) -> Any:
+        """A zero tensor of `shape` with the dtype and device of `spec`."""
+        raise NotImplementedError(f"backend {getattr(self, 'name', '?')} does not implement zeros")
+
+    def stack_rows(self, rows: Sequence[Any], spec: Any) -> Any:
+        """Stack per-node payloads (Python numbers or tensors of `spec`; None for nodes of
+        other kinds, filled with zeros) into one tensor whose first dimension is the node."""
+        raise NotImplementedError(f"backend {getattr(self, 'name', '?')} does not implement stack_rows")
+
+
+_DEFAULT_RULES = ConversionRules()
+
+
+def rules_of(backend: Backend) -> ConversionRules:
+    """The backend's conversion rules, or the conservative defaults."""
+    return backend if isinstance(backend, ConversionRules) else _DEFAULT_RULES
+
+
+def schedule_ops(backend: Backend) -> Optional[ScheduleOps]:
+    return backend if isinstance(backend, ScheduleOps) else None

@@ -40,8 +40,8 @@ def explain(fn) -> str:
                 lines.append(f"      {site}  failed {spec.assertion_failures.get(site, 0)} times")
         if conv.effects:
             lines.append("    deferred effects, in program order:")
-            lines += [f"      {kind} at {site}" + (" (on a branch of a graph cond)" if conds else "")
-                      for kind, _t, _o, site, conds in conv.effects]
+            lines += [f"      {e.kind} at {e.site}" + (" (on a branch of a graph cond)" if e.conds else "")
+                      for e in conv.effects]
         lines.append("    graph:")
         lines += ["      " + line for line in spec.graph_text.splitlines()]
     if st.analyzer is not None and st.analyzer.decisions:

@@ -1,19 +1,61 @@
-"""Host guards, generated into one Python function per specialization.
+"""Guards: the assumptions a graph relies on, and the host function that checks them.
 
-The generated function has the jitted function's own signature, so Python binds the
-arguments; it evaluates each guarded path once, checks every assumption in order, and
-returns the graph inputs and the outside objects the effects and the result need, or
-None when an assumption does not hold.  Only long-lived objects (module dicts, types,
-code objects, the jitted function) are bound into it: never a caller's fresh object.
+A `Guard` is one assumption (this argument is a float32[3] tensor, this global is 0.1,
+this attribute is absent), with the source site it came from.  The guards of one
+specialization are generated into one Python function with the jitted function's own
+signature, so Python binds the arguments; it evaluates each guarded path once, checks
+every assumption in order, and returns the graph inputs and the outside objects the
+effects and the result need, or None when an assumption does not hold.  Only long-lived
+objects (module dicts, types, code objects, the jitted function) are bound into it:
+never a caller's fresh object.
 """
 from __future__ import annotations
 
 import inspect
 import keyword
-import types
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .converter.heap import Guard, Path, typed_snapshot
+from .paths import Path, render_expr, typed_snapshot, untyped
+
+
+@dataclass
+class Guard:
+    kind: str            # type | value | tensor | code | identity | len | keys | contains | equals | alias | expr
+    path: Optional[Path]
+    expect: Any
+    site: str = ""       # "file:line: expression"
+    relax: Optional[Tuple] = None  # the profile site whose assumption this guards
+
+    def key(self) -> tuple:
+        exp = self.expect
+        if self.kind in ("type", "identity", "code"):
+            exp = id(exp)
+        elif self.kind == "value":
+            exp = (type(exp), exp)
+        elif self.kind in ("equals", "expr"):
+            exp = repr(exp)
+        return (self.kind, self.path, exp)
+
+    def describe(self) -> str:
+        what = _DESCRIBE[self.kind](self)
+        return what + (f"    [{self.site}]" if self.site else "")
+
+
+_DESCRIBE: Dict[str, Callable[[Guard], str]] = {
+    "type": lambda g: f"type({g.path}) is {getattr(g.expect, '__qualname__', g.expect)}",
+    "value": lambda g: f"{g.path} == {g.expect!r}",
+    "tensor": lambda g: f"{g.path} fits {g.expect}",
+    "code": lambda g: f"{g.path} runs the code of {g.expect.co_name} (line {g.expect.co_firstlineno})",
+    "identity": lambda g: f"{g.path} is {getattr(g.expect, '__name__', type(g.expect).__name__)}",
+    "len": lambda g: f"len({g.path}) == {g.expect}",
+    "keys": lambda g: f"keys of {g.path} == {list(g.expect)}",
+    "contains": lambda g: f"({g.expect[0]!r} in {g.path}) is {g.expect[1]}",
+    "equals": lambda g: f"{g.path} == {untyped(g.expect)!r:.80}",
+    "alias": lambda g: f"{g.path} is {g.expect}",
+    "expr": lambda g: (f"bool({render_expr(g.expect[0])}) is {g.expect[2]}" if g.expect[1]
+                       else f"{render_expr(g.expect[0])} == {g.expect[2]!r}"),
+}
 
 
 class _HostRaised:

@@ -8,69 +8,16 @@ A backend package exposes a module in the entry-point group ``janus`` that imple
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, List, Optional
 
 import pluggy
 
-PROJECT = "janus"
-hookspec = pluggy.HookspecMarker(PROJECT)
-hookimpl = pluggy.HookimplMarker(PROJECT)
+from .errors import BackendNotFound
+from .hooks import PROJECT, BackendRegistrar, FallbackEvent, GraphBuiltEvent, JanusSpec, hookimpl, hookspec
+from .reference import plugin as reference_plugin
 
-
-@dataclass(frozen=True)
-class FallbackEvent:
-    function: str
-    reason: str
-    kind: str  # "unsupported", "guard-miss", "assumption", "error", "profiling", "disabled"
-
-
-@dataclass(frozen=True)
-class GraphBuiltEvent:
-    function: str
-    backend: str
-    graph_text: str
-    seconds: float
-
-
-class JanusSpec:
-    """The hooks a plugin may implement."""
-
-    @hookspec
-    def janus_register_backends(self, register: "BackendRegistrar") -> None:
-        """Register backends: ``register(name, factory, claims=...)``.  Do not import the
-        framework here; `factory()` is called lazily and returns a `janus.Backend`."""
-
-    @hookspec
-    def janus_on_fallback(self, event: FallbackEvent) -> None:
-        """Observe a call that ran imperatively, and why."""
-
-    @hookspec
-    def janus_on_graph_built(self, event: GraphBuiltEvent) -> None:
-        """Observe a newly built specialization."""
-
-
-@dataclass
-class _Entry:
-    name: str
-    factory: Callable[[], Any]
-    claims: Optional[Callable[[Any], bool]]
-    instance: Any = None
-
-
-class BackendRegistrar:
-    """Handed to `janus_register_backends`; records lazily created backends."""
-
-    def __init__(self):
-        self._entries: Dict[str, _Entry] = {}
-
-    def __call__(self, name: str, factory: Callable[[], Any], *,
-                 claims: Optional[Callable[[Any], bool]] = None) -> None:
-        """Register backend `name`.  `claims(value)` answers, without importing the
-        framework, whether `value` is this backend's tensor (used to pick a backend)."""
-        if not name or not isinstance(name, str):
-            raise ValueError("a backend needs a non-empty string name")
-        self._entries[name] = _Entry(name, factory, claims)
+__all__ = ["PROJECT", "hookspec", "hookimpl", "FallbackEvent", "GraphBuiltEvent", "JanusSpec", "BackendRegistrar",
+           "PluginManager", "plugins", "backends"]
 
 
 class PluginManager:
@@ -83,7 +30,6 @@ class PluginManager:
     def _load(self) -> BackendRegistrar:
         with self._lock:
             if self._registrar is None:
-                from .reference import plugin as reference_plugin
                 if not self.pm.is_registered(reference_plugin):
                     self.pm.register(reference_plugin, name="reference")
                 self.pm.load_setuptools_entrypoints(PROJECT)
@@ -116,7 +62,6 @@ class PluginManager:
         return list(self._load()._entries)
 
     def get(self, name: str) -> Any:
-        from .errors import BackendNotFound
         reg = self._load()
         entry = reg._entries.get(name)
         if entry is None:

@@ -14,7 +14,7 @@ import types
 from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .converter.source import get_source, is_user_function, site_key
+from .source import get_source, is_user_function, site_key
 from .errors import SourceUnavailable
 from .ir.spec import is_const_like
 
@@ -118,8 +118,9 @@ class Profile:
 class Profiler:
     """Builds and caches instrumented copies; one per jitted function (it owns a Profile)."""
 
-    def __init__(self, profile: Profile):
+    def __init__(self, profile: Profile, opaque: Tuple[str, ...] = ()):
         self.profile = profile
+        self.opaque = opaque  # top-level packages never instrumented (the backend's frameworks)
         self._copies: Dict[types.CodeType, Optional[types.FunctionType]] = {}
 
     def call(self, fn: Callable, args, kwargs) -> Any:
@@ -144,7 +145,7 @@ class Profiler:
                 inner = self.instrumented(call)
                 return None if inner is None else types.MethodType(inner, fn)
             return None
-        if not is_user_function(fn):
+        if not is_user_function(fn, self.opaque):
             return None
         code = fn.__code__
         if code not in self._copies:

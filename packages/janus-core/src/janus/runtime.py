@@ -25,14 +25,15 @@ from typing import Any, Callable, Dict, List, Optional
 from .analyzer import Analyzer
 from .config import Config, Stats
 from .converter import Conversion, convert
-from .converter.source import get_source
-from .converter.templates import materialize
+from .effects import commit, commit_known
 from .errors import AssumptionFailed, EffectsApplied, JanusError, SourceUnavailable, Unsupported
 from .guards import HOST_RAISED, compile_guards
 from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
+from .source import get_source
+from .templates import Materializer
 from .selection import claim_backend, claim_closure, foreign_backend
 
 #: held from the guard to the commit by graphs that read Python state their effects write
@@ -223,7 +224,8 @@ class _State:
             return self._assumption_failed(spec, e, args, kwargs)
         except EffectsApplied as e:  # an update already ran: re-running would apply it twice
             self.stats.graph_calls += 1
-            _commit_effects(self.backend, spec.conversion.effects[:spec.conversion.effects_before_update], None, hosts)
+            before = spec.conversion.effects[:spec.conversion.effects_before_update]
+            commit_known(before, Materializer(None, hosts, self.backend.to_python, self.backend))
             raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
             return self._graph_raised(spec, e, args, kwargs)
@@ -237,9 +239,9 @@ class _State:
         return self._commit(spec.conversion, outs, hosts)
 
     def _commit(self, conv: Conversion, outs, hosts):
-        memo: Dict[int, Any] = {}
-        _commit_effects(self.backend, conv.effects, outs, hosts, memo)
-        return materialize(conv.result, outs, hosts, memo, self.backend.to_python)
+        m = Materializer(outs, hosts, self.backend.to_python, self.backend)
+        commit(conv.effects, m)
+        return m.value(conv.result)
 
     # -- when a graph does not serve ------------------------------------------------------
     def _assumption_failed(self, spec: Specialization, e: AssumptionFailed, args, kwargs):
@@ -336,7 +338,7 @@ class _State:
         try:
             conversion = convert(self.fn, args, kwargs, self.backend, self.analyzer, cfg)
             if cfg.passes:
-                run_default_passes(conversion.graph, self.backend.is_random)
+                run_default_passes(conversion.graph)
             dropped = set(prune_inputs(conversion.graph))
             # a Python number computed on the host is computed on every call even when the
             # graph does not use it: computing it may raise, as it does in eager
@@ -433,44 +435,9 @@ class _State:
             self.backend_chosen_by = "the arguments" if claimed else "default"
         self.backend = plugins.get(self.backend_name)
         self.profile = Profile(lambda v: self.backend.spec_of(v) if self.backend.owns(v) else None)
-        self.profiler = Profiler(self.profile)
+        self.profiler = Profiler(self.profile, tuple(self.backend.framework_modules))
         self.analyzer = Analyzer(self.profile, self.config)
         self.cache, self.mru, self.pending_conversion = {}, None, False
-
-
-def _commit_effects(backend, effects, outs, hosts, memo: Optional[Dict[int, Any]] = None) -> None:
-    """Apply deferred effects in program order.  With `outs` None (the graph raised after an
-    update), only effects whose values do not come from the graph can be applied."""
-    memo = {} if memo is None else memo
-    to_python = backend.to_python
-    for kind, target, ops, _site, conds in effects:
-        if outs is None and (conds or _needs_outputs(ops)):
-            continue
-        if conds and not all(bool(materialize(c, outs, hosts, {}, to_python)) == e for c, e in conds):
-            continue  # the effect sits on a branch of a graph cond that was not taken
-        if kind == "call":
-            fn, args_tpl, kwargs_tpl = ops
-            fn(*materialize(args_tpl, outs, hosts, {}, to_python), **materialize(kwargs_tpl, outs, hosts, {}, to_python))
-            continue
-        if kind == "print":
-            args_tpl, sep, end, flush = ops
-            print(*materialize(args_tpl, outs, hosts, {}, to_python), sep=sep, end=end, flush=flush)
-            continue
-        obj = hosts[target[1]]
-        vals = [materialize(t, outs, hosts, memo, to_python) for t in ops]
-        if kind == "assign":
-            backend.assign(obj, vals[0])
-        else:
-            _apply_effect(kind, obj, vals)
-
-
-def _needs_outputs(template: Any) -> bool:
-    """Does a (nested) template read a graph output?"""
-    if isinstance(template, tuple) and template and template[0] in ("out", "host_call"):
-        return True
-    if isinstance(template, (tuple, list)):
-        return any(_needs_outputs(t) for t in template)
-    return False
 
 
 def _innermost(tb) -> str:
@@ -479,28 +446,3 @@ def _innermost(tb) -> str:
     if tb is None:
         return "?"
     return f"{tb.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
-
-
-def _apply_effect(kind: str, obj: Any, vals: List[Any]) -> None:
-    if kind == "setattr":
-        setattr(obj, vals[0], vals[1])
-    elif kind == "delattr":
-        delattr(obj, vals[0])
-    elif kind == "setitem":
-        obj[vals[0]] = vals[1]
-    elif kind == "delitem":
-        del obj[vals[0]]
-    elif kind == "append":
-        obj.append(vals[0])
-    elif kind == "extend":
-        obj.extend(vals[0])
-    elif kind == "insert":
-        obj.insert(vals[0], vals[1])
-    elif kind == "clear":
-        obj.clear()
-    elif kind == "reverse":
-        obj.reverse()
-    elif kind == "add":
-        obj.add(vals[0])
-    else:
-        raise JanusError(f"internal: unknown effect kind {kind!r}")

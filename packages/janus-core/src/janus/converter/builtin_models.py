@@ -6,13 +6,17 @@ result is computed now (partial evaluation), guarded where it depends on outside
 from __future__ import annotations
 
 import builtins
+import functools
+import logging
 import operator
+import sys
 from typing import Any, Callable, Dict
 
 from ..ir.spec import PySpec
-from .core import Respecialize, contains_sym
 from .deferred import Deferred, defer
-from .heap import Effect, Sym
+from .frame import host_read_feeds, unsupported, where
+from .signals import Respecialize
+from .sym import Sym, contains_sym
 from .values import ConvFunction, SymMethod, python_type
 
 
@@ -24,7 +28,7 @@ def _len(cv, args, kwargs, frame, node):
         if x.spec.shape[0] is None:
             raise Respecialize()
         return x.spec.shape[0]
-    return cv.host_len(x, frame, node)
+    return cv.objects.host_len(x, frame, node)
 
 
 def _concrete_ints(cv, args, frame, node, what):
@@ -32,9 +36,9 @@ def _concrete_ints(cv, args, frame, node, what):
     for a in args:
         if isinstance(a, Sym):
             if not isinstance(a.spec, PySpec):
-                raise cv.unsupported(f"{what} of a tensor value", frame, node,
+                raise unsupported(f"{what} of a tensor value", frame, node,
                                      "the count is data-dependent; a graph `while` is not supported yet")
-            a = cv.demand(a, f"{what} bound", cv.where(frame, node))
+            a = cv.session.demand(a, f"{what} bound", where(frame, node))
         out.append(a)
     return out
 
@@ -45,36 +49,36 @@ def _range(cv, args, kwargs, frame, node):
 
 def _enumerate(cv, args, kwargs, frame, node):
     start = kwargs.get("start", args[1] if len(args) > 1 else 0)
-    return list(enumerate(cv.iterate(args[0], frame, node), start))
+    return list(enumerate(cv.objects.iterate(args[0], frame, node), start))
 
 
 def _zip(cv, args, kwargs, frame, node):
     if kwargs.get("strict"):
-        lists = [cv.iterate(a, frame, node) for a in args]
+        lists = [cv.objects.iterate(a, frame, node) for a in args]
         if len({len(x) for x in lists}) > 1:
             raise ValueError("zip() arguments have different lengths")
         return list(zip(*lists))
-    return list(zip(*[cv.iterate(a, frame, node) for a in args]))
+    return list(zip(*[cv.objects.iterate(a, frame, node) for a in args]))
 
 
 def _reversed(cv, args, kwargs, frame, node):
-    return cv.iterate(args[0], frame, node)[::-1]
+    return cv.objects.iterate(args[0], frame, node)[::-1]
 
 
 def _container(kind):
     def handler(cv, args, kwargs, frame, node):
         if not args:
-            return cv.journal.born(kind(**kwargs)) if kind in (list, dict, set) else kind(**kwargs)
+            return cv.session.journal.born(kind(**kwargs)) if kind in (list, dict, set) else kind(**kwargs)
         src = args[0]
         if kind is dict:
-            if isinstance(src, dict) or cv.heap.path_of(src) is not None and hasattr(src, "keys"):
-                return cv.journal.born({k: cv.get_item(src, k, frame, node) for k in cv.iterate(src, frame, node)} | kwargs)
-            return cv.journal.born(dict(cv.iterate(src, frame, node), **kwargs))
-        items = cv.iterate(src, frame, node)
+            if isinstance(src, dict) or cv.session.heap.path_of(src) is not None and hasattr(src, "keys"):
+                return cv.session.journal.born({k: cv.objects.get_item(src, k, frame, node) for k in cv.objects.iterate(src, frame, node)} | kwargs)
+            return cv.session.journal.born(dict(cv.objects.iterate(src, frame, node), **kwargs))
+        items = cv.objects.iterate(src, frame, node)
         if kind in (set, frozenset) and any(contains_sym(i) for i in items):
-            raise cv.unsupported("a set of tensors", frame, node)
+            raise unsupported("a set of tensors", frame, node)
         made = kind(items)
-        return cv.journal.born(made) if kind in (list, set) else made
+        return cv.session.journal.born(made) if kind in (list, set) else made
     return handler
 
 
@@ -87,7 +91,7 @@ def _isinstance(cv, args, kwargs, frame, node):
 
 def _type(cv, args, kwargs, frame, node):
     if len(args) != 1:
-        raise cv.unsupported("type() with three arguments", frame, node)
+        raise unsupported("type() with three arguments", frame, node)
     return python_type(args[0])
 
 
@@ -98,21 +102,21 @@ def _callable(cv, args, kwargs, frame, node):
 
 def _print(cv, args, kwargs, frame, node):
     if kwargs.get("file") is not None:
-        raise cv.unsupported("print() to a file", frame, node, "only printing to stdout is deferred")
+        raise unsupported("print() to a file", frame, node, "only printing to stdout is deferred")
     sep, end = kwargs.get("sep", " "), kwargs.get("end", "\n")
     if isinstance(sep, Sym) or isinstance(end, Sym):
-        raise cv.unsupported("print() with a symbolic separator", frame, node)
-    cv.heap.effects.append(Effect("print", None, (cv.snapshot(list(args)), sep, end, bool(kwargs.get("flush"))),
-                                  cv.where(frame, node)))
+        raise unsupported("print() with a symbolic separator", frame, node)
+    cv.session.heap.add("print", None, (cv.snapshot(list(args)), sep, end, bool(kwargs.get("flush"))),
+                       where(frame, node))
     return None
 
 
 def _getattr(cv, args, kwargs, frame, node):
     obj, name = args[0], args[1]
     if isinstance(name, Sym):
-        raise cv.unsupported("getattr() with a symbolic name", frame, node)
+        raise unsupported("getattr() with a symbolic name", frame, node)
     try:
-        return cv.get_attr(obj, name, frame, node)
+        return cv.objects.get_attr(obj, name, frame, node)
     except AttributeError:
         if len(args) > 2:
             return args[2]
@@ -121,14 +125,14 @@ def _getattr(cv, args, kwargs, frame, node):
 
 def _hasattr(cv, args, kwargs, frame, node):
     try:
-        cv.get_attr(args[0], args[1], frame, node)
+        cv.objects.get_attr(args[0], args[1], frame, node)
         return True
     except AttributeError:
         return False
 
 
 def _setattr(cv, args, kwargs, frame, node):
-    cv.set_attr(args[0], args[1], args[2], frame, node)
+    cv.objects.set_attr(args[0], args[1], args[2], frame, node)
 
 
 def _scalar(kind):
@@ -136,12 +140,12 @@ def _scalar(kind):
         if args and isinstance(args[0], Sym):
             x = args[0]
             if isinstance(x.spec, PySpec):
-                derived = cv.host_scalar(kind, (x,), cv.where(frame, node)) if len(args) == 1 else None
+                derived = cv.session.host_scalar(kind, (x,), where(frame, node)) if len(args) == 1 else None
                 if derived is not None:  # `int(n / 2)` of an input: computed on the host
                     return derived
-                return kind(cv.demand(x, f"{kind.__name__}() of a Python value", cv.where(frame, node)))
+                return kind(cv.session.demand(x, f"{kind.__name__}() of a Python value", where(frame, node)))
             if kind is bool:
-                raise cv.host_read_feeds("a truth value", frame, node)
+                raise host_read_feeds("a truth value", frame, node)
             return defer(kind, (x,), f"{kind.__name__}() of a tensor")
         return kind(*args, **kwargs)
     return handler
@@ -153,15 +157,15 @@ def _text(kind):
         if len(args) == 1 and not kwargs and isinstance(args[0], (Sym, Deferred)):
             return defer(kind, (args[0],), f"{kind.__name__}() of a graph value")
         if contains_sym((args, kwargs)):
-            raise cv.unsupported(f"{kind.__name__}() of a container of tensors", frame, node)
+            raise unsupported(f"{kind.__name__}() of a container of tensors", frame, node)
         for a in args:
-            cv.plain(a, frame, node)
+            cv.objects.plain(a, frame, node)
         return kind(*args, **kwargs)
     return handler
 
 
 def _sum(cv, args, kwargs, frame, node):
-    items = cv.iterate(args[0], frame, node)
+    items = cv.objects.iterate(args[0], frame, node)
     total = kwargs.get("start", args[1] if len(args) > 1 else 0)
     for item in items:
         total = cv.binop(operator.add, total, item, frame, node)
@@ -170,38 +174,38 @@ def _sum(cv, args, kwargs, frame, node):
 
 def _minmax(kind):
     def handler(cv, args, kwargs, frame, node):
-        items = cv.iterate(args[0], frame, node) if len(args) == 1 else list(args)
+        items = cv.objects.iterate(args[0], frame, node) if len(args) == 1 else list(args)
         if any(contains_sym(i) for i in items):
-            derived = None if kwargs else cv.host_scalar(kind, tuple(items), cv.where(frame, node))
+            derived = None if kwargs else cv.session.host_scalar(kind, tuple(items), where(frame, node))
             if derived is not None:  # `min(lr, 0.1)` of Python-number inputs: on the host
                 return derived
-            raise cv.unsupported(f"{kind.__name__}() over tensors", frame, node, "it compares values on the host")
-        cv.plain(items, frame, node)
+            raise unsupported(f"{kind.__name__}() over tensors", frame, node, "it compares values on the host")
+        cv.objects.plain(items, frame, node)
         return kind(items, **kwargs)
     return handler
 
 
 def _abs(cv, args, kwargs, frame, node):
     if isinstance(args[0], Sym):
-        return cv.emit("call", operator.abs, (args[0],), {}, cv.where(frame, node))
+        return cv.session.emit("call", operator.abs, (args[0],), {}, where(frame, node))
     return abs(args[0])
 
 
 def _map(cv, args, kwargs, frame, node):
     fn, *its = args
-    return [cv.call(fn, list(items), {}, frame, node) for items in zip(*[cv.iterate(i, frame, node) for i in its])]
+    return [cv.calls.call(fn, list(items), {}, frame, node) for items in zip(*[cv.objects.iterate(i, frame, node) for i in its])]
 
 
 def _filter(cv, args, kwargs, frame, node):
     fn, it = args
-    return [x for x in cv.iterate(it, frame, node)
-            if cv.truth(x if fn is None else cv.call(fn, [x], {}, frame, node), frame, node)]
+    return [x for x in cv.objects.iterate(it, frame, node)
+            if cv.truth(x if fn is None else cv.calls.call(fn, [x], {}, frame, node), frame, node)]
 
 
 def _sorted(cv, args, kwargs, frame, node):
-    items = cv.iterate(args[0], frame, node)
+    items = cv.objects.iterate(args[0], frame, node)
     if any(contains_sym(i) for i in items) or kwargs.get("key") is not None:
-        raise cv.unsupported("sorted() over tensors or with a key function", frame, node)
+        raise unsupported("sorted() over tensors or with a key function", frame, node)
     return sorted(items, **kwargs)
 
 
@@ -209,14 +213,14 @@ def _super(cv, args, kwargs, frame, node):
     if args:
         return super(*args)
     if "__class__" not in frame.cells or not frame.scope.params:
-        raise cv.unsupported("zero-argument super() outside a method", frame, node)
+        raise unsupported("zero-argument super() outside a method", frame, node)
     cls = frame.cells["__class__"][0].cell_contents
     return super(cls, frame.locals[frame.scope.params[0]])
 
 
 def _no(what, why):
     def handler(cv, args, kwargs, frame, node):
-        raise cv.unsupported(what, frame, node, why)
+        raise unsupported(what, frame, node, why)
     return handler
 
 
@@ -238,3 +242,28 @@ HANDLERS: Dict[Callable, Callable] = {
     builtins.vars: _no("vars()", "frame introspection"),
 }
 _ = Any
+
+
+def _call_stream(stream: str, method: str, *args, **kwargs):
+    return getattr(getattr(sys, stream), method)(*args, **kwargs)
+
+
+def stream_bound(func):
+    """A write to sys.stdout/stderr goes to whatever stream is current at commit time."""
+    owner = getattr(func, "__self__", None)
+    for stream in ("stdout", "stderr"):
+        if owner is getattr(sys, stream):
+            return functools.partial(_call_stream, stream, func.__name__)
+    return func
+
+
+def is_output_call(func) -> bool:
+    """Calls whose only effect is output: logging functions and Logger methods, writes to
+    sys.stdout / sys.stderr."""
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", "")
+    if isinstance(owner, logging.Logger) and name in ("debug", "info", "warning", "error", "critical", "exception", "log"):
+        return True
+    if getattr(func, "__module__", None) == "logging" and name in ("debug", "info", "warning", "error", "critical", "log"):
+        return True
+    return owner is not None and (owner is sys.stdout or owner is sys.stderr) and name in ("write", "flush")

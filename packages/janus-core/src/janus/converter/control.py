@@ -1,127 +1,53 @@
 """Tensor-dependent control flow as graph regions.
 
-An `if` on a tensor whose profile saw one direction is speculated (an `assert` node, in
-`interp.truth`).  When the profile saw both directions, or the speculation failed, the
-converter emits a `cond`: both branches are converted into regions, the variables they
-rebind become the cond's results, and heap effects inside a branch become conditional
-effects (committed only when the branch was taken).  A branch that returns while the
-other falls through takes the rest of the function along (tail duplication).
+An `if` on a tensor whose profile saw one direction is speculated: the graph asserts
+the direction (`speculate`), and a failed assertion re-runs the call imperatively.  When
+the profile saw both directions, or the speculation failed, the converter emits a
+`cond`: both branches are converted into regions and everything they leave behind --
+rebound names, objects built in the call, writes to outside objects, in-place tensor
+writes -- is merged on the condition (`merge.py`); effects inside a branch are committed
+only when the branch ran.  A branch that returns while the other falls through takes the
+rest of the function along (tail duplication).
 
-A `while` on a tensor whose trip count varied becomes a `while` node: the variables the
-body rebinds are loop-carried; values the regions read from outside are lifted into
-explicit region parameters (`lift_captures`) so every backend sees closed regions.  A
-`for` over `range(n)` whose `n` is a graph input becomes the same `while` loop, so a new
-`n` builds no new graph.
+A `while` on a tensor whose trip count varied becomes a `while` node: the names the body
+rebinds and the slots of objects it writes are loop-carried; values the regions read
+from outside become explicit region parameters (`lift_captures`), so every backend sees
+closed regions.  A `for` over `range(n)` whose `n` is a graph input becomes the same
+`while` loop, so a new `n` builds no new graph.
 """
 from __future__ import annotations
 
 import ast
+import dataclasses
 import operator
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from ..errors import Unsupported
 from ..ir.graph import Node, Region, Value
 from ..ir.interpret import Interpreter
-from ..ir.passes import replace_uses
+from ..ir.regions import lift_captures
 from ..ir.spec import PySpec, TensorSpec, is_const_like
-from .core import Reconvert, contains_sym
-from .heap import Sym
-from .journal import fetch, restore, slots, store
+from .ast_facts import always_returns, assigned_names, has, has_own
 from .deferred import contains_deferred, defer
 from .exports import escaping, rebind
-from .merge import UNBOUND, select, BranchState, Slot, name_slots, object_slots, shadow_slots
+from .frame import UNBOUND, InGraphOnly, key, unsupported, where
+from .heap import ConditionalWrite
+from .journal import fetch, restore, slots, store
+from .merge import BranchState, Slot, name_slots, object_slots, select, shadow_slots
+from .signals import Reconvert, ReturnSignal
+from .sym import Sym, contains_sym
 
 
-class ConditionalWrite:
-    """A shadow written on one branch of a graph `cond`: its value is not known at conversion."""
 
-
-class InGraphOnly:
-    """A variable bound only inside a graph region (one branch of a cond, a loop body)."""
-
-    def __init__(self, why: str):
-        self.why = why
-
-
-def assigned_names(stmts: List[ast.stmt]) -> List[str]:
-    names: Dict[str, None] = {}
-    for stmt in stmts:
-        for n in ast.walk(stmt):
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                names[n.id] = None
-            elif isinstance(n, (ast.FunctionDef, ast.ClassDef)):
-                names[n.name] = None
-    return list(names)
-
-
-def _has(stmts, kinds) -> bool:
-    stack = list(stmts)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, kinds):
-            return True
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(n))
-    return False
-
-
-def _has_own(node, kinds) -> bool:
-    """Does `node` contain one of `kinds` that belongs to the enclosing loop (not to a loop
-    or function nested in it)?  For `break`/`continue`."""
-    stack = list(node.orelse) if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) else [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, kinds):
-            return True
-        for child in ast.iter_child_nodes(n):
-            if isinstance(child, (ast.For, ast.While, ast.AsyncFor)):
-                stack.extend(child.orelse)  # a loop's else belongs to the enclosing one
-            elif not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-                stack.append(child)
-    return False
-
-
-def _always_returns(stmts) -> bool:
-    if not stmts:
-        return False
-    last = stmts[-1]
-    if isinstance(last, (ast.Return, ast.Raise)):
-        return True
-    if isinstance(last, ast.If):
-        return _always_returns(last.body) and _always_returns(last.orelse)
-    return False
-
-
-def free_values(region: Region) -> List[Value]:
-    """Values a region (and the regions nested in it) uses but does not define."""
-    defined, used = set(), {}
-    def visit(r: Region):
-        defined.update(p.id for p in r.params)
-        for node in r.nodes:
-            for v in node.input_values():
-                if v.id not in defined:
-                    used.setdefault(v.id, v)
-            for sub in node.regions:
-                visit(sub)
-            defined.update(v.id for v in node.outputs)
-    visit(region)
-    return [v for vid, v in used.items() if vid not in defined]
-
-
-def lift_captures(regions: List[Region], leading: int = 0) -> List[Value]:
-    """Make every outside value the regions read an explicit parameter (after the
-    first `leading` parameters, which they already have); return those outside values."""
-    captures: Dict[int, Value] = {}
-    for r in regions:
-        for v in free_values(r):
-            captures.setdefault(v.id, v)
-    outer = list(captures.values())
-    for r in regions:
-        params = [Value(v.spec, None, v.name) for v in outer]
-        r.params = r.params[:leading] + params
-        for old, new in zip(outer, params):
-            replace_uses(r, old, new)
-    return outer
+def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
+    if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
+        if a.dtype != b.dtype or a.rank != b.rank or a.device != b.device:
+            raise Unsupported(what, site, f"the branches produce {a} and {b}; a graph value has one dtype and rank")
+        return dataclasses.replace(a, shape=tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
+                       requires_grad=a.requires_grad or b.requires_grad)
+    if isinstance(a, PySpec) and isinstance(b, PySpec) and a.type is b.type:
+        return PySpec(a.type)
+    raise Unsupported(what, site, f"the branches produce {a} and {b}")
 
 
 COUNTER = "<counter>"
@@ -159,40 +85,67 @@ def _loop_slots(written: dict, carried: List[Carried], site: str) -> List[Carrie
     return found
 
 
-def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
-    if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
-        if a.dtype != b.dtype or a.rank != b.rank or a.device != b.device:
-            raise Unsupported(what, site, f"the branches produce {a} and {b}; a graph value has one dtype and rank")
-        from dataclasses import replace
-        return replace(a, shape=tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
-                       requires_grad=a.requires_grad or b.requires_grad)
-    if isinstance(a, PySpec) and isinstance(b, PySpec) and a.type is b.type:
-        return PySpec(a.type)
-    raise Unsupported(what, site, f"the branches produce {a} and {b}")
+class Control:
+    """Graph conds and loops for tensor-dependent `if` and `while`."""
 
+    def __init__(self, cv: Any):
+        self.cv = cv
+        self.session = cv.session
+        self.loop_depth = 0        # Python loops (unrolled) now open
+        self.graph_loop_depth = 0  # graph `while` regions now open
 
-class ControlMixin:
-    loop_depth = 0
-    graph_loop_depth = 0
+    # -- speculation -------------------------------------------------------------------------
+    def speculate(self, value: Sym, frame, node, trip: Optional[int] = None) -> bool:
+        """A tensor used as a truth value, where no graph region is made: the direction
+        this call takes, asserted in the graph (a failed assertion re-runs the call)."""
+        actual = bool(value.example)
+        site_key = key(frame, node)
+        analyzer = self.session.analyzer
+        stats = analyzer.profile.stats(site_key)
+        if isinstance(node, ast.If):
+            direction = analyzer.branch_direction(site_key)
+            if direction is None or direction != actual:
+                seen = "both directions" if stats is not None and len(stats.branches) > 1 else "a direction it has not seen"
+                raise unsupported("data-dependent `if` on a tensor", frame, node,
+                                  f"the profile saw {seen}; a graph `cond` is not supported yet")
+        elif isinstance(node, ast.While):
+            counts = set(stats.trips) if stats is not None and site_key not in analyzer.relaxed else set()
+            if len(counts) != 1:
+                raise unsupported("data-dependent `while` on a tensor", frame, node,
+                                  "its trip count varied in the profile; a graph `while` is not supported yet")
+        else:
+            raise unsupported("a tensor used as a Python truth value", frame, node,
+                              "only `if`, `while` and `assert` conditions may depend on tensors")
+        self.emit_assert(value, actual, frame, node, profile_site=site_key)
+        return actual
+
+    def emit_assert(self, pred: Sym, expect: bool, frame, node, profile_site) -> None:
+        site = f"{where(frame, node)}: {ast.unparse(getattr(node, 'test', node))[:60]}"
+        if self.session.impure_emitted:
+            raise unsupported("speculation after an in-graph framework update", frame, node,
+                              "an assertion after e.g. backward() or an optimizer step could not undo it")
+        a = Node("assert", site, (pred.value,), {"expect": expect}, site=where(frame, node))
+        self.session.region.add(a)
+        self.session.asserts[site] = profile_site
 
     # -- cond ------------------------------------------------------------------------------
     def wants_cond(self, test: Any, frame, node) -> bool:
         """Is this `if` on a tensor to become a graph `cond` (rather than a speculation)?"""
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
             return False
-        key = self.key(frame, node)
-        direction = self.analyzer.branch_direction(key)
-        if direction is not None and direction != bool(test.example) and key in self.asserts.values():
+        site_key = key(frame, node)
+        direction = self.session.analyzer.branch_direction(site_key)
+        if direction is not None and direction != bool(test.example) and site_key in self.session.asserts.values():
             # this conversion already speculated on this `if` (an earlier loop iteration):
             # it goes both ways, so convert again with a cond at every visit
-            self.analyzer.relaxed.add(key)
+            self.session.analyzer.relaxed.add(site_key)
             raise Reconvert()
         # after an in-graph update (backward(), an optimizer step) a failed speculation could
         # not be undone, so the branch is decided in the graph even if the profile saw one way
-        if direction is not None and direction == bool(test.example) and not self.impure_emitted:
+        if direction is not None and direction == bool(test.example) and not self.session.impure_emitted:
             return False
-        if not self.backend.capabilities.cond:
-            raise self.unsupported("data-dependent `if` on a tensor", frame, node, f"backend {self.backend.name} has no cond")
+        if not self.session.backend.capabilities.cond:
+            raise unsupported("data-dependent `if` on a tensor", frame, node, f"backend {self.session.backend.name} has no cond")
         return True
 
     def region_value(self, value: Any, region: Region, what: str, site: str) -> Tuple[Value, Any]:
@@ -207,45 +160,44 @@ class ControlMixin:
     def run_branch(self, stmts, frame, region: Region, pred: Sym, expect: bool, tail: bool) -> BranchState:
         """Convert one branch into `region`; put back every piece of Python state it
         changed (locals, objects built in the call, shadows) and return what it left."""
-        from .interp import ReturnSignal
-        saved_region, saved_locals = self.region, dict(frame.locals)
-        n_effects = len(self.heap.effects)
-        n_outputs = len(self.templates.outputs)
-        saved_shadows = dict(self.heap.shadows)
-        self.region = region
-        scope = self.journal.enter("branch")
+        saved_region, saved_locals = self.session.region, dict(frame.locals)
+        n_effects = len(self.session.heap.effects)
+        n_outputs = len(self.session.templates.outputs)
+        saved_shadows = dict(self.session.heap.shadows)
+        self.session.region = region
+        scope = self.session.journal.enter("branch")
         try:
-            self.exec_block(stmts, frame)
+            self.cv.exec_block(stmts, frame)
             outcome, value = ("return", None) if tail else ("fall", None)
         except ReturnSignal as r:
             outcome, value = "return", r.value
         finally:
-            self.journal.leave(scope)
-            self.region = saved_region
+            self.session.journal.leave(scope)
+            self.session.region = saved_region
             branch_locals = dict(frame.locals)
             frame.locals.clear()
             frame.locals.update(saved_locals)
         objects = scope.finals()
         scope.rollback()
-        for e in self.heap.effects[n_effects:]:
+        for e in self.session.heap.effects[n_effects:]:
             e.conds = e.conds + ((pred, expect),)
-        shadows, self.heap.shadows = self.heap.shadows, saved_shadows
-        return BranchState(outcome, value, branch_locals, objects, shadows, self.heap.effects[n_effects:],
-                           self.templates.outputs[n_outputs:])
+        shadows, self.session.heap.shadows = self.session.heap.shadows, saved_shadows
+        return BranchState(outcome, value, branch_locals, objects, shadows, self.session.heap.effects[n_effects:],
+                           self.session.templates.outputs[n_outputs:])
 
     def emit_if_cond(self, s: ast.If, test: Sym, frame, rest: Optional[List[ast.stmt]]) -> bool:
         """Convert `s` into a graph cond.  Returns True when it consumed `rest` (tail mode)."""
-        site = self.where(frame, s)
-        returns = _has(s.body, ast.Return) or _has(s.orelse, ast.Return)
-        if any(_has_own(st, (ast.Break, ast.Continue)) for st in s.body + s.orelse):
-            raise self.unsupported("`break`/`continue` under a data-dependent `if`", frame, s, "not supported in a graph cond yet")
+        site = where(frame, s)
+        returns = has(s.body, ast.Return) or has(s.orelse, ast.Return)
+        if any(has_own(st, (ast.Break, ast.Continue)) for st in s.body + s.orelse):
+            raise unsupported("`break`/`continue` under a data-dependent `if`", frame, s, "not supported in a graph cond yet")
         tail = returns
         if tail and (rest is None or self.loop_depth):
-            raise self.unsupported("`return` under a data-dependent `if` inside other control flow", frame, s)
-        then_stmts = s.body if not tail or _always_returns(s.body) else s.body + rest
-        else_stmts = s.orelse if not tail or _always_returns(s.orelse) else s.orelse + rest
+            raise unsupported("`return` under a data-dependent `if` inside other control flow", frame, s)
+        then_stmts = s.body if not tail or always_returns(s.body) else s.body + rest
+        else_stmts = s.orelse if not tail or always_returns(s.orelse) else s.orelse + rest
         then_r, else_r = Region(), Region()
-        shadows_before = dict(self.heap.shadows)
+        shadows_before = dict(self.session.heap.shadows)
         t_out = self.run_branch(then_stmts, frame, then_r, test, True, tail)
         e_out = self.run_branch(else_stmts, frame, else_r, test, False, tail)
         what = "merging the branches of a data-dependent `if`"
@@ -259,23 +211,22 @@ class ControlMixin:
                                       [sl.orelse for sl in bound + exports], bool(test.example), site)
         self._rebind_exports(t_out, e_out, exports, merged[len(bound):])
         for obj, state in structures:  # both sides agree on every object's structure
-            self.journal.write(obj)
+            self.session.journal.write(obj)
             restore(obj, state)
-        for key in one_sided:
-            self.heap.shadows[key] = ConditionalWrite()
+        for shadow_key in one_sided:
+            self.session.heap.shadows[shadow_key] = ConditionalWrite()
         unbound = InGraphOnly(f"it is bound on one branch of the data-dependent `if` at {site}")
         for sl in slots:
             value = merged[bound.index(sl)] if sl in bound else unbound
             if sl in merged_shadows:
-                self.heap.shadows[sl.key] = value
+                self.session.heap.shadows[sl.key] = value
             elif sl.owner is not None:
                 store(sl.owner, sl.key, value)
             elif not tail:
                 frame.locals[sl.key] = value
-        self.versions_merged(test, written, merged, bound)
+        self.session.tensors.merged(test, written, merged, bound)
         if tail:
-            from .interp import ReturnSignal
-            raise ReturnSignal(merged[0])
+                raise ReturnSignal(merged[0])
         return False
 
     def _branch_exports(self, branch: BranchState, region: Region, other: Region, is_then: bool) -> List[Slot]:
@@ -284,11 +235,11 @@ class ControlMixin:
         found = escaping(region, [e.args for e in branch.effects], branch.template_values)
         out = []
         for vid, v in found.items():
-            inner = Sym(v, self.examples.get(vid))
+            inner = Sym(v, self.session.examples.get(vid))
             if isinstance(v.spec, PySpec):
                 stand_in = Sym(other.add(Node("const", v.spec.type())).add_output(PySpec(v.spec.type)), v.spec.type())
             else:
-                target, args, kwargs = self.backend.placeholder(v.spec)
+                target, args, kwargs = self.session.backend.placeholder(v.spec)
                 node = other.add(Node("call", target, args, kwargs))
                 stand_in = Sym(node.add_output(v.spec), target(*args, **kwargs))
             out.append(Slot(None, vid, inner, stand_in) if is_then else Slot(None, vid, stand_in, inner))
@@ -301,17 +252,17 @@ class ControlMixin:
         mapping = {sl.key: m for sl, m in zip(exports, merged)}
         for e in then.effects + orelse.effects:
             e.args = rebind(e.args, mapping)
-        outputs = self.templates.outputs
+        outputs = self.session.templates.outputs
         for i, v in enumerate(outputs):
             if v.id in mapping:
                 outputs[i] = mapping[v.id].value
-                self.templates.reindex(i)
+                self.session.templates.reindex(i)
 
     def merge_into_cond(self, pred: Sym, then_r: Region, else_r: Region, tvals: list, evals: list,
                         taken: bool, site: str) -> list:
         """Emit the cond node whose results merge the branch values pairwise."""
         what = "merging the branches of a data-dependent `if`"
-        leaves_t, leaves_e, rebuild = [], [], []
+        leaves_t, leaves_e = [], []
 
         def flatten(a, b):
             if a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value):
@@ -341,7 +292,7 @@ class ControlMixin:
         else_r.add(Node("output", None, tuple(v for v, _ in e_vals)))
         operands = lift_captures([then_r, else_r])
         node = Node("cond", None, (pred.value,) + tuple(operands), regions=[then_r, else_r], site=site)
-        self.region.add(node)
+        self.session.region.add(node)
         outs = []
         for (tv, tex), (ev, eex) in zip(t_vals, e_vals):
             spec = merge_spec(tv.spec, ev.spec, what, site)
@@ -358,17 +309,16 @@ class ControlMixin:
             return kind(build(t) for t in tree[1])
         return [build(t) for t in trees]
 
-    # -- while ---------------------------------------------------------------------------------
     def wants_graph_while(self, test: Any, frame, node) -> bool:
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
             return False
-        key = self.key(frame, node)
-        stats = self.analyzer.profile.stats(key)
-        counts = set(stats.trips) if stats is not None and key not in self.analyzer.relaxed else set()
+        site_key = key(frame, node)
+        stats = self.session.analyzer.profile.stats(site_key)
+        counts = set(stats.trips) if stats is not None and site_key not in self.session.analyzer.relaxed else set()
         if len(counts) == 1:
             return False  # a stable trip count: unroll it with an assertion per test
-        if not self.backend.capabilities.while_loop:
-            raise self.unsupported("data-dependent `while` on a tensor", frame, node, f"backend {self.backend.name} has no while")
+        if not self.session.backend.capabilities.while_loop:
+            raise unsupported("data-dependent `while` on a tensor", frame, node, f"backend {self.session.backend.name} has no while")
         return True
 
     def emit_while(self, frame, node, body: List[ast.stmt], test_expr: Optional[ast.expr],
@@ -377,10 +327,10 @@ class ControlMixin:
 
         Loop-carried: the local names the body rebinds, and the slots (dict keys, list
         items, attributes) of objects built before the loop that the body writes."""
-        site = self.where(frame, node)
+        site = where(frame, node)
         what = "a loop converted to a graph `while`"
-        if _has(body, (ast.Break, ast.Continue, ast.Return)):
-            raise self.unsupported(what, frame, node, "`break`, `continue` or `return` in its body")
+        if has(body, (ast.Break, ast.Continue, ast.Return)):
+            raise unsupported(what, frame, node, "`break`, `continue` or `return` in its body")
         names = [n for n in assigned_names(body) if n in frame.locals and not isinstance(frame.locals[n], InGraphOnly)]
         temps = [n for n in assigned_names(body) if n not in names]
         carried: List[Carried] = [Carried(None, n, frame.locals[n]) for n in names]
@@ -400,7 +350,7 @@ class ControlMixin:
                 break
             specs = new_specs  # a dimension changed across iterations: relax it and convert again
         else:
-            raise self.unsupported(what, frame, node, "the carried values do not settle on one spec")
+            raise unsupported(what, frame, node, "the carried values do not settle on one spec")
         self._finish_while(frame, cond_r, body_r, carried, init_vals, specs, site)
         for n in temps:
             frame.locals[n] = InGraphOnly(f"`{n}` is bound inside the graph loop at {site}")
@@ -410,8 +360,8 @@ class ControlMixin:
         if isinstance(v, Sym):
             return v
         if type(v) in (int, float, bool):
-            return Sym(self.region.add(Node("const", v)).add_output(PySpec(type(v))), v)
-        raise self.unsupported(what, frame, node, f"`{c.label}` holds a `{type(v).__name__}` that changes in the loop")
+            return Sym(self.session.region.add(Node("const", v)).add_output(PySpec(type(v))), v)
+        raise unsupported(what, frame, node, f"`{c.label}` holds a `{type(v).__name__}` that changes in the loop")
 
     def _finish_while(self, frame, cond_r, body_r, carried, init_vals, specs, site) -> None:
         k = len(init_vals)
@@ -419,17 +369,17 @@ class ControlMixin:
         body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[k:])
         wnode = Node("while", None, tuple(v.value for v in init_vals) + tuple(operands),
                      regions=[cond_r, body_r], site=site)
-        self.region.add(wnode)
+        self.session.region.add(wnode)
         outs = [wnode.add_output(s) for s in specs] + [wnode.add_output(v.spec) for v in operands]
         # examples after the loop: run it on the example values
         env = {v.value.id: v.example for v in init_vals}
-        env.update({v.id: self.examples[v.id] for v in operands})
-        final = Interpreter(self.graph, self.deadline).op_while(wnode, env)
+        env.update({v.id: self.session.examples[v.id] for v in operands})
+        final = Interpreter(self.session.graph, self.session.deadline).op_while(wnode, env)
         final = final if len(outs) != 1 else [final]
         for c, out, ex in zip(carried, outs, final):
-            self.examples[out.id] = ex
+            self.session.examples[out.id] = ex
             if c.owner is not None:
-                self.journal.write(c.owner)
+                self.session.journal.write(c.owner)
                 store(c.owner, c.key, Sym(out, ex))
             elif c.key != COUNTER:
                 frame.locals[c.key] = Sym(out, ex)
@@ -437,43 +387,43 @@ class ControlMixin:
     def _while_regions(self, frame, node, body, test_expr, carried, init_vals, specs, counter):
         cond_r = Region([Value(s, None) for s in specs])
         body_r = Region([Value(s, None) for s in specs])
-        saved_locals, saved_region = dict(frame.locals), self.region
-        n_effects = len(self.heap.effects)
+        saved_locals, saved_region = dict(frame.locals), self.session.region
+        n_effects = len(self.session.heap.effects)
         self.graph_loop_depth += 1
-        scope = self.journal.enter("loop")
+        scope = self.session.journal.enter("loop")
         try:
-            self.region = cond_r
+            self.session.region = cond_r
             self._bind_carried(frame, carried, cond_r.params, init_vals)
             if counter is not None:
-                pred = self.emit("call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, self.where(frame, node))
+                pred = self.session.emit("call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, where(frame, node))
             else:
-                pred = self.eval(test_expr, frame)
+                pred = self.cv.eval(test_expr, frame)
             if not isinstance(pred, Sym):
-                raise self.unsupported("a graph `while` whose condition is not a graph value", frame, node)
+                raise unsupported("a graph `while` whose condition is not a graph value", frame, node)
             cond_r.add(Node("output", None, (pred.value,)))
-            self.region = body_r
+            self.session.region = body_r
             self._bind_carried(frame, carried, body_r.params, init_vals)
             if counter is not None:
-                self.assign(counter[0], Sym(body_r.params[0], 0), frame)
-            self.exec_block(body, frame)
-            results = [self.emit("call", operator.add, (Sym(param, 0), 1), {}, "") if c.key == COUNTER and c.owner is None
+                self.cv.assign(counter[0], Sym(body_r.params[0], 0), frame)
+            self.cv.exec_block(body, frame)
+            results = [self.session.emit("call", operator.add, (Sym(param, 0), 1), {}, "") if c.key == COUNTER and c.owner is None
                        else c.current(frame) for c, param in zip(carried, body_r.params)]
-            vals = [self.region_value(r, body_r, "a loop-carried value", self.where(frame, node)) for r in results]
+            vals = [self.region_value(r, body_r, "a loop-carried value", where(frame, node)) for r in results]
             body_r.add(Node("output", None, tuple(v for v, _ in vals)))
-            if len(self.heap.effects) != n_effects:
-                raise self.unsupported("side effects inside a data-dependent loop", frame, node, "not supported in a graph while yet")
-            new_specs = [merge_spec(s, v.spec, "a loop-carried value", self.where(frame, node)) for s, (v, _) in zip(specs, vals)]
+            if len(self.session.heap.effects) != n_effects:
+                raise unsupported("side effects inside a data-dependent loop", frame, node, "not supported in a graph while yet")
+            new_specs = [merge_spec(s, v.spec, "a loop-carried value", where(frame, node)) for s, (v, _) in zip(specs, vals)]
         finally:
-            self.journal.leave(scope)
+            self.session.journal.leave(scope)
             self.graph_loop_depth -= 1
-            self.region = saved_region
+            self.session.region = saved_region
             frame.locals.clear()
             frame.locals.update(saved_locals)
             written = scope.finals()
             scope.rollback()
             for c in carried:
                 c.put_back()
-        return cond_r, body_r, new_specs, _loop_slots(written, carried, self.where(frame, node))
+        return cond_r, body_r, new_specs, _loop_slots(written, carried, where(frame, node))
 
     def _bind_carried(self, frame, carried, params, init_vals):
         for c, p, init in zip(carried, params, init_vals):

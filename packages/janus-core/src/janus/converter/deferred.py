@@ -12,6 +12,8 @@ from __future__ import annotations
 import operator
 from typing import Any, Callable, Tuple
 
+from .sym import unwrap_examples
+
 
 class Deferred:
     __slots__ = ("fn", "args", "example", "what")
@@ -37,7 +39,6 @@ def contains_deferred(arg: Any, depth: int = 0) -> bool:
 
 
 def example_of(arg: Any) -> Any:
-    from .core import unwrap_examples
     if isinstance(arg, Deferred):
         return arg.example
     if type(arg) in (tuple, list):

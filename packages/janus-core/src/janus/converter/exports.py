@@ -12,18 +12,9 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from ..ir.graph import Region, Value
+from ..ir.regions import defined_in
 from .deferred import Deferred
-from .heap import Sym
-
-
-def defined_in(region: Region) -> set:
-    """Ids of the values a region (and the regions nested in it) defines."""
-    ids = {p.id for p in region.params}
-    for node in region.walk():
-        ids.update(v.id for v in node.outputs)
-        for sub in node.regions:
-            ids.update(p.id for p in sub.params)
-    return ids
+from .sym import Sym
 
 
 def syms_in(value: Any, found: List[Sym], depth: int = 0) -> List[Sym]:

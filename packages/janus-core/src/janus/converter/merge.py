@@ -15,31 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
 from ..errors import Unsupported
-from .heap import Sym
+from .frame import UNBOUND
 from .journal import slots
-
-UNBOUND = object()
-
-
-class FrameLocals(dict):
-    """The local names of a converted frame: a name bound on one branch only is unbound
-    after the `if` (not a conflict)."""
-
-    def missing(self, key: Any) -> Any:
-        return UNBOUND
-
-
-class VersionTable(dict):
-    """Latest versions of outside tensors written in place (input value id -> Sym): a
-    tensor a branch did not write is, on that branch, the version it had before."""
-
-    def __init__(self, before: Dict[int, Any]):
-        super().__init__()
-        self.before = before
-
-    def missing(self, key: Any) -> Any:
-        return self.before[key]
-
+from .sym import Sym
 
 @dataclass
 class BranchState:
@@ -84,7 +62,7 @@ def object_slots(then: BranchState, orelse: BranchState, what: str, site: str) -
             continue
         t_slots, e_slots = slots(t_state), slots(e_state)
         if [k for k, _ in t_slots] != [k for k, _ in e_slots]:
-            if not isinstance(obj, (FrameLocals, VersionTable)):
+            if not hasattr(obj, "missing"):  # a table whose absent keys mean something (names, versions)
                 raise Unsupported(what, site, f"the branches leave a `{type(obj).__name__}` with different "
                                               f"{'keys' if isinstance(t_state, dict) else 'lengths'}")
             t_state, e_state = _union(obj, t_state, e_state)

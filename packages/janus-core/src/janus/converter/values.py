@@ -9,8 +9,8 @@ from typing import Any
 
 from ..errors import Unsupported
 from .deferred import Deferred
-from .heap import Sym
-from .source import scope_of
+from ..source import scope_of
+from .sym import Sym
 
 
 class ConvFunction:

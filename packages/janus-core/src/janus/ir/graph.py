@@ -19,14 +19,12 @@ OPCODES: Dict[str, str] = {
     "while": "loop-carried `args`; region 0 maps them to a predicate, region 1 to the next values",
     "map": "region 0 applied to each row of the first `kwargs['batched']` args (the rest passed whole); "
            "the outputs stack its per-row results; `target(rows, spec)` stacks rows (reference semantics)",
-    "invoke": "call the graph function `target` (a Graph) on `args`: recursion and shared bodies",
     "assert": "speculation checked on the device: `args[0]` must be true; `target` names the site",
-    "effect": "a deferred write or output (`target` is its kind), committed after the graph succeeded",
     "output": "the results of a graph or region",
 }
 
 #: opcodes whose nodes may be removed when their results are unused
-PURE_OPCODES = frozenset({"input", "const", "call", "call_method", "cond", "while", "map", "invoke"})
+PURE_OPCODES = frozenset({"input", "const", "call", "call_method", "cond", "while", "map"})
 
 
 class Value:

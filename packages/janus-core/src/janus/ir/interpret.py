@@ -9,7 +9,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..errors import AssumptionFailed, Unsupported
-from .graph import Graph, Node, Region, Value, map_values
+from .graph import Graph, Node, Region, map_values
 
 
 def spec_of_row(spec: Any) -> Any:
@@ -107,13 +107,6 @@ class Interpreter:
         out = [node.target(rows, spec_of_row(v.spec)) for rows, v in zip(per_output, node.outputs)]
         return out if len(node.outputs) != 1 else out[0]
 
-    def op_invoke(self, node: Node, env):
-        res = type(self)(node.target).run(self.read(node.args, env))
-        return res if len(node.outputs) != 1 else res[0]
-
     def op_assert(self, node: Node, env):
         if self.truth(self.read(node.args[0], env)) is not node.kwargs.get("expect", True):
             raise AssumptionFailed(node.target)
-
-    def op_effect(self, node: Node, env):
-        raise RuntimeError("effect nodes are committed by the runtime, not run in the graph")

@@ -1,13 +1,15 @@
 """Graph passes: dead-code elimination, common-subexpression elimination, constant folding.
 
 Every pass keeps `input` nodes (their order is the executable's calling convention) and
-never merges, removes or folds a node whose target draws random numbers.
+never merges, removes or folds a node the converter marked as run for its effect
+(`meta["impure"]`), drawing random numbers (`meta["random"]`) or opaque.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
 
 from .graph import PURE_OPCODES, Graph, Node, Region, Value, map_values
+from .regions import replace_uses
 from .spec import PySpec, is_const_like
 
 IsRandom = Callable[[Any], bool]
@@ -17,13 +19,6 @@ def _never(_target) -> bool:
     return False
 
 
-def replace_uses(region: Region, old: Value, new: Value) -> None:
-    swap = lambda v: new if v is old else v  # noqa: E731
-    for node in region.walk():
-        node.args = map_values(node.args, swap)
-        node.kwargs = map_values(node.kwargs, swap)
-
-
 def _used_ids(region: Region) -> set:
     used = set()
     for node in region.walk():
@@ -31,17 +26,22 @@ def _used_ids(region: Region) -> set:
     return used
 
 
+def _kept(node: Node, is_random: IsRandom) -> bool:
+    """A node the passes never remove, merge or fold: one run for its effect on framework
+    state (`impure`), one that draws random numbers (`random`), an opaque object."""
+    meta = node.meta
+    if meta.get("impure") or meta.get("random") or meta.get("opaque"):
+        return True
+    return node.op in ("call", "call_method") and is_random(node.target)
+
+
 def _removable(node: Node, is_random: IsRandom) -> bool:
-    if node.op not in PURE_OPCODES or node.op == "input":
+    if node.op not in PURE_OPCODES or node.op == "input" or _kept(node, is_random):
         return False
-    if node.op in ("call", "call_method") and (is_random(node.target) or node.meta.get("impure")):
-        return False
-    if node.op == "call_method" and node.target.endswith("_"):
-        return False  # an in-place method: its effect is the point
     if node.op == "call_method" and node.args and isinstance(getattr(node.args[0], "spec", None), PySpec) \
             and node.args[0].spec.type not in (int, float, bool, complex):
         return False  # a method of an opaque graph object (tape.watch): may change that object
-    return not any(n.op in ("assert", "effect") for r in node.regions for n in r.walk())
+    return not any(n.op == "assert" for r in node.regions for n in r.walk())
 
 
 def dead_code_elimination(graph: Graph, is_random: IsRandom = _never) -> int:
@@ -88,12 +88,8 @@ def common_subexpression_elimination(graph: Graph, is_random: IsRandom = _never)
             if node.meta.get("impure"):
                 seen.clear()  # e.g. entering no_grad: the same op before and after differs
                 continue
-            if node.op not in ("call", "call_method") or len(node.outputs) != 1 or is_random(node.target):
+            if node.op not in ("call", "call_method") or len(node.outputs) != 1 or _kept(node, is_random):
                 continue
-            if node.meta.get("opaque"):
-                continue
-            if node.op == "call_method" and node.target.endswith("_"):
-                continue  # in-place method
             k = _key(node)
             if k is None:
                 continue
@@ -117,7 +113,7 @@ def constant_folding(graph: Graph, is_random: IsRandom = _never) -> int:
         if node.op == "const" and node.outputs:
             consts[node.out.id] = node.target
             continue
-        if node.op != "call" or len(node.outputs) != 1 or is_random(node.target) or node.meta.get("impure"):
+        if node.op != "call" or len(node.outputs) != 1 or _kept(node, is_random):
             continue
         if not all(v.id in consts for v in node.input_values()):
             continue

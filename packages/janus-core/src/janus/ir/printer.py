@@ -51,8 +51,8 @@ def _node_lines(node: Node, names: _Names, indent: str) -> List[str]:
         head = f"{lhs}const {format_arg(node.target, names)}"
     elif node.op == "output":
         head = f"return ({', '.join(args)})"
-    elif node.op in ("call", "call_method", "invoke", "effect", "assert"):
-        tgt = node.target if node.op in ("call_method", "effect", "assert") else target_name(node.target)
+    elif node.op in ("call", "call_method", "assert"):
+        tgt = node.target if node.op in ("call_method", "assert") else target_name(node.target)
         head = f"{lhs}{node.op} {tgt}({', '.join(args)})"
     else:
         head = f"{lhs}{node.op}({', '.join(args)})"

@@ -1,39 +1,47 @@
-"""NumPy values for the reference backend."""
+"""NumPy values for the reference backend: the whole contract, in its smallest form."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import random
 
 import numpy as np
 
-from ..backend import Backend, Capabilities
+from .. import numpy_rules
+from ..backend import Backend, Capabilities, ConversionRules, ScheduleOps
 from ..ir.spec import PySpec, TensorSpec
 from .executable import ReferenceExecutable
 
-_MUTATING_NUMPY = {"copyto", "put", "place", "putmask", "fill_diagonal"}
+
+def _written_out(fn, *args, out=None, **kwargs):
+    """`fn(*args, out=out)` computed out of place, with out's dtype and shape."""
+    if isinstance(out, tuple) and len(out) == 1:
+        out = out[0]
+    return np.asarray(fn(*args, **kwargs)).astype(out.dtype, copy=False).reshape(out.shape).copy()
 
 
-def _cast_like(fn, args, kwargs, written):
-    """`fn(*args, out=written)` computed out of place, with out='s dtype and shape."""
-    return np.asarray(fn(*args, **kwargs)).astype(written.dtype, copy=False).reshape(written.shape).copy()
-
-
-def _copy_into(dst, src):
+def _copied_into(dst, src, *args, **kwargs):
+    """`np.copyto(dst, src)` out of place."""
     return np.broadcast_to(np.asarray(src, dtype=dst.dtype), dst.shape).copy()
 
 
 def _filled(array, value):
+    """`array.fill(value)` out of place."""
     return np.full_like(array, value)
 
 
-class ReferenceBackend(Backend):
+class ReferenceBackend(Backend, ConversionRules, ScheduleOps):
     name = "reference"
     capabilities = Capabilities(devices=("cpu",), recursion=True, map_regions=True)
     tensor_types = (np.ndarray, np.generic)
     framework_modules = ("numpy",)
 
+    # -- the required core ----------------------------------------------------------------
     def spec_of(self, value) -> TensorSpec:
         return TensorSpec(str(value.dtype), tuple(value.shape), "cpu")
+
+    def compile(self, graph, config):
+        return ReferenceExecutable(graph)
 
     def guard_source(self, expr, spec, bind):
         # np.generic scalars and arrays both have .dtype and .shape
@@ -44,14 +52,6 @@ class ReferenceBackend(Backend):
             shape_ok = f"{expr}.shape == {spec.shape!r}"
         return f"({expr}.dtype == {bind(np.dtype(spec.dtype))} and {shape_ok})"
 
-    def is_mutating(self, target, args, kwargs):
-        name = getattr(target, "__name__", "")
-        if name in _MUTATING_NUMPY or "out" in kwargs:
-            return f"numpy.{name} writes into its argument"
-        if name in ("fill", "sort", "resize", "itemset", "setfield", "partition") and args and isinstance(args[0], np.ndarray):
-            return f"ndarray.{name} writes in place"
-        return None
-
     @contextlib.contextmanager
     def preserve_state(self):
         np_state, py_state = np.random.get_state(), random.getstate()
@@ -61,19 +61,22 @@ class ReferenceBackend(Backend):
             np.random.set_state(np_state)
             random.setstate(py_state)
 
+    # -- conversion rules: NumPy's in-place writes, computed out of place -----------------
+    def is_mutating(self, target, args, kwargs):
+        if numpy_rules.writes(target, kwargs):
+            return f"numpy.{getattr(target, '__name__', target)} writes into its argument"
+        return None
+
     def functional_call(self, fn, args, kwargs):
-        name = getattr(fn, "__name__", "")
         if "out" in kwargs and isinstance(fn, np.ufunc):
-            written = kwargs.pop("out")
-            written = written[0] if isinstance(written, tuple) and len(written) == 1 else written
-            return _cast_like, [fn, args, kwargs, written], {}, written
-        if name == "copyto" and len(args) >= 2 and not kwargs:
-            return _copy_into, [args[0], args[1]], {}, args[0]
+            return functools.partial(_written_out, fn), "out"
+        if getattr(fn, "__name__", "") == "copyto" and len(args) >= 2 and not kwargs:
+            return _copied_into, 0
         return None
 
     def functional_method(self, name, args, kwargs):
-        if name == "fill" and len(args) == 2:
-            return "call", _filled, list(args), {}
+        if name == "fill" and len(args) == 2 and not kwargs:
+            return _filled
         return None
 
     @staticmethod
@@ -85,6 +88,7 @@ class ReferenceBackend(Backend):
     def assign(self, target, value):
         np.copyto(target, value)
 
+    # -- schedule operations (recursion as data) ------------------------------------------
     def from_numpy(self, array):
         return array
 
@@ -99,6 +103,3 @@ class ReferenceBackend(Backend):
         if isinstance(spec, PySpec):
             return np.asarray([0 if r is None else r for r in rows], dtype=np.int64 if spec.type is int else np.float64)
         return np.stack([np.zeros(spec.shape, spec.dtype) if r is None else r for r in rows])
-
-    def compile(self, graph, config):
-        return ReferenceExecutable(graph)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from ..plugin import hookimpl
+from ..hooks import hookimpl
 
 
 def _claims(value) -> bool:
