@@ -1,72 +1,32 @@
-"""TensorFlow values for JANUS: specs, host guards, state-change and randomness checks.
+"""TensorFlow values for JANUS: specs, host guards, conversion rules (what calls change:
+`call_effects.py`; their functional forms: `functional.py`), and `compile`.
 
 Imported only when the backend is first used (through `janus_tf.plugin.make_backend`).
+The top of the package: it imports the executable, nothing below imports it.
 """
 from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.eager import context
 from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.ops import stateful_random_ops
 
 from janus.backend import Backend, Capabilities, ConversionRules, ScheduleOps
 from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import functional
+from .call_effects import RANDOM_MODULES, RANDOM_NAMES, impure_reason, mutation_reason
+from .executable import compile_graph
+from .variable_spec import VariableSpec
 from .variable_undo import undo_variable_writes
 
 EagerTensor = tf_ops.EagerTensor
-
-
-@dataclass(frozen=True)
-class VariableSpec(TensorSpec):
-    """The spec of a `tf.Variable`: lowered to a resource handle input (read fresh on every
-    call, written in place) rather than to a tensor."""
-
-    variable: bool = True
-    #: a gradient tape watches reads of trainable variables only
-    trainable: bool = True
-    #: id() of the variable seen at conversion: a hint for which inputs are one variable
-    #: reached by two paths (checked on every call, so never trusted; not part of equality)
-    ident: int = field(default=0, compare=False)
-    #: the variable's `_unique_id` at conversion: its graph stand-in carries it, so a Keras
-    #: optimizer (which finds a variable's slots by it) updates the stand-in with the slots of
-    #: the variable it was built with; the executable checks each call is fed that variable
-    uid: str = field(default="", compare=False)
-
-    def relaxed(self, dims) -> "VariableSpec":
-        base = TensorSpec.relaxed(self, dims)
-        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident,
-                            self.uid)
-
-    def __str__(self) -> str:
-        return ("var " if self.trainable else "const var ") + TensorSpec.__str__(self)
-
-
-# -- what changes state ------------------------------------------------------------------
-#: methods/functions that write a variable (tf.Variable methods, tf.compat.v1 state ops)
-VARIABLE_WRITES = frozenset({
-    "assign", "assign_add", "assign_sub", "load", "scatter_update", "scatter_add", "scatter_sub",
-    "scatter_mul", "scatter_div", "scatter_min", "scatter_max", "scatter_nd_update", "scatter_nd_add",
-    "scatter_nd_sub", "scatter_nd_max", "scatter_nd_min", "batch_scatter_update", "count_up_to",
-})
-#: raw-op name prefixes (snake_case, as `tf.raw_ops` wrappers are named) that write resources
-RAW_WRITE_PREFIXES = ("assign_variable_op", "assign_add_variable_op", "assign_sub_variable_op",
-                      "resource_scatter", "resource_apply", "resource_sparse_apply",
-                      "resource_strided_slice_assign", "destroy_resource_op")
-#: calls whose effect is output to the world (a graph would print again on a re-run)
-OUTPUT_CALLS = frozenset({"print_v2", "Print", "print", "write_file", "save", "write"})
-OUTPUT_MODULES = ("tensorflow.python.summary", "tensorflow.python.ops.summary_ops", "tensorboard")
-
-RANDOM_MODULES = ("tensorflow.python.ops.random_ops", "tensorflow.python.ops.stateful_random_ops",
-                  "tensorflow.python.ops.gen_random_ops", "tensorflow.python.ops.candidate_sampling_ops")
-RANDOM_NAMES = ("random", "dropout", "shuffle", "categorical", "multinomial", "truncated_normal",
-                "sample_distorted", "normal", "uniform", "gamma", "poisson")
 
 
 def _canonical_device(name: str) -> str:
@@ -213,8 +173,6 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         to variables written inside opaque calls (Keras layers).
         Kernel-cached states of legacy stateful random ops cannot be restored."""
         py_state, np_state = random.getstate(), np.random.get_state()
-        from tensorflow.python.eager import context
-        from tensorflow.python.ops import stateful_random_ops
         gen = stateful_random_ops.global_generator
         gen_state = gen.state.numpy().copy() if gen is not None else None
         ctx = context.context()
@@ -241,7 +199,6 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
 
     # -- execution --------------------------------------------------------------------------
     def compile(self, graph, config):
-        from .executable import compile_graph
         return compile_graph(graph, config, self)
 
     def run_imperative(self, fn, args, kwargs):
@@ -257,50 +214,3 @@ def _is_tf_context(value: Any) -> bool:
         return False
     func = getattr(value, "func", None)
     return (getattr(func, "__module__", "") or "").startswith("tensorflow.")
-
-
-def mutation_reason(target: Any, args, kwargs) -> Optional[str]:
-    """Why calling `target` changes state outside its result (None if it does not)."""
-    name = getattr(target, "__name__", "") or ""
-    owner = getattr(target, "__self__", None)
-    if isinstance(owner, tf.Variable) and (name in VARIABLE_WRITES or name.startswith(("assign", "scatter"))):
-        return f"tf.Variable.{name} writes the variable"
-    if isinstance(owner, tf.random.Generator):
-        return f"tf.random.Generator.{name} advances the generator's state"
-    mod = getattr(target, "__module__", "") or ""
-    if not mod.startswith(("tensorflow", "keras")):
-        return None
-    if name in VARIABLE_WRITES:
-        if name.startswith("scatter_nd") and not any(isinstance(a, tf.Variable) for a in args[:1]):
-            return None  # tf.scatter_nd-style functions on tensors return a new tensor
-        return f"{mod.split('.')[-1]}.{name} writes a variable"
-    if name.startswith(RAW_WRITE_PREFIXES) or name in ("AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"):
-        return f"raw op {name} writes a resource"
-    if name in OUTPUT_CALLS or mod.startswith(OUTPUT_MODULES):
-        return f"{name} writes output (it must happen once, in program order)"
-    return None
-
-
-#: Keras optimizer methods that update variables (and the optimizer's own state)
-OPTIMIZER_UPDATES = frozenset({"apply_gradients", "apply", "minimize"})
-#: GradientTape methods that change which values the tape records (no result to depend on)
-TAPE_STATE_METHODS = frozenset({"watch", "reset"})
-
-
-def impure_reason(target: Any, args, kwargs) -> Optional[str]:
-    """Why `target` must run in the graph for its effect only (None if it need not)."""
-    name = getattr(target, "__name__", "") or ""
-    owner = getattr(target, "__self__", None)
-    if owner is None and args and name in OPTIMIZER_UPDATES:
-        owner = args[0]  # the unbound method the converter emits: owner passed first
-    if name in OPTIMIZER_UPDATES and owner is not None and type(owner).__module__.startswith("keras") \
-            and hasattr(owner, "iterations"):
-        return f"optimizer.{name} updates variables"
-    if isinstance(owner, tf.GradientTape) and name in TAPE_STATE_METHODS:
-        # Core workaround: a node with no used result is dead code to the core's passes, so
-        # `tape.watch(x)` is marked impure to stay in the graph; impure calls are not run on
-        # the conversion-time examples, so do it here for the example tape (its gradients
-        # are the examples of the graph's gradients).
-        getattr(owner, name)(*[a for a in args[1:]], **kwargs)
-        return f"GradientTape.{name} changes what the tape records"
-    return None

@@ -27,8 +27,9 @@ from janus.errors import AssumptionFailed, JanusError, Unsupported
 from janus.ir.graph import Graph, Value
 from janus.ir.spec import PySpec
 
-from .backend import OPTIMIZER_UPDATES, VariableSpec
+from .call_effects import OPTIMIZER_UPDATES
 from .lowering import ASSERT_MARK, CARRIER_DTYPES, GraphLowering, input_signature
+from .variable_spec import VariableSpec
 
 _ASSERT_RE = re.compile(re.escape(ASSERT_MARK) + r"(\d+)#")
 _EagerTensor = tf_ops.EagerTensor

@@ -17,6 +17,8 @@ from tensorflow.python.eager import context
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops.resource_variable_ops import BaseResourceVariable
 
+from janus.ir.spec import PySpec
+
 
 def _like(var: Any, value: Any) -> tf.Tensor:
     # eager `Variable.assign*` converts its operand to the variable's dtype the same way
@@ -167,7 +169,6 @@ def zeros(shape, spec) -> tf.Tensor:
 
 def stack_rows(rows, spec) -> tf.Tensor:
     """Per-node payloads stacked along a new first dimension (None rows are zeros)."""
-    from janus.ir.spec import PySpec
     if isinstance(spec, PySpec):
         dtype = np.int64 if spec.type in (int, bool) else np.float64  # the carrier dtypes
         return from_numpy(np.fromiter((0 if r is None else r for r in rows), dtype, len(rows)))

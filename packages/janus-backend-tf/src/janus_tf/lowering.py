@@ -27,9 +27,10 @@ from janus.ir.graph import Graph, Node, Region, Value, map_values, target_name
 from janus.ir.interpret import Interpreter, spec_of_row
 from janus.ir.spec import PySpec, TensorSpec
 
-from .backend import VariableSpec, mutation_reason
 from .batching import run_batched
+from .call_effects import mutation_reason
 from .functional import setitem
+from .variable_spec import VariableSpec
 
 #: the dtype a Python-scalar graph value is carried in: exact for every Python float/bool
 #: and every int that fits 64 bits

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from janus.errors import BackendNotFound
 from janus.plugin import hookimpl
 
 MIN_TF_VERSION = (2, 16)
@@ -24,16 +25,15 @@ def claims(value) -> bool:
 
 
 def make_backend():
+    # the framework and the backend are imported on first use only (see the module docstring)
     try:
         import tensorflow as tf
     except ImportError as e:
-        from janus.errors import BackendNotFound
         raise BackendNotFound(
             "the JANUS backend 'tf' needs TensorFlow: `pip install tensorflow` "
             "(or `pip install janus-backend-tf[tensorflow]` / `[cpu]`)") from e
     version = tuple(int(p) for p in tf.__version__.split(".")[:2] if p.isdigit())
     if version < MIN_TF_VERSION:
-        from janus.errors import BackendNotFound
         raise BackendNotFound(f"the JANUS backend 'tf' needs TensorFlow >= 2.16, found {tf.__version__}")
     from .backend import TFBackend
     return TFBackend()

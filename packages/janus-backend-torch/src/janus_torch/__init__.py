@@ -1,7 +1,11 @@
 """The PyTorch backend of JANUS (backend name ``"torch"``).
 
 Importing this package does not import torch: the entry point (`janus_torch.plugin`)
-registers a lazy factory, and `TorchBackend` is loaded on first attribute access.
+registers a lazy factory, and `TorchBackend` is loaded on first attribute access
+(modules of the package never import it, so these lazy imports close no cycle).
+
+Imports point one way: backend -> executable -> training -> lowering -> codegen/select ->
+leaf modules (`runtime.py`, `call_effects.py`, `functional.py`, `modules.py`).
 """
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-"""PyTorch values for JANUS: specs, host guards, mutation and randomness of torch calls,
-module inlining, RNG preservation, and `compile` (IR -> `TorchExecutable`)."""
+"""PyTorch values for JANUS: specs, host guards, conversion rules for torch calls (what
+they change: `call_effects.py`; their out-of-place forms: `functional.py`), module
+inlining, RNG preservation, and `compile` (IR -> `TorchExecutable`).
+
+The top of the package: it imports the executable, nothing below imports it."""
 from __future__ import annotations
 
 import contextlib
-import functools
-import operator
 import random
 import sys
 from typing import Any, Optional
@@ -16,128 +17,17 @@ from janus.backend import Backend, ConversionRules, HostRows, ScheduleOps
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import modules as inline_modules
+from .call_effects import (
+    MUTATING_NAMES,
+    OPERATOR_INPLACE,
+    draws_random,
+    impure_call,
+    is_inplace_name,
+    name_of,
+    writes_arguments,
+)
 from .executable import TorchExecutable
-
-#: names of torch callables and tensor methods that draw random numbers
-_RANDOM_NAMES = frozenset({
-    "rand", "rand_like", "randn", "randn_like", "randint", "randint_like", "randperm", "normal", "bernoulli",
-    "multinomial", "poisson", "dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
-    "feature_alpha_dropout", "feature_dropout", "native_dropout", "rrelu", "rrelu_", "gumbel_softmax",
-    "uniform_", "normal_", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "random_",
-    "fused_dropout", "_fused_dropout", "binomial", "standard_gamma", "_standard_gamma", "_sample_dirichlet",
-    "dropout_", "alpha_dropout_", "feature_alpha_dropout_", "rrelu_with_noise",
-})
-#: calls that change state outside their result although their names do not end in "_"
-_MUTATING_NAMES = {
-    "backward": "accumulates gradients into the .grad of leaf tensors",
-    "register_hook": "registers a hook on a tensor",
-    "retain_grad": "changes how autograd treats a tensor",
-    "manual_seed": "reseeds torch's global random number generator",
-    "seed": "reseeds torch's global random number generator",
-    "set_rng_state": "changes torch's global random number generator",
-    "set_grad_enabled": "changes the global autograd mode",
-    "set_default_dtype": "changes torch's default dtype",
-    "set_default_device": "changes torch's default device",
-}
-_OPERATOR_INPLACE = frozenset({
-    operator.setitem, operator.delitem, operator.iadd, operator.isub, operator.imul, operator.itruediv,
-    operator.ifloordiv, operator.imod, operator.ipow, operator.iand, operator.ior, operator.ixor,
-    operator.ilshift, operator.irshift, operator.imatmul,
-})
-
-
-def _name_of(target: Any) -> str:
-    if isinstance(target, str):
-        return target
-    return getattr(target, "__name__", "") or ""
-
-
-def _is_inplace_name(name: str) -> bool:
-    """torch's convention: `add_`, `copy_`, `relu_` write into their first argument;
-    `__iadd__`/`__setitem__` are the dunder forms."""
-    if name.startswith("__") and name.endswith("__"):
-        return name in _DUNDER_INPLACE
-    return name.endswith("_") and name.strip("_") != ""
-
-
-_DUNDER_INPLACE = frozenset({
-    "__setitem__", "__delitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__", "__idiv__", "__ifloordiv__",
-    "__imod__", "__ipow__", "__iand__", "__ior__", "__ixor__", "__ilshift__", "__irshift__", "__imatmul__",
-})
-
-
-def draws_random(target: Any) -> bool:
-    """Does calling `target` consume torch's random number generator?"""
-    name = _name_of(target)
-    return (name[:-len(_ON_COPY)] if name.endswith(_ON_COPY) else name) in _RANDOM_NAMES
-
-
-_ON_COPY = "on_copy"
-#: in-place methods whose out-of-place form on a copy would not mean the same
-_NOT_FUNCTIONALIZABLE = frozenset({"requires_grad_", "set_", "share_memory_", "resize_", "resize_as_", "retain_grad",
-                                   "record_stream", "detach_", "pin_memory", "backward", "register_hook"})
-
-
-@functools.lru_cache(maxsize=None)
-def on_copy(name: str):
-    """`x.add_(y)` out of place: the same in-place method applied to a copy of x, so
-    dtype, broadcasting and error behaviour are exactly eager's."""
-    if name == "copy_":
-        return copy_on_copy
-
-    def method_on_copy(self, *args, **kwargs):
-        return getattr(self.clone(), name)(*args, **kwargs)
-    method_on_copy.__name__ = method_on_copy.__qualname__ = name + _ON_COPY
-    return method_on_copy
-
-
-def _writes_arguments(target: Any) -> bool:
-    try:
-        return target in _WRITES_ARGUMENTS
-    except TypeError:  # unhashable callables
-        return False
-
-
-def copy_on_copy(self, src, non_blocking=False):
-    """`x.copy_(src)` out of place: a copy of src when it already has x's form (one
-    kernel instead of two; the commit writes it into x)."""
-    if type(src) is torch.Tensor and src.shape == self.shape and src.dtype == self.dtype and \
-            src.device == self.device and not (src.requires_grad and torch.is_grad_enabled()):
-        return src.clone()
-    return self.clone().copy_(src, non_blocking)
-
-
-_WRITES_ARGUMENTS = frozenset({torch.batch_norm, torch.nn.functional.batch_norm, torch.native_batch_norm})
-_OPTIMIZER_IMPURE = frozenset({"step", "zero_grad"})
-
-
-#: gradient clipping: rewrites `.grad` of the given parameters in place, between
-#: backward() and step(); run in the graph in program order, like them
-_GRAD_UPDATES = {f for f in (getattr(torch.nn.utils, n, None) for n in
-                             ("clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_")) if f is not None}
-
-
-def impure_call(target: Any, args) -> Optional[str]:
-    """Calls run in the graph only for their effect on autograd/optimizer state."""
-    try:
-        if target in _GRAD_UPDATES:
-            return "clip"
-    except TypeError:  # unhashable callables
-        pass
-    name = _name_of(target)
-    if name == "backward":
-        owner = getattr(target, "__self__", None)
-        if isinstance(owner, torch.Tensor) or target is torch.autograd.backward or \
-                (args and isinstance(args[0], torch.Tensor) and target is torch.Tensor.backward):
-            return "backward"
-        return None
-    if name in _OPTIMIZER_IMPURE:
-        owner = getattr(target, "__self__", None)
-        if owner is None and args:
-            owner = args[0]
-        if isinstance(owner, (torch.optim.Optimizer, torch.nn.Module)):
-            return name
-    return None
+from .functional import NOT_FUNCTIONALIZABLE, on_copy, setitem_functional
 
 
 def check_training_graph(graph) -> None:
@@ -205,13 +95,13 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
     def is_random(self, target: Any) -> bool:
         # batch_norm in training mode writes its running-statistics arguments (copies, in
         # modules.batch_norm_forward): the passes must neither merge nor drop it
-        return draws_random(target) or _writes_arguments(target)
+        return draws_random(target) or writes_arguments(target)
 
     def is_impure(self, target, args, kwargs) -> bool:
         return impure_call(target, args) is not None
 
     def impure_result(self, target, args, kwargs):
-        if impure_call(target, args) == "clip" and _name_of(target) == "clip_grad_norm_":
+        if impure_call(target, args) == "clip" and name_of(target) == "clip_grad_norm_":
             # the total norm: a 0-d tensor of the parameters' dtype and device
             params = args[0] if args else kwargs.get("parameters")
             first = params if isinstance(params, torch.Tensor) else next(iter(params), None)
@@ -232,43 +122,35 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         if isinstance(target, torch.nn.Module):
             return "calling a torch module JANUS does not inline (it may update buffers or draw random numbers)"
         try:
-            if target in _OPERATOR_INPLACE:
+            if target in OPERATOR_INPLACE:
                 return f"operator.{target.__name__} writes into its first argument"
         except TypeError:  # unhashable callables
             pass
-        name = _name_of(target)
-        if name in _MUTATING_NAMES:
-            return _MUTATING_NAMES[name]
-        if _is_inplace_name(name):
+        name = name_of(target)
+        if name in MUTATING_NAMES:
+            return MUTATING_NAMES[name]
+        if is_inplace_name(name):
             return f"`{name}` writes in place"
         return None
 
-
     # -- in-place writes, computed out of place and committed by the runtime --------
     def functional_method(self, name, args, kwargs):
-        if not _is_inplace_name(name) or name.startswith("__") or name in _NOT_FUNCTIONALIZABLE:
+        if not is_inplace_name(name) or name.startswith("__") or name in NOT_FUNCTIONALIZABLE:
             return None
         return on_copy(name)
 
     def functional_call(self, fn, args, kwargs):
-        name = _name_of(fn)
-        if "out" in kwargs or kwargs.get("inplace") is True or name in _NOT_FUNCTIONALIZABLE:
+        name = name_of(fn)
+        if "out" in kwargs or kwargs.get("inplace") is True or name in NOT_FUNCTIONALIZABLE:
             return None
-        if _is_inplace_name(name) and not name.startswith("__") and args and \
+        if is_inplace_name(name) and not name.startswith("__") and args and \
                 getattr(fn, "__module__", "") in ("torch", "torch._C._VariableFunctions", None):
             method = getattr(torch.Tensor, name, None)
             if method is not None:  # torch.relu_(x) is x.relu_()
                 return on_copy(name), 0
         return None
 
-    @staticmethod
-    def setitem_functional(tensor, index, value):
-        if type(tensor) is list:  # the per-call result buffer of recursion as data (fresh each call)
-            tensor[index] = value
-            return tensor
-        out = tensor.clone()
-        out[index] = value
-        return out
+    setitem_functional = staticmethod(setitem_functional)
 
     # -- recursion as data: host schedules are Python lists (indexing them costs ~30 ns) --
     def from_numpy(self, array: Any) -> Any:

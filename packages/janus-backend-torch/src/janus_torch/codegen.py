@@ -24,6 +24,8 @@ from janus.errors import AssumptionFailed, Unsupported
 from janus.ir.graph import Node, Region, Value
 from janus.ir.spec import PySpec
 
+from .call_effects import draws_random
+
 _counter = itertools.count()
 _OPS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
         operator.mod: "%", operator.matmul: "@", operator.pow: "**", operator.lt: "<", operator.le: "<=",
@@ -86,7 +88,6 @@ class RegionCodegen:
     # -- code ----------------------------------------------------------------------------
     def emit(self, nodes: Sequence[Node], ind: str) -> List[Any]:
         """Lines for `nodes` at indentation `ind`; returns the region's output args."""
-        from .lowering import draws_random_hint
         for node in nodes:
             op = node.op
             if op == "input":
@@ -97,7 +98,7 @@ class RegionCodegen:
                 self.lines.append(f"{ind}{self.var(node.out)} = {self.arg(node.target)}")
             elif op in ("call", "call_method"):
                 self.n_ops += 1
-                self.random = self.random or draws_random_hint(node.target)
+                self.random = self.random or draws_random(node.target)
                 self.call(node, ind)
             elif op == "assert":
                 expect = bool(node.kwargs.get("expect", True))

@@ -100,16 +100,11 @@ def convertible(node: Node) -> bool:
     return True
 
 
-def lower_select(lowerer, g, node: Node, env) -> List:
-    """Both branches inline, then one `torch.where` per result; returns the fx nodes."""
-    pred = lowerer.arg(g, node.args[0], env)
-    operands = [lowerer.arg(g, a, env) for a in node.args[1:]]
-    branch_results = []
-    for region in node.regions:
-        local = dict(env)
-        for p, o in zip(region.params, operands):
-            local[p.id] = o
-        branch_results.append(lowerer.lower_nodes(g, region.nodes, local, top_asserts=None))
-    then_vals, else_vals = branch_results
-    lowerer.n_ops += len(then_vals)
-    return [g.call_function(torch.where, (pred, t, e)) for t, e in zip(then_vals, else_vals)]
+def lower_select(lowering, node: Node, env) -> List:
+    """Both branches inline, then one `torch.where` per result; returns the fx nodes.
+    `lowering` is the `FxLowering` interpreting the graph."""
+    pred = lowering.read(node.args[0], env)
+    operands = [lowering.read(a, env) for a in node.args[1:]]
+    then_vals, else_vals = [lowering.inline_region(region, operands, env) for region in node.regions]
+    lowering.n_ops += len(then_vals)
+    return [lowering.fx.call_function(torch.where, (pred, t, e)) for t, e in zip(then_vals, else_vals)]

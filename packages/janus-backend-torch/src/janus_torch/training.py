@@ -22,7 +22,8 @@ import torch
 from janus.ir.graph import Graph, Node, Value
 from janus.ir.spec import TensorSpec
 
-from .lowering import GRAD_CONTEXTS, LoweredGraph, lower
+from .lowering import LoweredGraph, lower
+from .runtime import GRAD_CONTEXTS
 
 
 @dataclass
