@@ -307,3 +307,54 @@ def _(T):
         return x * lr + half, lr
 
     return f, [((T.tensor([1.0, 2.0]), s, 0.35), {}) for s in range(1, 9)], lambda: None
+
+
+@case("F_in_place_update_after_a_graph_cond", tags=["control", "state"], served=3, frameworks=("numpy", "torch"))
+def _(T):
+    def f(x):
+        if T.sum(x) > 0:
+            x *= 2.0
+        x -= 1.0
+        return x * 1.0
+
+    xs = [[0.24, 0.36], [-0.94, -0.54], [-0.58, -0.67], [0.5, 0.6], [0.3, 0.1], [-0.2, -0.1]]
+    return f, [((T.tensor([v]),), {}) for v in xs], lambda: None
+
+
+@case("F_in_place_update_of_a_name_a_graph_loop_may_rebind", tags=["control", "state"], served=0,
+      frameworks=("numpy", "torch"))
+def _(T):
+    # whether `w` is still the caller's tensor depends on the data: falls back, never a lost write
+    def f(x):
+        w = x
+        while T.sum(w) > 0.5:
+            w = T.tanh(w) - 0.5
+        w -= 1.0
+        return w
+
+    xs = [[0.24, 0.36], [-0.94, -0.54], [-0.58, -0.67], [0.5, 0.6], [2.0, 3.0]]
+    return f, [((T.tensor([v]),), {}) for v in xs], lambda: None
+
+
+COUNT = 0
+
+
+@case("F_global_written_on_one_branch_then_formatted", tags=["control", "heap"], served=3)
+def _(T):
+    log = []
+
+    def f(x):
+        global COUNT
+        if T.sum(x) > 0:
+            COUNT += 1
+        msg = f"{COUNT}-{1.5:.3f}"
+        log.append(msg)
+        return x * 2.0
+
+    def reset():
+        global COUNT
+        COUNT = 0
+
+    calls = [((T.tensor([v]),), {}) for v in [0.5, -0.5, -0.2, 0.3, -0.1, 0.4]]
+    calls[0] = calls[0] + (reset,)
+    return f, calls, lambda: (list(log), COUNT)

@@ -31,7 +31,7 @@ from .ast_facts import always_returns, assigned_names, has, has_own
 from .deferred import contains_deferred, defer
 from .exports import escaping, rebind
 from .frame import UNBOUND, InGraphOnly, key, unsupported, where
-from .heap import ConditionalWrite
+from .heap import DELETED, ConditionalWrite
 from .journal import fetch, restore, slots, store
 from .merge import BranchState, Slot, name_slots, object_slots, select, shadow_slots
 from .signals import Reconvert, ReturnSignal
@@ -51,6 +51,10 @@ def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
 
 
 COUNTER = "<counter>"
+
+
+def _leaf_key(value: Any) -> tuple:
+    return ("sym", value.value.id) if isinstance(value, Sym) else ("py", type(value), value)
 
 
 class Carried:
@@ -203,7 +207,8 @@ class Control:
         what = "merging the branches of a data-dependent `if`"
         slots = [Slot(None, "<return>", t_out.value, e_out.value)] if tail else name_slots(t_out, e_out, frame.locals)
         written, structures = object_slots(t_out, e_out, what, site)
-        merged_shadows, one_sided = shadow_slots(t_out, e_out, shadows_before)
+        merged_shadows, one_sided = shadow_slots(t_out, e_out, shadows_before,
+                                                 lambda k: self._shadowed_before(k, shadows_before, site))
         slots += written + merged_shadows
         bound = [sl for sl in slots if sl.then is not UNBOUND and sl.orelse is not UNBOUND]
         exports = self._branch_exports(t_out, then_r, else_r, True) + self._branch_exports(e_out, else_r, then_r, False)
@@ -228,6 +233,24 @@ class Control:
         if tail:
                 raise ReturnSignal(merged[0])
         return False
+
+    def _shadowed_before(self, shadow_key: tuple, before: dict, site: str) -> Any:
+        """What `obj.name` / `obj[key]` held before a graph `if` (for a branch that did not
+        write it): a shadow from earlier in the call, or the outside value, read guarded."""
+        if shadow_key in before:
+            value = before[shadow_key]
+            return UNBOUND if value is DELETED or isinstance(value, ConditionalWrite) else value
+        entry = self.session.heap.origins.get(shadow_key[0])
+        if entry is None:
+            return UNBOUND
+        obj, path = entry
+        kind, name = shadow_key[1]
+        try:
+            value = getattr(obj, name) if kind == "attr" else obj[name]
+        except (AttributeError, LookupError, TypeError):
+            return UNBOUND
+        step = path.attr(name) if kind == "attr" else path.item(name)
+        return self.session.read_host(value, step, None, f"{site}: a value one branch writes")
 
     def _branch_exports(self, branch: BranchState, region: Region, other: Region, is_then: bool) -> List[Slot]:
         """Values computed on a branch that its effects use: extra cond results, paired
@@ -263,6 +286,7 @@ class Control:
         """Emit the cond node whose results merge the branch values pairwise."""
         what = "merging the branches of a data-dependent `if`"
         leaves_t, leaves_e = [], []
+        seen: dict = {}
 
         def flatten(a, b):
             if a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value):
@@ -281,9 +305,12 @@ class Control:
                 return ("same", defer(select, (pred, a, b), "a value chosen by a data-dependent `if`"))
             if contains_sym(a) and not isinstance(a, Sym) or contains_sym(b) and not isinstance(b, Sym):
                 raise Unsupported(what, site, "the branches build differently shaped containers")
-            leaves_t.append(a)
-            leaves_e.append(b)
-            return ("leaf", len(leaves_t) - 1)
+            pair = (_leaf_key(a), _leaf_key(b))
+            if pair not in seen:  # one result for one pair (a name and a tensor version alike)
+                seen[pair] = len(leaves_t)
+                leaves_t.append(a)
+                leaves_e.append(b)
+            return ("leaf", seen[pair])
 
         trees = [flatten(a, b) for a, b in zip(tvals, evals)]
         t_vals = [self.region_value(v, then_r, what, site) for v in leaves_t]

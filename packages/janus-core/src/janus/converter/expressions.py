@@ -18,6 +18,7 @@ from .calls import Calls
 from .control import Control
 from .deferred import Deferred, contains_deferred, defer, format_value, joined_str
 from .frame import Frame, InGraphOnly, host_read_feeds, key, unsupported, where
+from .heap import ConditionalWrite
 from .objects import Objects
 from .operators import BINOPS, CMPOPS, INPLACE, UNARYOPS
 from .recursion import Recursion
@@ -95,7 +96,11 @@ class ExpressionConverter:
         g = frame.fn_globals
         shadow_key = (id(g), ("item", name))
         if shadow_key in self.session.heap.shadows:
-            return self.session.heap.shadows[shadow_key]
+            shadow = self.session.heap.shadows[shadow_key]
+            if isinstance(shadow, ConditionalWrite):
+                raise unsupported(f"reading global `{name}` after a data-dependent write", frame, node,
+                                  "it was written on one branch of a graph `if` only")
+            return shadow
         if name in g:
             return self.session.read_host(g[name], Path(("global", frame.gid, name)), key(frame, node),
                                   f"{where(frame, node)}: {name}")

@@ -12,7 +12,7 @@ A difference in structure (a key or list item on one side only) cannot be merged
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from ..errors import Unsupported
 from .frame import UNBOUND
@@ -86,16 +86,20 @@ def name_slots(then: BranchState, orelse: BranchState, before: Dict[str, Any]) -
     return [Slot(None, n, then.names.get(n, UNBOUND), orelse.names.get(n, UNBOUND)) for n in names]
 
 
-def shadow_slots(then: BranchState, orelse: BranchState, before: Dict[Tuple, Any]) -> Tuple[List[Slot], List[Tuple]]:
-    """Writes to outside objects seen by later reads in the call: a key both branches
-    wrote is merged; one written on one side only is unknown after the `if`."""
+def shadow_slots(then: BranchState, orelse: BranchState, before: Dict[Tuple, Any],
+                 read_before: Callable[[Tuple], Any]) -> Tuple[List[Slot], List[Tuple]]:
+    """Writes to outside objects seen by later reads in the call: merged, the side that
+    did not write keeping the value from before the `if` (`read_before(key)`, UNBOUND
+    when it cannot be read); one that cannot be merged is unknown after the `if`."""
     both, one_sided = [], []
     for key in dict.fromkeys(list(then.shadows) + list(orelse.shadows)):
         tv, ev = then.shadows.get(key, UNBOUND), orelse.shadows.get(key, UNBOUND)
         t_wrote, e_wrote = tv is not before.get(key, UNBOUND), ev is not before.get(key, UNBOUND)
         if not (t_wrote or e_wrote):
             continue
-        if t_wrote and e_wrote and _plain(tv) and _plain(ev):
+        tv = tv if t_wrote else read_before(key)
+        ev = ev if e_wrote else read_before(key)
+        if _plain(tv) and _plain(ev):
             both.append(Slot(None, key, tv, ev))
         else:
             one_sided.append(key)

@@ -354,71 +354,41 @@ class Recursion:
         rather than O(nodes)."""
         derived = self._schedule_inputs(builder, root_path, root_value)
         site = where(self.schedule.frame, self.schedule.node)
-        height, offsets, child_ix = derived("levels"), derived("offsets"), derived("children")
-        pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds) for j in range(len(kind.payloads))}
-        m = len(result_spec)
-        bufs0 = [derived(f"buffer{leaf}") for leaf in range(m)]
-        backend = self.session.backend
-        i64 = TensorSpec("int64", ())
-
-        def add(region, target, args, spec):
-            return region.add(Node("call", target, args)).add_output(spec)
-
-        def batched(spec):
-            return dataclasses.replace(spec, shape=(None,) + tuple(spec.shape)) if isinstance(spec, TensorSpec) \
-                else TensorSpec("int64" if spec.type in (int, bool) else "float64", (None,))
-
-        def segment(region, level, k, bufs):
-            kind = kinds[k]
-            start = add(region, operator.getitem, (offsets.value, (level, k)), i64)
-            end = add(region, operator.getitem, (offsets.value, (level, k + 1)), i64)
-            rows = slice(start, end)
-            operands = [add(region, operator.getitem, (pay[(k, j)].value, rows), batched(spec))
-                        for j, (_p, spec, _param) in enumerate(kind.payloads)]
-            params = [param for _p, _s, param in kind.payloads]
-            for j, (_path, child_params) in enumerate(kind.children):
-                ix = add(region, operator.getitem, (child_ix.value, (rows, j)), TensorSpec("int64", (None,)))
-                for leaf, param in enumerate(child_params):
-                    operands.append(add(region, backend.take_rows, (bufs[leaf], ix), bufs0[leaf].spec))
-                    params.append(param)
-            body = kind.region
-            body.params = params
-            whole = lift_captures([body], leading=len(params))
-            node = Node("map", RowStacker(backend), tuple(operands) + tuple(whole), {"batched": len(operands)},
-                        regions=[body], site=site)
-            region.add(node)
-            outs = [node.add_output(bufs0[leaf].spec) for leaf in range(m)]
-            return [add(region, backend.concat_rows, (bufs[leaf], outs[leaf]), bufs0[leaf].spec) for leaf in range(m)]
-
+        segments = _LevelSegments(kinds, derived, len(result_spec), self.session.backend, site)
+        session = self.session
         # height 0: the leaf kinds, once, before the loop
         pre = Region()
-        bufs = [b.value for b in bufs0]
+        bufs = [b.value for b in segments.bufs0]
         for k, kind in enumerate(kinds):
             if not kind.children:
-                bufs = segment(pre, 0, k, bufs)
+                bufs = segments.segment(pre, 0, k, bufs)
         pre.add(Node("output", None, tuple(bufs)))
-        env = {v.id: self.session.examples[v.id] for v in free_values(pre)}
-        pre_examples = Interpreter(self.session.graph, self.session.deadline).run_region(pre, env)
+        env = {v.id: session.examples[v.id] for v in free_values(pre)}
+        pre_examples = Interpreter(session.graph, session.deadline).run_region(pre, env)
         for n in pre.nodes[:-1]:
-            self.session.region.add(n)
+            session.region.add(n)
         for v, e in zip(bufs, pre_examples):
-            self.session.examples[v.id] = e
-        # heights 1..levels: the kinds with children
-        carried_specs = [PySpec(int)] + [b.spec for b in bufs0]
+            session.examples[v.id] = e
+        return self._level_loop(kinds, segments, derived("levels"), bufs, site)
+
+    def _level_loop(self, kinds, segments: "_LevelSegments", height: Sym, bufs: list, site: str) -> Sym:
+        """Heights 1..levels: the kinds with children, one loop iteration per height."""
+        m = len(bufs)
+        carried_specs = [PySpec(int)] + [b.spec for b in segments.bufs0]
         cond_r = Region([Value(sp, None, "h" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
         body_r = Region([Value(sp, None, "h" if j == 0 else "buf") for j, sp in enumerate(carried_specs)])
-        le = cond_r.add(Node("call", operator.le, (cond_r.params[0], height.value))).add_output(PySpec(bool))
+        le = _add(cond_r, operator.le, (cond_r.params[0], height.value), PySpec(bool))
         cond_r.add(Node("output", None, (le,)))
         level_b, new_bufs = body_r.params[0], list(body_r.params[1:])
         for k, kind in enumerate(kinds):
             if kind.children:
-                new_bufs = segment(body_r, level_b, k, new_bufs)
-        nxt = add(body_r, operator.add, (level_b, 1), PySpec(int))
+                new_bufs = segments.segment(body_r, level_b, k, new_bufs)
+        nxt = _add(body_r, operator.add, (level_b, 1), PySpec(int))
         body_r.add(Node("output", None, (nxt, *new_bufs)))
         one = self.session.region.add(Node("const", 1)).add_output(PySpec(int))
         operands = lift_captures([cond_r, body_r], leading=1 + m)
-        return self._run_schedule_loop(cond_r, body_r, operands, (one, 1), [(v, self.session.examples[v.id]) for v in bufs],
-                                       carried_specs, site)
+        return self._run_schedule_loop(cond_r, body_r, operands, (one, 1),
+                                       [(v, self.session.examples[v.id]) for v in bufs], carried_specs, site)
 
     def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], specs, site, k: int = 0) -> List[Value]:
         """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
@@ -435,3 +405,49 @@ class Recursion:
         node = Node("cond", None, (pred,) + tuple(operands), regions=[then_r, else_r], site=site)
         region.add(node)
         return [node.add_output(sp) for sp in specs]
+
+
+def _add(region: Region, target: Any, args: tuple, spec: Any) -> Value:
+    return region.add(Node("call", target, args)).add_output(spec)
+
+
+def _batched(spec: Any) -> TensorSpec:
+    """The spec of a column of rows of `spec` (Python numbers as their carrier dtype)."""
+    if isinstance(spec, TensorSpec):
+        return dataclasses.replace(spec, shape=(None,) + tuple(spec.shape))
+    return TensorSpec("int64" if spec.type in (int, bool) else "float64", (None,))
+
+
+class _LevelSegments:
+    """Emits one (height, kind) segment of a level-by-level schedule as a `map` node."""
+
+    def __init__(self, kinds: List[Kind], derived: Callable[[str], Sym], m: int, backend: Any, site: str):
+        self.kinds, self.backend, self.site, self.m = kinds, backend, site, m
+        self.offsets, self.child_ix = derived("offsets"), derived("children")
+        self.pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds)
+                    for j in range(len(kind.payloads))}
+        self.bufs0 = [derived(f"buffer{leaf}") for leaf in range(m)]
+
+    def segment(self, region: Region, level: Any, k: int, bufs: list) -> list:
+        """The buffers after kind `k`'s nodes of height `level` appended their results."""
+        kind, backend, i64 = self.kinds[k], self.backend, TensorSpec("int64", ())
+        start = _add(region, operator.getitem, (self.offsets.value, (level, k)), i64)
+        end = _add(region, operator.getitem, (self.offsets.value, (level, k + 1)), i64)
+        rows = slice(start, end)
+        operands = [_add(region, operator.getitem, (self.pay[(k, j)].value, rows), _batched(spec))
+                    for j, (_p, spec, _param) in enumerate(kind.payloads)]
+        params = [param for _p, _s, param in kind.payloads]
+        for j, (_path, child_params) in enumerate(kind.children):
+            ix = _add(region, operator.getitem, (self.child_ix.value, (rows, j)), TensorSpec("int64", (None,)))
+            for leaf, param in enumerate(child_params):
+                operands.append(_add(region, backend.take_rows, (bufs[leaf], ix), self.bufs0[leaf].spec))
+                params.append(param)
+        body = kind.region
+        body.params = params
+        whole = lift_captures([body], leading=len(params))
+        node = Node("map", RowStacker(backend), tuple(operands) + tuple(whole), {"batched": len(operands)},
+                    regions=[body], site=self.site)
+        region.add(node)
+        outs = [node.add_output(self.bufs0[leaf].spec) for leaf in range(self.m)]
+        return [_add(region, backend.concat_rows, (bufs[leaf], outs[leaf]), self.bufs0[leaf].spec)
+                for leaf in range(self.m)]

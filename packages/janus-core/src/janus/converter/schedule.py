@@ -138,6 +138,10 @@ class ScheduleBuilder:
             visit(root)
         except (LookupError, RecursionError):
             return None
+        return self._level_arrays(buckets, where)
+
+    def _level_arrays(self, buckets: list, where: list) -> Dict[str, Any]:
+        """The sorted schedule of the buckets: segment offsets, children rows, payload columns."""
         backend, width = self.backend, max(self.max_children, 1)
         starts, offsets, total = {}, [], 0
         for h, row in enumerate(buckets):
@@ -150,7 +154,8 @@ class ScheduleBuilder:
             offsets.append(line)
         pos = [starts[(h, k)] + i for h, k, i in where]
         children: List[List[int]] = []
-        columns = {(k, j): [] for k, kind in enumerate(self.kinds) for j in range(len(kind.payloads))}
+        columns: Dict[Tuple[int, int], list] = {(k, j): [] for k, kind in enumerate(self.kinds)
+                                                for j in range(len(kind.payloads))}
         pad = [[0] * (width - c) for c in range(width + 1)]
         for row in buckets:
             for k, bucket in enumerate(row):

@@ -159,11 +159,17 @@ def _same_form(new: Any, old: Any) -> bool:
 
 def may_alias_outside(sym: Sym) -> bool:
     """Could writing into this tensor be seen outside the call (an input or a view of one)?"""
-    v, seen = sym.value, 0
-    while v.node is not None and seen < 64:
-        node, seen = v.node, seen + 1
+    return _may_alias(sym.value, 0)
+
+
+def _may_alias(v: Any, depth: int) -> bool:
+    while v.node is not None and depth < 64:
+        node, depth = v.node, depth + 1
         if node.op == "input":
             return True
+        if node.op in ("cond", "while"):
+            # which operand a region passes through is data-dependent: any outside one may be it
+            return any(_may_alias(a, depth) for a in node.input_values())
         if op_name(node.target) not in VIEW_OPS or not node.args or not hasattr(node.args[0], "node"):
             return False
         v = node.args[0]
