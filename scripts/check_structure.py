@@ -7,6 +7,7 @@
 
 Usage: check_structure.py [--max-lines N --long-functions PKG_SRC ...] PKG_SRC ...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -115,8 +116,10 @@ def main(argv=None) -> int:
     problems = []
     for root in args.roots:
         for cycle in cycles(import_graph(pathlib.Path(root))):
-            problems.append(f"{root}: import cycle among {', '.join(cycle)}: move what they share into a "
-                            f"lower module that none of them imports back")
+            problems.append(
+                f"{root}: import cycle among {', '.join(cycle)}: move what they share into a "
+                f"lower module that none of them imports back"
+            )
     for root in args.long_functions:
         problems += long_functions(pathlib.Path(root), args.max_lines)
     for p in problems:

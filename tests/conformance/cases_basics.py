@@ -1,6 +1,6 @@
 """Core JANUS features: control flow, types, shapes, heap access (ported from the shared corpus)."""
-import numpy as np
 
+import numpy as np
 from corpus import case
 
 R = np.random.default_rng(0)

@@ -2,11 +2,11 @@
 
 Each must match eager exactly; the ones a converter cannot express must fall back
 rather than give a wrong answer.  Case names carry the pitfall's number (C1...)."""
+
 import os
 import random
 
 import numpy as np
-
 from corpus import case
 
 R = np.random.default_rng(1)
@@ -53,6 +53,7 @@ def _set_scale(v):
     def before():
         global SCALE
         SCALE = v
+
     return before
 
 
@@ -73,6 +74,7 @@ def _(T):
         def before():
             global act
             act = fn
+
         return before
 
     original = act

@@ -1,8 +1,8 @@
 """More peer pitfalls (PEER-PITFALLS.md C9-C20): control flow, host reads, local classes,
 globals across modules, in-place writes through views."""
-import numpy as np
 
 import helper_mod
+import numpy as np
 from corpus import case
 
 K = 2
@@ -36,7 +36,7 @@ def _(T):
         acc = x[:0]
         i = 0
         while i < k:
-            acc = T.cat([acc, x[i:i + 1]], 0)
+            acc = T.cat([acc, x[i : i + 1]], 0)
             i = i + 1
         return acc
 
@@ -93,6 +93,7 @@ def _(T):
             global K
             K = 100
             return x * 2
+
         return g
 
     def f(x):

@@ -1,8 +1,8 @@
 """Exact eager semantics under stress (issue 12): Python state written under graph
 control flow, guards on what Python code reads whole, Python-number semantics, patched
 functions.  Each case is a user's report, run on every backend against eager."""
-import numpy as np
 
+import numpy as np
 from corpus import case
 
 R = np.random.default_rng(12)
@@ -125,8 +125,7 @@ def _(T):
             y["b"] *= 2
         return y
 
-    return f, [((0, True), {}), ((0, T.itensor(3)), {}), ((0, T.itensor(4)), {}), ((0, T.itensor(5)), {})], \
-        lambda: None
+    return f, [((0, True), {}), ((0, T.itensor(3)), {}), ((0, T.itensor(4)), {}), ((0, T.itensor(5)), {})], lambda: None
 
 
 @case("S0_list_argument_contents_are_guarded", tags=["core"], served=2)
@@ -156,8 +155,11 @@ def _(T):
     def add_scale():
         box.scale = 3.0
 
-    calls = [((T.tensor([1.0]),), {}) for _ in range(4)] + [((T.tensor([1.0]),), {}, add_scale)] + \
-        [((T.tensor([1.0]),), {}) for _ in range(3)]
+    calls = (
+        [((T.tensor([1.0]),), {}) for _ in range(4)]
+        + [((T.tensor([1.0]),), {}, add_scale)]
+        + [((T.tensor([1.0]),), {}) for _ in range(3)]
+    )
     return f, calls, lambda: None
 
 
@@ -179,6 +181,7 @@ def _(T):
     def f(x):
         def g():
             pass
+
         y = x + 1.0 if callable(lambda v: True) else x - 1.0
         return y * 2.0 if callable(g) and isinstance(g, type(f)) else y
 
@@ -198,7 +201,7 @@ def _(T):
     def f(x, k):
         return k * k + 1, x * 2.0
 
-    ks = [3, 4, 2 ** 40, 2 ** 62, 5, 2 ** 100]
+    ks = [3, 4, 2**40, 2**62, 5, 2**100]
     return f, [((T.tensor([1.0]), k), {}) for k in ks], lambda: None
 
 
@@ -321,8 +324,12 @@ def _(T):
     return f, [((T.tensor([v]),), {}) for v in xs], lambda: None
 
 
-@case("F_in_place_update_of_a_name_a_graph_loop_may_rebind", tags=["control", "state"], served=0,
-      frameworks=("numpy", "torch"))
+@case(
+    "F_in_place_update_of_a_name_a_graph_loop_may_rebind",
+    tags=["control", "state"],
+    served=0,
+    frameworks=("numpy", "torch"),
+)
 def _(T):
     # whether `w` is still the caller's tensor depends on the data: falls back, never a lost write
     def f(x):

@@ -7,8 +7,8 @@ Each program is written as a user of each framework writes it (torch: `backward(
 `.grad`, `torch.optim`, `nn.Module`s; tf: `GradientTape`, `assign_sub`, Keras layers
 and optimizers), from the same NumPy initial values.
 """
-import numpy as np
 
+import numpy as np
 from corpus import case
 
 TRAINING = dict(tags=["training"], frameworks=("torch", "tf"))
@@ -21,17 +21,20 @@ def _init(shape, seed, scale=0.3):
 
 def _batches(k, n=8, d=4, seed=11):
     r = np.random.default_rng(seed)
-    return [(r.standard_normal((n, d)).astype(np.float32), r.standard_normal((n, 1)).astype(np.float32))
-            for _ in range(k)]
+    return [
+        (r.standard_normal((n, d)).astype(np.float32), r.standard_normal((n, 1)).astype(np.float32)) for _ in range(k)
+    ]
 
 
 def _torch_params(*arrays):
     import torch
+
     return [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in arrays]
 
 
 def _tf_vars(*arrays):
     import tensorflow as tf
+
     return [tf.Variable(a.copy()) for a in arrays]
 
 
@@ -44,6 +47,7 @@ def _(T):
     W0, b0 = _init((4, 1), 1), _init((1,), 2)
     if T.name == "torch":
         import torch
+
         W, b = _torch_params(W0, b0)
 
         def step(x, y):
@@ -58,6 +62,7 @@ def _(T):
         return step, _calls(T, _batches(6)), lambda: (W, b, W.grad, b.grad)
 
     import tensorflow as tf
+
     W, b = _tf_vars(W0, b0)
 
     def step(x, y):
@@ -74,6 +79,7 @@ def _optimizer_case(T, make_torch_opt, make_keras_opt):
     W0, W1 = _init((4, 8), 3), _init((8, 1), 4)
     if T.name == "torch":
         import torch
+
         params = _torch_params(W0, W1)
         opt = make_torch_opt(torch.optim, params)
 
@@ -93,6 +99,7 @@ def _optimizer_case(T, make_torch_opt, make_keras_opt):
         return step, _calls(T, _batches(7)), observe
 
     import tensorflow as tf
+
     params = _tf_vars(W0, W1)
     opt = make_keras_opt(tf.keras.optimizers)
 
@@ -109,14 +116,18 @@ def _optimizer_case(T, make_torch_opt, make_keras_opt):
 
 @case("T2_sgd_momentum_optimizer", served=5, **TRAINING)
 def _(T):
-    return _optimizer_case(T, lambda optim, ps: optim.SGD(ps, lr=0.05, momentum=0.9),
-                           lambda optimizers: optimizers.SGD(learning_rate=0.05, momentum=0.9))
+    return _optimizer_case(
+        T,
+        lambda optim, ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+        lambda optimizers: optimizers.SGD(learning_rate=0.05, momentum=0.9),
+    )
 
 
 @case("T3_adam_optimizer", served=5, **TRAINING)
 def _(T):
-    return _optimizer_case(T, lambda optim, ps: optim.Adam(ps, lr=0.01),
-                           lambda optimizers: optimizers.Adam(learning_rate=0.01))
+    return _optimizer_case(
+        T, lambda optim, ps: optim.Adam(ps, lr=0.01), lambda optimizers: optimizers.Adam(learning_rate=0.01)
+    )
 
 
 @case("T4_second_order_and_persistent_gradients", served=3, **TRAINING)
@@ -124,15 +135,16 @@ def _(T):
     W0 = _init((4, 1), 5)
     if T.name == "torch":
         import torch
-        W, = _torch_params(W0)
+
+        (W,) = _torch_params(W0)
 
         def step(x, y):
             out = torch.tanh(x @ W)
             loss = ((out - y) ** 2).mean()
-            g_out, = torch.autograd.grad(out.sum(), W, retain_graph=True)
-            g, = torch.autograd.grad(loss, W, create_graph=True)
-            penalty = (g ** 2).sum()                      # gradient penalty: a second-order term
-            g_pen, = torch.autograd.grad(penalty, W)
+            (g_out,) = torch.autograd.grad(out.sum(), W, retain_graph=True)
+            (g,) = torch.autograd.grad(loss, W, create_graph=True)
+            penalty = (g**2).sum()  # gradient penalty: a second-order term
+            (g_pen,) = torch.autograd.grad(penalty, W)
             with torch.no_grad():
                 W.sub_(0.1 * (g.detach() + 0.01 * g_pen))
             return loss.detach(), g_out
@@ -140,7 +152,8 @@ def _(T):
         return step, _calls(T, _batches(5)), lambda: (W,)
 
     import tensorflow as tf
-    W, = _tf_vars(W0)
+
+    (W,) = _tf_vars(W0)
 
     def step(x, y):
         with tf.GradientTape() as outer:
@@ -148,9 +161,9 @@ def _(T):
                 out = tf.tanh(x @ W)
                 loss = tf.reduce_mean((out - y) ** 2)
             g = inner.gradient(loss, W)
-            g_out = inner.gradient(tf.reduce_sum(out), W)   # persistent: a second gradient
-            penalty = tf.reduce_sum(g ** 2)
-        g_pen = outer.gradient(penalty, W)                  # nested: second order
+            g_out = inner.gradient(tf.reduce_sum(out), W)  # persistent: a second gradient
+            penalty = tf.reduce_sum(g**2)
+        g_pen = outer.gradient(penalty, W)  # nested: second order
         W.assign_sub(0.1 * (g + 0.01 * g_pen))
         return loss, g_out
 
@@ -166,6 +179,7 @@ def _(T):
     if T.name == "torch":
         import torch
         from torch import nn
+
         emb, bn, lin = nn.Embedding(10, 6), nn.BatchNorm1d(6), nn.Linear(6, 1)
         with torch.no_grad():
             emb.weight.copy_(torch.from_numpy(emb0))
@@ -185,11 +199,13 @@ def _(T):
         return step, calls, lambda: (params, bn.running_mean, bn.running_var, int(bn.num_batches_tracked))
 
     import tensorflow as tf
+
     keras = tf.keras
     emb = keras.layers.Embedding(10, 6, embeddings_initializer=keras.initializers.Constant(emb0))
     bn = keras.layers.BatchNormalization()
-    lin = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(lin0.T),
-                             bias_initializer=keras.initializers.Constant(linb0))
+    lin = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.Constant(lin0.T), bias_initializer=keras.initializers.Constant(linb0)
+    )
     opt = keras.optimizers.SGD(learning_rate=0.1)
     emb.build((None,)), bn.build((None, 6)), lin.build((None, 6))
     params = emb.trainable_variables + bn.trainable_variables + lin.trainable_variables
@@ -213,6 +229,7 @@ def _(T):
     Wx0, Wh0 = _init((3, 4), 9), _init((4, 4), 10)
     if T.name == "torch":
         import torch
+
         Wx, Wh = _torch_params(Wx0, Wh0)
 
         def step(xs, y):
@@ -231,6 +248,7 @@ def _(T):
         return step, calls, lambda: (Wx, Wh)
 
     import tensorflow as tf
+
     Wx, Wh = _tf_vars(Wx0, Wh0)
 
     def step(xs, y):
@@ -257,7 +275,8 @@ def _(T):
     log = []
     if T.name == "torch":
         import torch
-        W, = _torch_params(W0)
+
+        (W,) = _torch_params(W0)
         opt = torch.optim.SGD([W], lr=0.05, momentum=0.5)
 
         def step(x, y):
@@ -273,7 +292,8 @@ def _(T):
         return step, _calls(T, batches), lambda: (W, opt.state[W]["momentum_buffer"], list(log))
 
     import tensorflow as tf
-    W, = _tf_vars(W0)
+
+    (W,) = _tf_vars(W0)
     opt = tf.keras.optimizers.SGD(learning_rate=0.05, momentum=0.5)
 
     def step(x, y):
@@ -292,10 +312,11 @@ def _(T):
 @case("T8_gradients_accumulate_over_microbatches", served=4, frameworks=("torch",), tags=["training"])
 def _(T):
     import torch
-    W, = _torch_params(_init((4, 1), 14))
+
+    (W,) = _torch_params(_init((4, 1), 14))
 
     def step(x, y):
-        for k in range(2):                      # .grad accumulates across backward() calls
+        for k in range(2):  # .grad accumulates across backward() calls
             ((x[k::2] @ W - y[k::2]) ** 2).mean().backward()
         g = W.grad.clone()
         with torch.no_grad():
@@ -319,7 +340,7 @@ def _(T):
             y = x * 1.0
             while (y * y - 2).abs().max() > 1e-6:
                 y = y - (y * y - 2) / (2 * y)
-            g, = torch.autograd.grad(y.sum(), x)
+            (g,) = torch.autograd.grad(y.sum(), x)
             return y.detach(), g
 
         return f, [((torch.tensor([v, v / 2], requires_grad=True),), {}) for v in xs], lambda: None
@@ -347,6 +368,7 @@ def _(T):
     if T.name == "torch":
         import torch
         from torch import nn
+
         torch.manual_seed(3)
         conv, drop, cell, head = nn.Conv2d(1, 2, 3), nn.Dropout(0.3), nn.LSTMCell(8, 4), nn.Linear(4, 4)
         params = [p for m in (conv, cell, head) for p in m.parameters()]
@@ -367,6 +389,7 @@ def _(T):
         return step, calls, lambda: (params, torch.get_rng_state())
 
     import tensorflow as tf
+
     keras = tf.keras
     keras.utils.set_random_seed(3)
     conv = keras.layers.Conv2D(2, 3)  # channels last: TensorFlow's CPU kernels have no NCHW

@@ -6,6 +6,7 @@ name the features it exercises; `served` says how many of its calls must run fro
 graph once its features are supported ("graph-served from the third call on, apart
 from calls right after a behaviour change"), and `scope` the issue that supports them.
 """
+
 from __future__ import annotations
 
 CASES = {}
@@ -21,10 +22,11 @@ SUPPORTED = {
 def case(name, *, tags, served, frameworks=("numpy", "torch", "tf"), exact=False):
     """`exact`: Python floats in results and state must be equal bit for bit (cases about
     Python-number semantics), not within the tolerance tensors get."""
+
     def deco(build):
-        CASES[name] = dict(build=build, tags=tuple(tags), served=served, frameworks=frameworks, name=name,
-                           exact=exact)
+        CASES[name] = dict(build=build, tags=tuple(tags), served=served, frameworks=frameworks, name=name, exact=exact)
         return build
+
     return deco
 
 

@@ -1,6 +1,7 @@
 """Framework shims: a case is written once against `T`, whose attributes are the
 framework's own functions (`T.sum` is `torch.sum`, `tf.reduce_sum` or `np.sum`), so the
 converted code sees ordinary framework calls.  Also: comparison of results."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -43,13 +44,35 @@ def make_numpy():
 
 def make_torch():
     import torch
+
     T = types.ModuleType("T")
     T.name = "torch"
     T.tensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32).copy())
     T.itensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.int64).copy())
-    T.zeros, T.ones, T.tanh, T.sigmoid, T.relu, T.exp = torch.zeros, torch.ones, torch.tanh, torch.sigmoid, torch.relu, torch.exp
-    T.matmul, T.sum, T.mean, T.max, T.cat, T.stack = torch.matmul, torch.sum, torch.mean, torch.max, torch.cat, torch.stack
-    T.chunk, T.where, T.maximum, T.square, T.sqrt, T.abs = torch.chunk, torch.where, torch.maximum, torch.square, torch.sqrt, torch.abs
+    T.zeros, T.ones, T.tanh, T.sigmoid, T.relu, T.exp = (
+        torch.zeros,
+        torch.ones,
+        torch.tanh,
+        torch.sigmoid,
+        torch.relu,
+        torch.exp,
+    )
+    T.matmul, T.sum, T.mean, T.max, T.cat, T.stack = (
+        torch.matmul,
+        torch.sum,
+        torch.mean,
+        torch.max,
+        torch.cat,
+        torch.stack,
+    )
+    T.chunk, T.where, T.maximum, T.square, T.sqrt, T.abs = (
+        torch.chunk,
+        torch.where,
+        torch.maximum,
+        torch.square,
+        torch.sqrt,
+        torch.abs,
+    )
     T.mm = torch.mm
     T.Variable = lambda a: T.tensor(a)
     T.assign = lambda v, x: v.copy_(x)
@@ -62,12 +85,20 @@ def make_torch():
 
 def make_tf():
     import tensorflow as tf
+
     T = types.ModuleType("T")
     T.name = "tf"
     T.tensor = lambda a: tf.constant(np.asarray(a, dtype=np.float32))
     T.itensor = lambda a: tf.constant(np.asarray(a, dtype=np.int64))
     T.zeros, T.ones, T.tanh, T.sigmoid, T.relu, T.exp = tf.zeros, tf.ones, tf.tanh, tf.sigmoid, tf.nn.relu, tf.exp
-    T.matmul, T.sum, T.mean, T.max, T.cat, T.stack = tf.matmul, tf.reduce_sum, tf.reduce_mean, tf.reduce_max, tf.concat, tf.stack
+    T.matmul, T.sum, T.mean, T.max, T.cat, T.stack = (
+        tf.matmul,
+        tf.reduce_sum,
+        tf.reduce_mean,
+        tf.reduce_max,
+        tf.concat,
+        tf.stack,
+    )
     T.chunk, T.where, T.maximum, T.square, T.sqrt, T.abs = tf.split, tf.where, tf.maximum, tf.square, tf.sqrt, tf.abs
     T.mm = tf.matmul
     T.Variable = lambda a: tf.Variable(np.asarray(a, dtype=np.float32))

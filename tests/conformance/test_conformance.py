@@ -5,17 +5,18 @@
 asserts how many calls a graph served, so a silent fallback cannot pass as a conversion;
 cases whose features a backend does not serve yet are strict xfails there.
 """
-import pytest
 
 import cases_basics  # noqa: F401  (registers cases)
 import cases_pitfalls  # noqa: F401
 import cases_pitfalls2  # noqa: F401
 import cases_semantics  # noqa: F401
 import cases_training  # noqa: F401
-import janus
+import pytest
 from corpus import CASES, in_scope
 from frameworks import BACKEND_OF, available, same, same_exact, shim
 from harness import differences, run
+
+import janus
 
 PARAMS = [(name, fw) for name, c in sorted(CASES.items()) for fw in ("numpy", "torch", "tf") if fw in c["frameworks"]]
 
@@ -39,7 +40,11 @@ def _coverage_params():
     out = []
     for name, fw in PARAMS:
         c = CASES[name]
-        marks = [] if in_scope(c, BACKEND_OF[fw]) else [pytest.mark.xfail(strict=True, reason=f"{c['tags']} not served yet")]
+        marks = (
+            []
+            if in_scope(c, BACKEND_OF[fw])
+            else [pytest.mark.xfail(strict=True, reason=f"{c['tags']} not served yet")]
+        )
         out.append(pytest.param(name, fw, marks=marks, id=f"{name}-{BACKEND_OF[fw]}"))
     return out
 
@@ -53,4 +58,5 @@ def test_graph_served(name, fw):
     assert stats.graph_calls + stats.imperative_calls == stats.calls
     assert stats.graph_calls >= c["served"], (
         f"{stats.graph_calls} calls served by a graph, expected at least {c['served']}; "
-        f"served per call: {''.join('G' if s else '.' for s in served)}\n{janus.explain(g)}")
+        f"served per call: {''.join('G' if s else '.' for s in served)}\n{janus.explain(g)}"
+    )

@@ -1,13 +1,14 @@
 """Eager semantics under stress, on every installed backend: concurrent calls from many
 threads, read-modify-writes of globals, recursion as deep as eager reaches."""
+
 import sys
 import threading
 
 import numpy as np
 import pytest
+from frameworks import BACKEND_OF, available, shim, to_py
 
 import janus
-from frameworks import BACKEND_OF, available, shim, to_py
 
 FRAMEWORKS = ["numpy", "torch", "tf"]
 THREADS, CALLS = 8, 200
@@ -28,7 +29,7 @@ def _in_threads(work):
         start.wait()
         try:
             work(t)
-        except BaseException as e:  # noqa: BLE001 - every failure is reported
+        except BaseException as e:
             errors.append(e)
 
     threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]

@@ -5,6 +5,7 @@ then another, a step counter, a learning rate that decays or jumps, a flag that 
 tensor values whose sign flips after profiling (so data-dependent branches change
 direction once a graph exists), and now and then a value of another type.
 """
+
 from __future__ import annotations
 
 import random
@@ -61,7 +62,7 @@ def _n_column(r: random.Random, n_calls: int) -> List[str]:
         start = r.choice([0, 1])
         return [repr(start + i) for i in range(n_calls)]
     if style == "constant-then-change":
-        a, b = r.sample(range(0, 6), 2)
+        a, b = r.sample(range(6), 2)
         return [repr(b if f else a) for f in _flips(r, n_calls)]
     return [repr(r.randint(0, 5)) for _ in range(n_calls)]
 
@@ -72,7 +73,7 @@ def _lr_column(r: random.Random, n_calls: int) -> List[str]:
     if style == "constant":
         return [repr(base)] * n_calls
     if style == "decay":
-        return [repr(base * 0.9 ** i) for i in range(n_calls)]
+        return [repr(base * 0.9**i) for i in range(n_calls)]
     if style == "linear":
         return [repr(base * (i + 1)) for i in range(n_calls)]
     other = r.choice([0.2, 0.05, 1.5, 0.7])
@@ -104,9 +105,13 @@ OTHER_TYPE = {
 def make_calls(r: random.Random, params: List[str], d: int) -> List[str]:
     """Source text of each call's argument tuple, 6 to 12 calls."""
     n_calls = r.randint(6, 12)
-    makers = {"x": lambda: _x_column(r, n_calls, d), "n": lambda: _n_column(r, n_calls),
-              "lr": lambda: _lr_column(r, n_calls), "flag": lambda: _flag_column(r, n_calls),
-              "tree": lambda: _tree_column(r, n_calls)}
+    makers = {
+        "x": lambda: _x_column(r, n_calls, d),
+        "n": lambda: _n_column(r, n_calls),
+        "lr": lambda: _lr_column(r, n_calls),
+        "flag": lambda: _flag_column(r, n_calls),
+        "tree": lambda: _tree_column(r, n_calls),
+    }
     columns: Dict[str, List[str]] = {p: makers[p]() for p in params}
     if r.random() < 0.3:
         victim = r.choice(params)

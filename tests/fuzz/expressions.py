@@ -4,6 +4,7 @@ Kinds of values: tensors of the argument's shape, 0-d tensors, Python floats and
 (with host-derived twins, see `Exprs`), lists, dicts, strings and closures.  Only `T`
 functions that every shim in tests/conformance/frameworks.py defines appear.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -113,8 +114,9 @@ class Exprs:
     def pyfloat(self, depth: int = 0) -> str:
         r = self.r
         if depth >= 2 or r.random() < 0.35:
-            return r.choice([lambda: self.pick("float", self.lit_float), self.lit_float,
-                             lambda: "TOTAL", lambda: "obj.scale"])()
+            return r.choice(
+                [lambda: self.pick("float", self.lit_float), self.lit_float, lambda: "TOTAL", lambda: "obj.scale"]
+            )()
         a, b = self.pyfloat(depth + 1), self.pyfloat(depth + 1)
         table = [
             (3, lambda: f"({a} {r.choice(['+', '-', '*'])} {b})"),
@@ -133,9 +135,15 @@ class Exprs:
     def pyint(self, depth: int = 0) -> str:
         r = self.r
         if depth >= 2 or r.random() < 0.35:
-            return r.choice([lambda: self.pick("int", lambda: str(r.randint(0, 5))), lambda: "COUNT",
-                             lambda: "obj.step", lambda: str(r.randint(0, 5)),
-                             lambda: f"len({self.pick('list', lambda: 'log')})" if not self.friendly else "obj.step"])()
+            return r.choice(
+                [
+                    lambda: self.pick("int", lambda: str(r.randint(0, 5))),
+                    lambda: "COUNT",
+                    lambda: "obj.step",
+                    lambda: str(r.randint(0, 5)),
+                    lambda: f"len({self.pick('list', lambda: 'log')})" if not self.friendly else "obj.step",
+                ]
+            )()
         a, b = self.pyint(depth + 1), self.pyint(depth + 1)
         table = [
             (3, lambda: f"({a} {r.choice(['+', '-', '*'])} {b})"),
@@ -161,20 +169,25 @@ class Exprs:
     def tensor_cond(self) -> str:
         r = self.r
         t = self.tensor(1)
-        return self.weighted([
-            (3, lambda: f"T.sum({t}) > 0"),
-            (1, lambda: f"T.max({t}) > {r.choice(['0.5', '0.9', '1.5'])}"),
-            (1, lambda: f"T.mean({t}) < {r.choice(['0', '-0.2', '0.3'])}"),
-            (self.odd(0.3), lambda: f"float(T.sum({t})) > {r.choice(['0.0', '0.5'])}"),
-            (self.odd(0.3), lambda: f"T.sum({t}) > 0 and {self.py_cond()}"),
-        ])
+        return self.weighted(
+            [
+                (3, lambda: f"T.sum({t}) > 0"),
+                (1, lambda: f"T.max({t}) > {r.choice(['0.5', '0.9', '1.5'])}"),
+                (1, lambda: f"T.mean({t}) < {r.choice(['0', '-0.2', '0.3'])}"),
+                (self.odd(0.3), lambda: f"float(T.sum({t})) > {r.choice(['0.0', '0.5'])}"),
+                (self.odd(0.3), lambda: f"T.sum({t}) > 0 and {self.py_cond()}"),
+            ]
+        )
 
     def py_cond(self) -> str:
         r = self.r
         with self.no_host():
-            options = [lambda: f"{self.pyint(1)} > {r.randint(0, 4)}", lambda: "COUNT % 2 == 0",
-                       lambda: f"len({self.pick('list', lambda: 'HIST')}) > {r.randint(1, 3)}",
-                       lambda: f"{self.pyfloat(1)} > {r.choice(['0.05', '0.2', '1.0'])}"]
+            options = [
+                lambda: f"{self.pyint(1)} > {r.randint(0, 4)}",
+                lambda: "COUNT % 2 == 0",
+                lambda: f"len({self.pick('list', lambda: 'HIST')}) > {r.randint(1, 3)}",
+                lambda: f"{self.pyfloat(1)} > {r.choice(['0.05', '0.2', '1.0'])}",
+            ]
             if "flag" in self.params:
                 options += [lambda: "flag", lambda: "not flag"]
             return r.choice(options)()
@@ -184,5 +197,6 @@ class Exprs:
 
     def value(self) -> str:
         """An expression of any Python-visible kind (what goes into lists and prints)."""
-        return self.r.choice([self.pyint, self.pyfloat, self.host_float,
-                              lambda: repr(self.r.choice(["a", "b", "tag"]))])()
+        return self.r.choice(
+            [self.pyint, self.pyfloat, self.host_float, lambda: repr(self.r.choice(["a", "b", "tag"]))]
+        )()

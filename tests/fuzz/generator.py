@@ -10,6 +10,7 @@ Scoping rule that keeps programs valid: a variable is usable after its definitio
 the same block or a block nested in it, never after the block that defined it ends.
 Loops are bounded by a counter or a small `range`, so every program terminates.
 """
+
 from __future__ import annotations
 
 import random
@@ -19,6 +20,7 @@ from typing import List
 
 from call_sequences import make_calls
 from expressions import TYPES, Exprs
+
 
 def prelude(fw: str) -> str:
     return f"import numpy as np\nfrom frameworks import shim\n\nT = shim({fw!r})\n\n"
@@ -76,12 +78,26 @@ class Statements(Exprs):
     def statement(self, depth: int) -> List[str]:
         if self.pure:
             return self.st_tensor(depth) if self.r.random() < 0.7 else self.st_scalar(depth)
-        table = [(8, self.st_tensor), (4, self.st_scalar), (3, self.st_list), (2, self.st_dict),
-                 (4, self.st_outside), (3, self.st_print), (2, self.st_fstring), (2, self.st_closure),
-                 (1, self.st_recursion)]
+        table = [
+            (8, self.st_tensor),
+            (4, self.st_scalar),
+            (3, self.st_list),
+            (2, self.st_dict),
+            (4, self.st_outside),
+            (3, self.st_print),
+            (2, self.st_fstring),
+            (2, self.st_closure),
+            (1, self.st_recursion),
+        ]
         if depth < self.MAX_DEPTH:
-            table += [(6, self.st_if), (3, self.st_while), (3, self.st_for), (2, self.st_raise),
-                      (2, self.st_try), (1, self.st_early_return)]
+            table += [
+                (6, self.st_if),
+                (3, self.st_while),
+                (3, self.st_for),
+                (2, self.st_raise),
+                (2, self.st_try),
+                (1, self.st_early_return),
+            ]
         pick = self.r.uniform(0, sum(w for w, _ in table))
         for w, make in table:
             pick -= w
@@ -123,44 +139,50 @@ class Statements(Exprs):
         if not self.scope["list"] or r.random() < 0.3:
             return self.define("list", "acc", r.choice(["[]", f"[{self.value()}]", "list(HIST)"]))
         name = r.choice(self.scope["list"])
-        return r.choice([
-            lambda: [f"{name}.append({self.value()})"],
-            lambda: [f"{name}.extend([{self.value()}, {self.value()}])"],
-            lambda: [f"if {name}:", f"    {name}[-1] = {self.value()}"],
-            lambda: [f"if {name}:", f"    {name}.pop()"],
-            lambda: [f"{name}.insert(0, {self.pyint()})"],
-        ])()
+        return r.choice(
+            [
+                lambda: [f"{name}.append({self.value()})"],
+                lambda: [f"{name}.extend([{self.value()}, {self.value()}])"],
+                lambda: [f"if {name}:", f"    {name}[-1] = {self.value()}"],
+                lambda: [f"if {name}:", f"    {name}.pop()"],
+                lambda: [f"{name}.insert(0, {self.pyint()})"],
+            ]
+        )()
 
     def st_dict(self, depth: int) -> List[str]:
         r = self.r
         if not self.scope["dict"] or r.random() < 0.3:
             return self.define("dict", "d", r.choice(["{}", f"{{'a': {self.pyint()}}}", "dict(SEEN)"]))
         name, key = r.choice(self.scope["dict"]), repr(r.choice(["a", "b", "hits", "last"]))
-        return r.choice([
-            lambda: [f"{name}[{key}] = {self.value()}"],
-            lambda: [f"{name}[{key}] = {name}.get({key}, 0) + 1"],
-            lambda: [f"if {key} in {name}:", f"    del {name}[{key}]"],
-            lambda: [f"{name}.update({{{key}: {self.pyint()}}})"],
-        ])()
+        return r.choice(
+            [
+                lambda: [f"{name}[{key}] = {self.value()}"],
+                lambda: [f"{name}[{key}] = {name}.get({key}, 0) + 1"],
+                lambda: [f"if {key} in {name}:", f"    del {name}[{key}]"],
+                lambda: [f"{name}.update({{{key}: {self.pyint()}}})"],
+            ]
+        )()
 
     # -- state outside the function ------------------------------------------------------
     def st_outside(self, depth: int) -> List[str]:
         r = self.r
-        return r.choice([
-            lambda: ["COUNT += 1"],
-            lambda: [f"COUNT = COUNT * 2 + {self.pyint(1)}"],
-            lambda: [f"TOTAL = TOTAL + {self.total_increment()}"],
-            lambda: [f"HIST.append({self.value()})"],
-            lambda: [f"SEEN[{self.pyint(1)} % 3] = {self.value()}"],
-            lambda: ["obj.step += 1"],
-            lambda: [f"obj.scale = obj.scale * {self.lit_float()}"],
-            lambda: [f"obj.last = {self.value()}"],
-            lambda: [f"obj.w = {self.tensor()}"],
-            lambda: [f"T.assign(obj.v, obj.v * {self.lit_float()} + {self.stensor()})"],
-            lambda: [f"obj.items.append({self.value()})"],
-            lambda: [f"log.append(({repr(r.choice(['pos', 'neg', 'it']))}, {self.value()}))"],
-            lambda: [f"bump({self.pyint(1)} % 3)"],
-        ])()
+        return r.choice(
+            [
+                lambda: ["COUNT += 1"],
+                lambda: [f"COUNT = COUNT * 2 + {self.pyint(1)}"],
+                lambda: [f"TOTAL = TOTAL + {self.total_increment()}"],
+                lambda: [f"HIST.append({self.value()})"],
+                lambda: [f"SEEN[{self.pyint(1)} % 3] = {self.value()}"],
+                lambda: ["obj.step += 1"],
+                lambda: [f"obj.scale = obj.scale * {self.lit_float()}"],
+                lambda: [f"obj.last = {self.value()}"],
+                lambda: [f"obj.w = {self.tensor()}"],
+                lambda: [f"T.assign(obj.v, obj.v * {self.lit_float()} + {self.stensor()})"],
+                lambda: [f"obj.items.append({self.value()})"],
+                lambda: [f"log.append(({repr(r.choice(['pos', 'neg', 'it']))}, {self.value()}))"],
+                lambda: [f"bump({self.pyint(1)} % 3)"],
+            ]
+        )()
 
     def total_increment(self) -> str:
         """TOTAL also feeds tensor work: friendly programs keep host reads out of it."""
@@ -171,19 +193,26 @@ class Statements(Exprs):
 
     def st_print(self, depth: int) -> List[str]:
         r = self.r
-        return r.choice([
-            lambda: [f"print('p{self.counter}', {self.pyint()}, {self.pyfloat()})"],
-            lambda: [f"print(f'loss={{{self.host_float()}:.4f}}')"],
-            lambda: [f"print({self.host_float()})"],
-            lambda: [f"print({self.pick('list', lambda: 'HIST')})"],
-            lambda: [f"print({self.pick('dict', lambda: 'SEEN')}, sep='|')"],
-            lambda: [f"print('t', {self.stensor()}, end=';\\n')"],
-        ])()
+        return r.choice(
+            [
+                lambda: [f"print('p{self.counter}', {self.pyint()}, {self.pyfloat()})"],
+                lambda: [f"print(f'loss={{{self.host_float()}:.4f}}')"],
+                lambda: [f"print({self.host_float()})"],
+                lambda: [f"print({self.pick('list', lambda: 'HIST')})"],
+                lambda: [f"print({self.pick('dict', lambda: 'SEEN')}, sep='|')"],
+                lambda: [f"print('t', {self.stensor()}, end=';\\n')"],
+            ]
+        )()
 
     def st_fstring(self, depth: int) -> List[str]:
         r = self.r
-        parts = [f"{{{self.pyint()}}}", f"{{{self.pyfloat()}:.3f}}", f"{{{self.host_float()}:.2e}}",
-                 "{COUNT}", "{obj.tag}"]
+        parts = [
+            f"{{{self.pyint()}}}",
+            f"{{{self.pyfloat()}:.3f}}",
+            f"{{{self.host_float()}:.2e}}",
+            "{COUNT}",
+            "{obj.tag}",
+        ]
         if "flag" in self.params:
             parts.append("{flag}")
         text = "f'" + "-".join(r.sample(parts, 2)) + "'"
@@ -209,11 +238,15 @@ class Statements(Exprs):
         return lines + self.define("tensor", "h", f"{name}({self.tensor(1)})")
 
     def st_recursion(self, depth: int) -> List[str]:
-        options = [lambda: self.define("int", "k", f"rec({self.pyint(1)} % 5)"),
-                   lambda: self.define("tensor", "h", f"rec_t({self.tensor(1)}, {self.r.randint(1, 3)})")]
+        options = [
+            lambda: self.define("int", "k", f"rec({self.pyint(1)} % 5)"),
+            lambda: self.define("tensor", "h", f"rec_t({self.tensor(1)}, {self.r.randint(1, 3)})"),
+        ]
         if "tree" in self.params:
-            options += [lambda: self.define("int", "k", "tree_sum(tree)"),
-                        lambda: self.define("tensor", "h", f"tree_t(tree, {self.tensor(1)})")]
+            options += [
+                lambda: self.define("int", "k", "tree_sum(tree)"),
+                lambda: self.define("tensor", "h", f"tree_t(tree, {self.tensor(1)})"),
+            ]
         return self.r.choice(options)()
 
     # -- control flow --------------------------------------------------------------------
@@ -232,8 +265,11 @@ class Statements(Exprs):
             # no counter: tanh(w) - 0.5 drives every element below -1, so the loop ends;
             # `w` joins the scope only after the body, so the body cannot assign it
             w = self.fresh("w")
-            head = [f"{w} = {self.tensor()}", f"while T.sum({w}) > {r.choice(['0', '0.5'])}:",
-                    f"    {w} = T.tanh({w}) - 0.5"]
+            head = [
+                f"{w} = {self.tensor()}",
+                f"while T.sum({w}) > {r.choice(['0', '0.5'])}:",
+                f"    {w} = T.tanh({w}) - 0.5",
+            ]
             saved, self.pure = self.pure, self.friendly
             body = self.body(depth)
             self.pure = saved
@@ -254,9 +290,13 @@ class Statements(Exprs):
         r = self.r
         i = self.fresh("i")
         with self.no_host():
-            bound = self.weighted([(2, lambda: str(r.randint(2, 5))),
-                                   (1, lambda: f"{self.pick('int', lambda: '3')} % 5"),
-                                   (self.odd(1), lambda: f"min({self.pick('int', lambda: '2')}, 4)")])
+            bound = self.weighted(
+                [
+                    (2, lambda: str(r.randint(2, 5))),
+                    (1, lambda: f"{self.pick('int', lambda: '3')} % 5"),
+                    (self.odd(1), lambda: f"min({self.pick('int', lambda: '2')}, 4)"),
+                ]
+            )
         target = self.pick("tensor", lambda: "x")
         head = [f"for {i} in range({bound}):"]
         self.scope["int"].append(i)
@@ -276,10 +316,12 @@ class Statements(Exprs):
 
     def _raise_cond(self) -> str:
         r = self.r
-        options = [lambda: f"{self.pick('int', lambda: 'obj.step')} % {r.randint(3, 5)} == 2",
-                   lambda: f"COUNT % {r.randint(3, 6)} == {r.randint(1, 2)}",
-                   lambda: f"T.sum(x) < -{r.choice(['0.5', '2.0'])}",
-                   lambda: f"T.max(T.abs({self.tensor(1)})) > {r.choice(['1.0', '3.0'])}"]
+        options = [
+            lambda: f"{self.pick('int', lambda: 'obj.step')} % {r.randint(3, 5)} == 2",
+            lambda: f"COUNT % {r.randint(3, 6)} == {r.randint(1, 2)}",
+            lambda: f"T.sum(x) < -{r.choice(['0.5', '2.0'])}",
+            lambda: f"T.max(T.abs({self.tensor(1)})) > {r.choice(['1.0', '3.0'])}",
+        ]
         if "lr" in self.params:
             options.append(lambda: f"lr > {r.choice(['0.2', '0.4'])}")
         if "flag" in self.params and "n" in self.params:
@@ -295,12 +337,19 @@ class Statements(Exprs):
     def st_try(self, depth: int) -> List[str]:
         r = self.r
         q = self.fresh("q")
-        risky = r.choice([f"{self.pyfloat(1)} / {self.sometimes_zero()}",
-                          f"check({self.pyfloat(1)}, {r.choice(['0.5', '2.0'])})",
-                          f"float({self.pyint(1)} // {self.sometimes_zero()})"])
+        risky = r.choice(
+            [
+                f"{self.pyfloat(1)} / {self.sometimes_zero()}",
+                f"check({self.pyfloat(1)}, {r.choice(['0.5', '2.0'])})",
+                f"float({self.pyint(1)} // {self.sometimes_zero()})",
+            ]
+        )
         lines = ["try:", f"    {q} = {risky}"] + self.body(depth)
-        lines += [f"except {r.choice(['ZeroDivisionError', 'ValueError', '(ZeroDivisionError, ValueError)'])}:",
-                  f"    {q} = -1.0", "    log.append('caught')"]
+        lines += [
+            f"except {r.choice(['ZeroDivisionError', 'ValueError', '(ZeroDivisionError, ValueError)'])}:",
+            f"    {q} = -1.0",
+            "    log.append('caught')",
+        ]
         if r.random() < 0.3:
             lines += ["finally:", "    obj.step += 1"]
         self.scope[self.host_kind("float", risky)].append(q)

@@ -6,6 +6,7 @@ returned tuple, replace an operation by one operand) and keeps an edit when the 
 still shows the *same kind* of mismatch first (`Verdict.kind`), until no edit helps or
 the time budget is spent.
 """
+
 from __future__ import annotations
 
 import ast
@@ -116,7 +117,7 @@ def inline_compound(tree: ast.Module, k: int) -> EditResult:
     replacement = bodies[k % 2]
     if not replacement:
         return SKIP
-    stmts[i:i + 1] = replacement
+    stmts[i : i + 1] = replacement
     return tree
 
 
@@ -129,7 +130,7 @@ def delete_calls(tree: ast.Module, k: int) -> EditResult:
     while size >= 1:
         chunks = (n + size - 1) // size
         if k < chunks:
-            del calls.elts[k * size:(k + 1) * size]
+            del calls.elts[k * size : (k + 1) * size]
             return tree if calls.elts else SKIP
         k -= chunks
         size //= 2
@@ -172,8 +173,11 @@ def drop_parameter(tree: ast.Module, k: int) -> EditResult:
 
 def shorten_return(tree: ast.Module, k: int) -> EditResult:
     """A returned tuple reduced to one of its elements."""
-    tuples = [n for n in ast.walk(_function_under_test(tree))
-              if isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple) and len(n.value.elts) > 1]
+    tuples = [
+        n
+        for n in ast.walk(_function_under_test(tree))
+        if isinstance(n, ast.Return) and isinstance(n.value, ast.Tuple) and len(n.value.elts) > 1
+    ]
     pairs = [(r, j) for r in tuples for j in range(len(r.value.elts))]
     if k >= len(pairs):
         return None
@@ -205,8 +209,13 @@ def operand_for_operation(tree: ast.Module, k: int) -> EditResult:
 
 
 EDITS: List[Callable[[ast.Module, int], EditResult]] = [
-    delete_calls, delete_statement, inline_compound, delete_top_level, drop_parameter,
-    shorten_return, operand_for_operation,
+    delete_calls,
+    delete_statement,
+    inline_compound,
+    delete_top_level,
+    drop_parameter,
+    shorten_return,
+    operand_for_operation,
 ]
 
 
@@ -221,7 +230,7 @@ def _edit_pass(tree: ast.Module, edit, cand: Candidate, deadline: float) -> Tupl
             continue
         try:
             source = ast.unparse(ast.fix_missing_locations(edited))
-        except Exception:  # noqa: BLE001 - an edit that leaves no valid program
+        except Exception:
             k += 1
             continue
         if cand.reproduces(source):
@@ -231,8 +240,9 @@ def _edit_pass(tree: ast.Module, edit, cand: Candidate, deadline: float) -> Tupl
     return tree, progressed
 
 
-def minimize(source: str, backend: str, kind: str, workdir: str, budget_s: float = 120.0,
-             timeout: float = 10.0) -> Tuple[str, int]:
+def minimize(
+    source: str, backend: str, kind: str, workdir: str, budget_s: float = 120.0, timeout: float = 10.0
+) -> Tuple[str, int]:
     """The smallest program found that still shows mismatch `kind` first, and the checks run."""
     cand = Candidate(backend, kind, workdir, timeout)
     tree = ast.parse(source)

@@ -8,6 +8,7 @@ module-level state.  Comparison is strict: Python floats
 bit for bit, ints / strs / bools exactly, dict key order included; only tensors get a
 tolerance (allclose rtol=1e-5, atol=1e-6, same dtype and shape).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
-
 from frameworks import BACKEND_OF, shim
 
 import janus
@@ -174,7 +174,7 @@ def _call(fn, args, T, jitted) -> Outcome:
     with contextlib.redirect_stdout(buf):
         try:
             result = ("ok", snapshot(fn(*args), T))
-        except Exception as e:  # noqa: BLE001 - the oracle decides which exceptions are right
+        except Exception as e:
             result = ("raised", type(e).__name__)
     served = jitted is not None and jitted.stats.graph_calls > before
     return Outcome(result[0], result[1], buf.getvalue(), served, snapshot(args, T))
@@ -197,7 +197,7 @@ def run_program(path: str, backend: str, use_janus: bool, timeout: float = 60.0)
             run.state = owned_state(module, T)
     except ProgramTimeout as e:
         run.error = f"timeout: {e} (in call {len(run.outcomes)})"
-    except Exception as e:  # noqa: BLE001 - a program or harness failure outside the calls
+    except Exception as e:
         run.error = f"{type(e).__name__}: {e}"[:300]
     finally:
         if module is not None:
@@ -273,8 +273,13 @@ def _call_differences(i: int, e: Outcome, j: Outcome) -> List[Difference]:
     if e.status != j.status or (e.status == "raised" and e.value != j.value):
         eager_what = e.value if e.status == "raised" else "ok"
         janus_what = j.value if j.status == "raised" else "ok"
-        found.append(Difference(f"exception:{eager_what}->{janus_what}", where,
-                                f"eager {e.status} {e.value!r:.100}, janus {j.status} {j.value!r:.100}"))
+        found.append(
+            Difference(
+                f"exception:{eager_what}->{janus_what}",
+                where,
+                f"eager {e.status} {e.value!r:.100}, janus {j.status} {j.value!r:.100}",
+            )
+        )
     elif e.status == "ok":
         found_return = first_difference(e.value, j.value, "result")
         if found_return:
@@ -297,8 +302,11 @@ def compare(eager: Run, jit: Run) -> List[Difference]:
     for i, (e, j) in enumerate(zip(eager.outcomes, jit.outcomes)):
         found += _call_differences(i, e, j)
     if list(eager.state) != list(jit.state):
-        found.append(Difference("state:globals:keys", "after the calls",
-                                f"module globals {list(eager.state)} vs {list(jit.state)}"))
+        found.append(
+            Difference(
+                "state:globals:keys", "after the calls", f"module globals {list(eager.state)} vs {list(jit.state)}"
+            )
+        )
     for name in eager.state:
         found_state = first_difference(eager.state[name], jit.state.get(name, "(missing)"), name)
         if found_state:

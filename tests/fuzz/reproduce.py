@@ -6,6 +6,7 @@ and under JANUS (each in a fresh import of the file) and prints both side by sid
 
     python fuzz-out/reference-state-1.py
 """
+
 from __future__ import annotations
 
 import os
@@ -23,20 +24,25 @@ import sys
 sys.path[:0] = [{conformance!r}, {fuzz!r}]
 '''
 
-_MAIN = '''
+_MAIN = """
 
 if __name__ == "__main__":
     import reproduce
     sys.exit(reproduce.main(__file__, {backend!r}))
-'''
+"""
 
 
 def reproducer_source(program: str, backend: str, kind: str, seed: int, summary: str, name: str) -> str:
     """`program` is a full module source (prelude included)."""
     summary = summary.replace('"""', "'''")
-    return (_HEADER.format(backend=backend, kind=kind, seed=seed, summary=summary, name=name,
-                           conformance=CONFORMANCE, fuzz=HERE)
-            + program.rstrip() + "\n" + _MAIN.format(backend=backend))
+    return (
+        _HEADER.format(
+            backend=backend, kind=kind, seed=seed, summary=summary, name=name, conformance=CONFORMANCE, fuzz=HERE
+        )
+        + program.rstrip()
+        + "\n"
+        + _MAIN.format(backend=backend)
+    )
 
 
 def _outcome_text(o) -> str:
@@ -47,8 +53,10 @@ def _outcome_text(o) -> str:
 
 def main(path: str, backend: str) -> int:
     """Run the reproducer at `path`; exit status 1 when eager and JANUS still differ."""
-    import janus
     from oracle import check
+
+    import janus
+
     verdict = check(path, backend, timeout=30)
     for i, (e, j) in enumerate(zip(verdict.eager.outcomes, verdict.janus.outcomes)):
         served = "graph" if j.graph_served else "imperative"

@@ -12,6 +12,7 @@ The fuzzing runs in a worker process that logs events to OUT/events.jsonl; when 
 program kills the process (a framework abort, a segfault) this supervisor records a
 `run:crash` mismatch for it, saves its reproducer and starts a new worker at the next seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,12 +28,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(os.path.dirname(HERE), "conformance"), HERE]
 
-from frameworks import available  # noqa: E402
-
 import generator  # noqa: E402
 import minimize  # noqa: E402
 import oracle  # noqa: E402
 import reproduce  # noqa: E402
+from frameworks import available  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -115,8 +115,13 @@ class Worker:
             path = oracle.write_program(source, self.workdir)
             verdict = oracle.check(path, backend, timeout=self.args.timeout)
             os.remove(path)
-            self.events.add(event="program", seed=seed, backend=backend, served=verdict.served.count("G"),
-                            calls=len(verdict.janus.outcomes))
+            self.events.add(
+                event="program",
+                seed=seed,
+                backend=backend,
+                served=verdict.served.count("G"),
+                calls=len(verdict.janus.outcomes),
+            )
             if verdict.differences:
                 self.record(seed, backend, source, verdict)
 
@@ -141,7 +146,6 @@ class Worker:
         self.events.add(event="saved", seed=seed, backend=backend, kind=kind, file=name, note=note)
         print(f"    {note}; saved {os.path.join(self.args.out, name)}", flush=True)
 
-
     def differences_now(self, program: str, backend: str) -> list:
         path = oracle.write_program(program, self.workdir, "saved")
         verdict = oracle.check(path, backend, timeout=self.args.timeout)
@@ -153,8 +157,9 @@ class Worker:
         (a core bug shows on every backend), else a minimization of its own."""
         timeout = min(self.args.timeout, 4.0)
         for other, earlier in self.minimized_by_seed.get((seed, kind), []):
-            here = earlier.replace(f"T = shim({oracle.FRAMEWORK_OF[other]!r})",
-                                   f"T = shim({oracle.FRAMEWORK_OF[backend]!r})")
+            here = earlier.replace(
+                f"T = shim({oracle.FRAMEWORK_OF[other]!r})", f"T = shim({oracle.FRAMEWORK_OF[backend]!r})"
+            )
             if minimize.Candidate(backend, kind, self.workdir, timeout).reproduces(here):
                 return here, f"the program minimized on {other} shows it too"
         small, checks = minimize.minimize(source, backend, kind, self.workdir, budget_s=budget, timeout=timeout)
@@ -163,9 +168,23 @@ class Worker:
 
 
 def worker_command(args: argparse.Namespace, seed: int, seconds=None, programs=None) -> list:
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", "--seed", str(seed), "--backends", args.backends,
-           "--out", args.out, "--max-per-kind", str(args.max_per_kind),
-           "--minimize-seconds", str(args.minimize_seconds), "--timeout", str(args.timeout)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        "--seed",
+        str(seed),
+        "--backends",
+        args.backends,
+        "--out",
+        args.out,
+        "--max-per-kind",
+        str(args.max_per_kind),
+        "--minimize-seconds",
+        str(args.minimize_seconds),
+        "--timeout",
+        str(args.timeout),
+    ]
     return cmd + (["--seconds", str(seconds)] if seconds is not None else ["--programs", str(programs)])
 
 
@@ -185,7 +204,7 @@ def supervise(args: argparse.Namespace, backends, events: Events) -> None:
         rc = subprocess.call(worker_command(args, seed, **left))
         if rc == 0:
             return
-        last = [e for e in events.all() if e["event"] == "begin"][len(begun):][-1:]
+        last = [e for e in events.all() if e["event"] == "begin"][len(begun) :][-1:]
         if not last:
             print(f"the worker process died (exit status {rc}) before running a program", file=sys.stderr)
             return
@@ -195,12 +214,20 @@ def supervise(args: argparse.Namespace, backends, events: Events) -> None:
 
 def record_crash(args, events: Events, seed: int, backend: str, rc: int) -> None:
     kind = "run:crash"
-    print(f"seed {seed} {backend}: the worker process died (exit status {rc}); continuing at seed {seed + 1}",
-          flush=True)
+    print(
+        f"seed {seed} {backend}: the worker process died (exit status {rc}); continuing at seed {seed + 1}", flush=True
+    )
     events.add(event="mismatch", seed=seed, backend=backend, kind=kind)
     program = generator.generate(seed).module_source(oracle.FRAMEWORK_OF[backend])
-    name = save_reproducer(args.out, seed, backend, kind, program, "not minimized (the process died)",
-                           [f"the fuzzing process died with exit status {rc} while running this program"])
+    name = save_reproducer(
+        args.out,
+        seed,
+        backend,
+        kind,
+        program,
+        "not minimized (the process died)",
+        [f"the fuzzing process died with exit status {rc} while running this program"],
+    )
     events.add(event="saved", seed=seed, backend=backend, kind=kind, file=name, note="crash")
 
 
@@ -244,8 +271,16 @@ def main(argv=None) -> int:
     text = summary(events.all(), backends, time.monotonic() - started)
     print(text)
     with open(os.path.join(args.out, "summary.json"), "w") as fh:
-        json.dump(dict(first_seed=args.seed, backends=backends, summary=text.splitlines(),
-                       saved=[e for e in events.all() if e["event"] == "saved"]), fh, indent=1)
+        json.dump(
+            dict(
+                first_seed=args.seed,
+                backends=backends,
+                summary=text.splitlines(),
+                saved=[e for e in events.all() if e["event"] == "saved"],
+            ),
+            fh,
+            indent=1,
+        )
     return 0
 
 

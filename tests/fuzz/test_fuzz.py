@@ -8,12 +8,12 @@ JANUS_FUZZ_SEED (default 0); JANUS_FUZZ_TIMEOUT bounds one run of one program (d
 full (source, call sequence, differences, janus.explain) and lists the rest; each is
 reproduced by `python tests/fuzz/run.py --programs 1 --seed SEED --backends BACKEND`.
 """
-import os
 
-import pytest
+import os
 
 import generator
 import oracle
+import pytest
 from frameworks import available
 
 PROGRAMS = int(os.environ.get("JANUS_FUZZ_PROGRAMS", "200"))
@@ -23,13 +23,19 @@ SHOWN_IN_FULL = 3
 
 
 def _report(backend, mismatches, served, calls) -> str:
-    head = (f"{len(mismatches)} of {PROGRAMS} generated programs (seeds {FIRST_SEED}.."
-            f"{FIRST_SEED + PROGRAMS - 1}) behave differently under janus.jit(backend={backend!r}); "
-            f"{served} of {calls} calls were graph-served")
-    listing = [f"  seed {seed}: {v.kind} at {v.differences[0].where}: {v.differences[0].detail[:150]!r}"
-               for seed, v, _ in mismatches]
-    full = [f"\n##### seed {seed}\n" + oracle.describe(verdict, source)
-            for seed, verdict, source in mismatches[:SHOWN_IN_FULL]]
+    head = (
+        f"{len(mismatches)} of {PROGRAMS} generated programs (seeds {FIRST_SEED}.."
+        f"{FIRST_SEED + PROGRAMS - 1}) behave differently under janus.jit(backend={backend!r}); "
+        f"{served} of {calls} calls were graph-served"
+    )
+    listing = [
+        f"  seed {seed}: {v.kind} at {v.differences[0].where}: {v.differences[0].detail[:150]!r}"
+        for seed, v, _ in mismatches
+    ]
+    full = [
+        f"\n##### seed {seed}\n" + oracle.describe(verdict, source)
+        for seed, verdict, source in mismatches[:SHOWN_IN_FULL]
+    ]
     return "\n".join([head] + listing + full)
 
 

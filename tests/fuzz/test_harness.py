@@ -1,13 +1,13 @@
 """The fuzzing harness itself: deterministic generation, strict comparison, minimization
 and reproducer files (fast; no program runs under JANUS except one tiny reproducer)."""
+
 import ast
 import subprocess
 import sys
 
-import numpy as np
-
 import generator
 import minimize
+import numpy as np
 import oracle
 import reproduce
 
@@ -41,10 +41,14 @@ def test_comparison_is_strict():
 
 
 def test_compare_reports_calls_and_state():
-    eager = oracle.Run([oracle.Outcome("ok", 1, "a\n"), oracle.Outcome("raised", "ValueError", "")],
-                       state={"COUNT": 2, "obj": ("object", "Box", {"scale": 0.5})})
-    jit = oracle.Run([oracle.Outcome("ok", 1, "b\n"), oracle.Outcome("ok", None, "")],
-                     state={"COUNT": 2, "obj": ("object", "Box", {"scale": 0.25})})
+    eager = oracle.Run(
+        [oracle.Outcome("ok", 1, "a\n"), oracle.Outcome("raised", "ValueError", "")],
+        state={"COUNT": 2, "obj": ("object", "Box", {"scale": 0.5})},
+    )
+    jit = oracle.Run(
+        [oracle.Outcome("ok", 1, "b\n"), oracle.Outcome("ok", None, "")],
+        state={"COUNT": 2, "obj": ("object", "Box", {"scale": 0.25})},
+    )
     kinds = [x.kind for x in oracle.compare(eager, jit)]
     assert kinds == ["stdout", "exception:ValueError->ok", "state:obj.scale:float"]
 
@@ -53,8 +57,11 @@ def test_minimizer_keeps_what_the_mismatch_needs(monkeypatch, tmp_path):
     source = generator.generate(7).module_source("numpy")
     needed = "COUNT += 1"
     source = source.replace("    global COUNT, TOTAL\n", f"    global COUNT, TOTAL\n    {needed}\n", 1)
-    monkeypatch.setattr(minimize.Candidate, "reproduces",
-                        lambda self, src: needed in src and len(minimize._calls_list(ast.parse(src)).elts) >= 2)
+    monkeypatch.setattr(
+        minimize.Candidate,
+        "reproduces",
+        lambda self, src: needed in src and len(minimize._calls_list(ast.parse(src)).elts) >= 2,
+    )
     small, _ = minimize.minimize(source, "reference", "state:COUNT:value", str(tmp_path), budget_s=30)
     f = next(n for n in ast.parse(small).body if isinstance(n, ast.FunctionDef) and n.name == "f")
     assert needed in small
@@ -64,7 +71,8 @@ def test_minimizer_keeps_what_the_mismatch_needs(monkeypatch, tmp_path):
 def test_reproducer_file_runs_standalone(tmp_path):
     program = generator.prelude("numpy") + (
         "COUNT = 0\n\n\ndef f(x):\n    global COUNT\n    COUNT += 1\n    return T.tanh(x) * COUNT\n\n\n"
-        "def CALLS():\n    return [(T.tensor([[0.5, 1.0]]),)] * 4\n")
+        "def CALLS():\n    return [(T.tensor([[0.5, 1.0]]),)] * 4\n"
+    )
     path = tmp_path / "repro.py"
     path.write_text(reproduce.reproducer_source(program, "reference", "return:tensor", 0, "a test", "repro.py"))
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)

@@ -6,6 +6,7 @@ Reports the steady time per call (median of repeated blocks), the first five cal
 (warm-up, including tracing/profiling/conversion), and the per-call dispatch overhead of
 JANUS (guards + input feeding + effect commit) over calling its ConcreteFunction directly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,10 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import numpy as np
+import tensorflow as tf
 
-import janus  # noqa: E402
+import janus
 
 
 def make_model(hidden: int, features: int, seed: int = 0):
@@ -91,21 +92,34 @@ def main():
         ("TF eager", timed(eager, args, max(a.calls // 10, 5))),
         ("tf.function", timed(tff, args, a.calls)),
         ("janus.jit(tf)", timed(jit, args, a.calls)),
-        ("ConcreteFunction._call_flat", timed(lambda *x: concrete._call_flat(list(inputs), exe._captured), args, a.calls)),
+        (
+            "ConcreteFunction._call_flat",
+            timed(lambda *x: concrete._call_flat(list(inputs), exe._captured), args, a.calls),
+        ),
         ("TFExecutable.run", timed(lambda *x: exe.run(inputs), args, a.calls)),
     ]
     base = dict(rows)["tf.function"]
     print(f"LSTM T={a.steps} batch={a.batch} hidden={a.hidden}  ({tf.__version__}, {os.cpu_count()} CPUs)")
     for name, t in rows:
         print(f"  {name:30s} {t * 1e6:9.1f} us/call   {t / base:5.2f}x tf.function")
-    print("  dispatch overhead of janus.jit over _call_flat:  "
-          f"{(dict(rows)['janus.jit(tf)'] - dict(rows)['ConcreteFunction._call_flat']) * 1e6:+.1f} us/call")
-    print("  dispatch overhead of janus.jit over TFExecutable.run (guards + commit): "
-          f"{(dict(rows)['janus.jit(tf)'] - dict(rows)['TFExecutable.run']) * 1e6:+.1f} us/call")
-    print("  warm-up, first 5 calls (ms): tf.function " + " ".join(f"{t * 1e3:.1f}" for t in w_tf)
-          + f"  (total {sum(w_tf) * 1e3:.0f})")
-    print("                               janus.jit   " + " ".join(f"{t * 1e3:.1f}" for t in w_janus)
-          + f"  (total {sum(w_janus) * 1e3:.0f})")
+    print(
+        "  dispatch overhead of janus.jit over _call_flat:  "
+        f"{(dict(rows)['janus.jit(tf)'] - dict(rows)['ConcreteFunction._call_flat']) * 1e6:+.1f} us/call"
+    )
+    print(
+        "  dispatch overhead of janus.jit over TFExecutable.run (guards + commit): "
+        f"{(dict(rows)['janus.jit(tf)'] - dict(rows)['TFExecutable.run']) * 1e6:+.1f} us/call"
+    )
+    print(
+        "  warm-up, first 5 calls (ms): tf.function "
+        + " ".join(f"{t * 1e3:.1f}" for t in w_tf)
+        + f"  (total {sum(w_tf) * 1e3:.0f})"
+    )
+    print(
+        "                               janus.jit   "
+        + " ".join(f"{t * 1e3:.1f}" for t in w_janus)
+        + f"  (total {sum(w_janus) * 1e3:.0f})"
+    )
 
 
 if __name__ == "__main__":

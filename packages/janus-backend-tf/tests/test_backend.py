@@ -1,4 +1,5 @@
 """TFBackend's value-level contract: specs, host guards, state-change and randomness checks."""
+
 import random
 
 import numpy as np

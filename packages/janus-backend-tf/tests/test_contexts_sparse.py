@@ -4,6 +4,7 @@ numbers that differ per layer at one site (conv strides), Keras optimizers over 
 tf.Variables, and sparse gradients (tf.IndexedSlices).  Each test runs an eager twin and a
 janus.jit twin, compares results and variables, and asserts the calls a graph served (so a
 silent fallback fails)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -43,6 +44,7 @@ class Dense(tf.Module):
 def test_stop_recording_inside_a_tape_is_entered_in_the_graph():
     """Two-player step (as in the GAN): the inner update runs under stop_recording, so the
     outer tape's gradient does not see it; a graph that dropped the context would differ."""
+
     def factory():
         g, d = Dense(0), Dense(1, 3, 1)
 
@@ -61,6 +63,7 @@ def test_stop_recording_inside_a_tape_is_entered_in_the_graph():
             g.W.assign_sub(0.1 * g_grads[0])
             g.b.assign_sub(0.1 * g_grads[1])
             return d_loss, g_loss
+
         return (g, d), step
 
     ((g1, d1), eager), ((g2, d2), fn) = factory(), factory()
@@ -153,6 +156,7 @@ def _adam_factory():
         variables = model.trainable_variables
         opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
+
     return model, opt, step
 
 
@@ -207,6 +211,7 @@ def _sparse_sgd_factory():
             else:
                 v.assign_sub(0.3 * g)
         return loss, norm
+
     return model, step
 
 

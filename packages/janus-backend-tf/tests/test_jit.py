@@ -1,5 +1,6 @@
 """janus.jit(backend="tf") against eager TensorFlow: every test compares results and
 asserts how many calls a graph served, so a silent fallback cannot pass."""
+
 import numpy as np
 import pytest
 import tensorflow as tf

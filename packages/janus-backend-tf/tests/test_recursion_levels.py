@@ -1,5 +1,6 @@
 """Recursion as data on TensorFlow: level by level, every node of one height and kind in
 one `tf.vectorized_map`; the oracle is the same recursion run eagerly."""
+
 import operator
 
 import numpy as np
@@ -38,6 +39,7 @@ def treernn():
 
     def f(t):
         return node(t)
+
     return f
 
 
@@ -87,14 +89,17 @@ def test_batching_rules_agree_with_row_by_row_and_defer_unknown_ops():
     from janus.ir.spec import PySpec, TensorSpec
     from janus_tf.batching import run_batched
 
-    row, word, gate, table = (Value(TensorSpec("float32", (6,))), Value(PySpec(int)), Value(PySpec(float)),
-                              Value(TensorSpec("float32", (30, 6))))
+    row, word, gate, table = (
+        Value(TensorSpec("float32", (6,))),
+        Value(PySpec(int)),
+        Value(PySpec(float)),
+        Value(TensorSpec("float32", (30, 6))),
+    )
     body = Region([row, word, gate, table])
     e = body.add(Node("call", operator.getitem, (table, word))).add_output(TensorSpec("float32", (6,)))
     cat = body.add(Node("call", tf.concat, ([row, e], 0))).add_output(TensorSpec("float32", (12,)))
     z = body.add(Node("call", tf.linalg.matvec, (W, cat))).add_output(TensorSpec("float32", (6,)))
-    y = body.add(Node("call", operator.mul, (z, gate))).add_output(
-        TensorSpec("float32", (6,)))
+    y = body.add(Node("call", operator.mul, (z, gate))).add_output(TensorSpec("float32", (6,)))
     body.add(Node("output", None, (y,)))
     rows = tf.constant(R.standard_normal((5, 6)).astype(np.float32))
     words = tf.constant([1, -1, 4, 29, 0], tf.int64)

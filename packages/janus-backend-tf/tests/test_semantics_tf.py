@@ -1,5 +1,6 @@
 """Eager semantics on TensorFlow (issue 12): shape checks of variable writes, variable
 methods after a write in the graph."""
+
 import numpy as np
 import pytest
 import tensorflow as tf

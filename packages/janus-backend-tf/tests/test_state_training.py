@@ -1,6 +1,7 @@
 """Framework state, training steps and recursion as data, differentially against eager
 TensorFlow: each test runs an eager twin and a janus.jit twin on the same inputs, compares
 results and variables, and asserts how many calls a graph served."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -39,6 +40,7 @@ def sgd_step_factory(assert_positive=False):
         model.W.assign_sub(lr * grads[0])
         model.b.assign_sub(lr * grads[1])
         return loss
+
     return model, step
 
 
@@ -62,7 +64,9 @@ def test_assign_sub_is_deferred_and_served():
             var.assign_sub(0.1 * g)
             var.assign_add(g * g)
             return tf.reduce_sum(var * var)  # reads the new value
+
         return f
+
     eager, jitted = make(ref), janus.jit(make(v), backend="tf")
     for _ in range(6):
         g = rand(4)
@@ -77,6 +81,7 @@ def test_variable_changed_outside_is_read_fresh():
     def f(x):
         v.assign(x * 2.0)
         return tf.reduce_sum(v)
+
     j = janus.jit(f, backend="tf")
     for _ in range(3):
         j(tf.ones(3))
@@ -84,6 +89,7 @@ def test_variable_changed_outside_is_read_fresh():
 
     def g(x):
         return x + v
+
     jg = janus.jit(g, backend="tf")
     for k in range(4):
         v.assign(tf.fill([3], float(k)))
@@ -122,7 +128,9 @@ def test_scatter_nd_update_and_compat_assign():
             var.scatter_nd_add([[1], [3]], x)
             tf.compat.v1.assign_add(var, tf.ones(5))
             return var * 1.0
+
         return f
+
     eager, jitted = make(ref), janus.jit(make(v), backend="tf")
     for _ in range(5):
         x = rand(2)
@@ -136,6 +144,7 @@ def test_item_assignment_into_a_tensor_raises_as_eager():
         y = x * 2.0
         y[0] = 1.0
         return y
+
     j = janus.jit(f, backend="tf")
     for _ in range(3):
         with pytest.raises(TypeError):
@@ -159,6 +168,7 @@ def test_assertion_failure_mid_step_applies_no_update():
 def test_trainable_variables_and_aliases():
     """Variables reached by two paths (`model.W` in the forward, `model.trainable_variables`
     for the gradient) are one variable in the graph."""
+
     def factory():
         model = Model(3)
 
@@ -170,7 +180,9 @@ def test_trainable_variables_and_aliases():
             for v, g in zip(variables, grads):
                 v.assign_sub(0.05 * g)
             return loss
+
         return model, step
+
     j = run_twins(factory, [(rand(2, 4),) for _ in range(6)])
     assert j.stats.graph_calls == 4
 
@@ -197,6 +209,7 @@ def test_persistent_and_nested_tapes():
             model.W.assign_sub(0.01 * (ga + gc[0]))
             model.b.assign_sub(0.01 * gc[1])
             return a + c, ddx
+
         return model, step
 
     (m1, eager), (m2, fn) = factory(), factory()
@@ -226,6 +239,7 @@ def test_keras_layer_and_optimizer_step():
             grads = tape.gradient(loss, layer.trainable_variables)
             opt.apply_gradients(zip(grads, layer.trainable_variables))
             return loss
+
         return layer, opt, step
 
     (l1, o1, eager), (l2, o2, fn) = factory(), factory()
@@ -252,6 +266,7 @@ def test_tree_recursion_new_trees_share_one_graph():
 
         def f(tree):
             return node(tree)
+
         return f
 
     def tree(n):
@@ -259,6 +274,7 @@ def test_tree_recursion_new_trees_share_one_graph():
             return int(R.integers(20))
         k = int(R.integers(1, n))
         return (tree(k), tree(n - k))
+
     eager, j = build(), janus.jit(build(), backend="tf")
     trees = [tree(int(R.integers(2, 12))) for _ in range(12)]
     for t in trees:

@@ -39,4 +39,5 @@ def _no_background_compile_leaks_into_the_next_test():
     # the test that started it (it touches dynamo's global counters and caches)
     yield
     from janus_torch.executable import _join_compiles
+
     _join_compiles()

@@ -1,11 +1,11 @@
 """The backend object on its own: plugin registration, specs, guards, classification."""
+
 import operator
 import random
 import subprocess
 import sys
 
 import numpy as np
-import pytest
 import torch
 
 import janus
@@ -18,14 +18,17 @@ B = TorchBackend()
 def test_registered_through_entry_point():
     assert "torch" in janus.backends()
     from janus.plugin import plugins
+
     assert isinstance(plugins.get("torch"), TorchBackend)
     assert plugins.claim(torch.ones(1)) == "torch"
     assert plugins.claim(np.ones(1)) != "torch"
 
 
 def test_plugin_module_does_not_import_torch():
-    code = ("import sys, janus_torch.plugin, janus; names = janus.backends(); "
-            "assert 'torch' in names, names; assert 'torch' not in sys.modules, 'torch imported'")
+    code = (
+        "import sys, janus_torch.plugin, janus; names = janus.backends(); "
+        "assert 'torch' in names, names; assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -73,8 +76,12 @@ def test_guard_source_relaxed_dims_and_parameters():
 
 
 def test_guard_source_matches_spec_of():
-    for t in [torch.zeros(3), torch.ones(2, 2, dtype=torch.int32), torch.nn.Parameter(torch.ones(1)),
-              torch.zeros((), dtype=torch.bool)]:
+    for t in [
+        torch.zeros(3),
+        torch.ones(2, 2, dtype=torch.int32),
+        torch.nn.Parameter(torch.ones(1)),
+        torch.zeros((), dtype=torch.bool),
+    ]:
         check, _ = _guard(B.spec_of(t))
         assert check(t)
 
@@ -95,14 +102,33 @@ def test_is_mutating():
     assert B.is_mutating(torch.manual_seed, [0], {})
     assert B.is_mutating(torch.nn.BatchNorm1d(2), [x], {})  # a torch module with buffers it may update
     assert B.is_mutating(torch.nn.LSTM(2, 2), [x], {})  # not inlined: see modules.inline_target
-    for pure in [torch.add, torch.tanh, x.add, torch.nn.functional.relu, operator.add, torch.Tensor.__add__,
-                 torch.Tensor.__getitem__]:
+    for pure in [
+        torch.add,
+        torch.tanh,
+        x.add,
+        torch.nn.functional.relu,
+        operator.add,
+        torch.Tensor.__add__,
+        torch.Tensor.__getitem__,
+    ]:
         assert B.is_mutating(pure, [x, x], {}) is None, pure
 
 
 def test_is_random():
-    for fn in [torch.rand, torch.randn, torch.randn_like, torch.randint, torch.bernoulli, torch.multinomial,
-               torch.normal, torch.nn.functional.dropout, torch.randperm, "uniform_", "normal_", "bernoulli"]:
+    for fn in [
+        torch.rand,
+        torch.randn,
+        torch.randn_like,
+        torch.randint,
+        torch.bernoulli,
+        torch.multinomial,
+        torch.normal,
+        torch.nn.functional.dropout,
+        torch.randperm,
+        "uniform_",
+        "normal_",
+        "bernoulli",
+    ]:
         assert B.is_random(fn), fn
     for fn in [torch.tanh, torch.add, operator.mul, "sum"]:
         assert not B.is_random(fn), fn
@@ -135,6 +161,7 @@ def test_inline_target():
     assert B.inline_target(lin) is not None
     assert B.inline_target(torch.tanh) is None
     from janus_torch.modules import call_whole
+
     # not in the table, no buffers, no children: called whole (behind a no-hooks guard)
     assert B.inline_target(torch.nn.LSTM(2, 2)).__func__ is call_whole
     assert B.inline_target(torch.nn.InstanceNorm1d(2, track_running_stats=True)) is None  # buffers it may update

@@ -1,12 +1,13 @@
 """janus.jit(backend="torch") end to end; the oracle is the same function run eagerly.
 Every test asserts graph_calls, so a silent fallback to eager cannot pass."""
+
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from conftest import assert_same, executables, jit
 
 import janus
-from conftest import assert_same, executables, jit
 
 
 def run_both(fn, calls, **config):

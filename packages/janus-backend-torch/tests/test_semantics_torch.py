@@ -1,6 +1,7 @@
 """Eager semantics on torch (issue 12): framework preconditions of in-place writes, effects
 committed when a graph raises after an optimizer step, in-place writes on graph branches,
 the backend chosen after calls without tensors."""
+
 import pytest
 import torch
 
@@ -62,7 +63,10 @@ def test_in_place_writes_on_both_branches_of_a_graph_cond():
 
     def run(fn):
         w = torch.tensor([1.0, 2.0])
-        outs = [fn(w, torch.tensor(v)) for v in [[1., 1.], [-1., -1.], [1., 1.], [-1., -1.], [1., 1.], [-1., -3.]]]
+        outs = [
+            fn(w, torch.tensor(v))
+            for v in [[1.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [-1.0, -3.0]]
+        ]
         return outs, w
 
     g = janus.jit(f)

@@ -1,9 +1,11 @@
 """Compile modes: fx, inductor (synchronous), tiered (background switch), default;
 and the lowering of cond/while/assert on hand-built IR."""
+
 import operator
 
 import pytest
 import torch
+from conftest import assert_same, executables, jit
 
 import janus
 from janus.errors import AssumptionFailed
@@ -11,7 +13,6 @@ from janus.ir.graph import Graph, Node, Region
 from janus.ir.spec import PySpec, TensorSpec
 from janus_torch import executable as executable_module
 from janus_torch.executable import TorchExecutable, compile_inductor
-from conftest import assert_same, executables, jit
 
 W = torch.randn(8, 8) * 0.3
 
@@ -132,6 +133,7 @@ def _cond_graph():
     for region, fn, const in ((then_r, operator.mul, 2.0), (else_r, operator.sub, 100.0)):
         p = region.params
         from janus.ir.graph import Value
+
         param = Value(TensorSpec("float32", (3,)))
         p.append(param)
         y = region.add(Node("call", fn, (param, const))).add_output(TensorSpec("float32", (3,)))
@@ -149,6 +151,7 @@ def _cond_eager(x):
 
 def _while_graph():
     from janus.ir.graph import Value
+
     g = Graph("while_test")
     x = g.add(Node("input", "arg x")).add_output(TensorSpec("float32", (2,)), "x")
     limit = g.add(Node("input", "arg limit")).add_output(TensorSpec("float32", ()), "limit")
@@ -285,8 +288,8 @@ def test_branches_are_not_merged_when_autograd_sees_them():
     for x in xs:
         a, b = f(x), g(x)
         assert_same(a, b)
-        ga, = torch.autograd.grad(a.sum(), w)
-        gb, = torch.autograd.grad(b.sum(), w)
+        (ga,) = torch.autograd.grad(a.sum(), w)
+        (gb,) = torch.autograd.grad(b.sum(), w)
         assert_same(ga, gb)
     assert g.stats.graph_calls >= 2, janus.explain(g)
     assert "torch.where" not in _fx_code(g)

@@ -1,14 +1,12 @@
 """Grad-mode contexts, training steps in graphs, torch modules, recursion as data.
 Differential: the oracle is the same program run eagerly on a twin model; every test
 asserts graph_calls so a silent fallback cannot pass."""
+
 import copy
 
 import pytest
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-
-import janus
 from conftest import assert_same, executables, jit
 
 
@@ -62,11 +60,15 @@ def _train_step(model, opt, loss_fn=lambda p, y: ((p - y) ** 2).mean()):
         opt.step()
         opt.zero_grad()
         return loss.detach()
+
     return step
 
 
-@pytest.mark.parametrize("make_opt", [lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
-                                      lambda p: torch.optim.Adam(p, lr=0.01)], ids=["sgd_momentum", "adam"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9), lambda p: torch.optim.Adam(p, lr=0.01)],
+    ids=["sgd_momentum", "adam"],
+)
 @pytest.mark.parametrize("mode", ["fx", "inductor"])
 def test_training_steps_match_eager(make_opt, mode):
     torch.manual_seed(0)
@@ -92,7 +94,10 @@ def test_optimizer_state_matches():
     torch.manual_seed(1)
     m1 = nn.Linear(5, 3)
     m2 = copy.deepcopy(m1)
-    o1, o2 = torch.optim.SGD(m1.parameters(), lr=0.1, momentum=0.5), torch.optim.SGD(m2.parameters(), lr=0.1, momentum=0.5)
+    o1, o2 = (
+        torch.optim.SGD(m1.parameters(), lr=0.1, momentum=0.5),
+        torch.optim.SGD(m2.parameters(), lr=0.1, momentum=0.5),
+    )
     f, g = _train_step(m1, o1), jit(_train_step(m2, o2), fallback="raise")
     for _ in range(6):
         x, y = torch.randn(4, 5), torch.randn(4, 3)
@@ -119,6 +124,7 @@ def test_assertion_failure_before_step_applies_nothing():
             o.step()
             o.zero_grad()
             return loss.detach()
+
         return step
 
     f, g = make(m1, o1), jit(make(m2, o2))
@@ -133,6 +139,7 @@ def test_assertion_failure_before_step_applies_nothing():
 def test_error_after_step_is_not_rerun():
     m = nn.Linear(3, 1)
     o = torch.optim.SGD(m.parameters(), lr=0.1)
+
     def step(x, idx):
         loss = m(x).pow(2).mean()
         loss.backward()
@@ -154,6 +161,7 @@ def test_error_after_step_is_not_rerun():
 
 def test_lstm_benchmark_models_are_graph_served():
     from janus_bench.models.lstm import SIZES, build_forward_torch, build_train_torch
+
     size = SIZES["smoke"]
     fwd, mk = build_forward_torch(size, 0)
     g = jit(fwd, fallback="raise")
@@ -172,8 +180,17 @@ def test_lstm_benchmark_models_are_graph_served():
 def test_torch_modules_batchnorm_conv_generic():
     def mk():
         torch.manual_seed(0)
-        return nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.AvgPool2d(1),
-                             nn.Flatten(), nn.ELU(), nn.Linear(16, 3))
+        return nn.Sequential(
+            nn.Conv2d(2, 4, 3),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.AvgPool2d(1),
+            nn.Flatten(),
+            nn.ELU(),
+            nn.Linear(16, 3),
+        )
+
     m1, m2 = mk(), mk()
     g = jit(lambda x: m2(x), fallback="raise")
     for i in range(5):
@@ -201,6 +218,7 @@ def test_recursion_as_data_new_tree_every_call():
         return node(tree)
 
     import random
+
     rnd = random.Random(0)
 
     def tree(n):
@@ -210,6 +228,7 @@ def test_recursion_as_data_new_tree_every_call():
         return (tree(k), tree(n - k))
 
     g = jit(f, fallback="raise")
+
     def every_kind(i):  # (tree, leaf), (leaf, leaf), (leaf, tree), (tree, tree); new leaf ids each call
         return (((i, i + 1), i + 2), (i + 3, (i + 4, i + 5)))
 

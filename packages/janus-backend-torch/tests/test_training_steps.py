@@ -1,13 +1,13 @@
 """Training steps with gradient clipping over `model.parameters()`, batch-norm training
 steps on the Inductor tier.  Differential: the oracle is the same step run eagerly on a
 twin model; every test asserts graph_calls so a silent fallback cannot pass."""
+
 import copy
 
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
 from conftest import assert_same, executables, jit
 
 
@@ -15,8 +15,9 @@ class Net(nn.Module):
     def __init__(self):
         super().__init__()
         self.a = nn.Linear(4, 8)
-        self.body = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(),
-                                  nn.Linear(8, 2))
+        self.body = nn.Sequential(
+            nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2)
+        )
         self.tied = self.a  # a module reachable twice: its parameters count once
         self.scale = nn.Parameter(torch.ones(2))
 
@@ -56,6 +57,7 @@ def _clip_step(model, opt, clip, with_norm):
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         opt.step()
         return (loss.detach(), norm) if with_norm else loss.detach()
+
     return step
 
 
@@ -94,6 +96,7 @@ def test_clip_grad_value_training_step_matches_eager():
             torch.nn.utils.clip_grad_value_(m.parameters(), 0.01)
             o.step()
             return loss.detach()
+
         return step
 
     f, g = make(m1, o1), jit(make(m2, o2), fallback="raise")
@@ -108,6 +111,7 @@ def test_clip_grad_value_training_step_matches_eager():
 @pytest.mark.parametrize("name", ["lstm_lm", "lm_large_vocab"])
 def test_lm_benchmark_steps_are_graph_served(name):
     from janus_bench.models import get_workload
+
     impl = get_workload(name).impl("torch")
     fe, mk1 = impl.build("smoke", 0, "cpu")
     fj, mk2 = impl.build("smoke", 0, "cpu")
@@ -125,9 +129,17 @@ def test_lm_benchmark_steps_are_graph_served(name):
 
 def _bn_net():
     torch.manual_seed(3)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 3))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(8, 3),
+    )
 
 
 @pytest.mark.parametrize("mode", ["fx", "inductor"])
@@ -144,9 +156,11 @@ def test_batchnorm_training_step_matches_eager(mode):
             loss.backward()
             o.step()
             return loss.detach()
+
         return step
 
     from torch._dynamo.utils import counters
+
     f, g = make(m1, o1), jit(make(m2, o2), fallback="raise", compile_mode=mode)
     for i in range(6):
         x, y = torch.randn(4, 3, 6, 6), torch.randint(0, 3, (4,))
@@ -170,18 +184,28 @@ def test_gan_style_two_backwards_through_one_forward(mode):
     """D's loss backward()s first, G's later through the same fake batch: a fused forward
     (one autograd node) would be freed by the first backward, so it must not be compiled
     as one piece; the step must still match eager."""
+
     def make():
         torch.manual_seed(4)
-        G = nn.Sequential(nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 6))
-        D = nn.Sequential(nn.Linear(6, 16), nn.LeakyReLU(0.2), nn.Linear(16, 16), nn.BatchNorm1d(16),  # run 3x a step
-                          nn.LeakyReLU(0.2), nn.Linear(16, 1))
+        G = nn.Sequential(
+            nn.Linear(4, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 16), nn.Tanh(), nn.Linear(16, 6)
+        )
+        D = nn.Sequential(
+            nn.Linear(6, 16),
+            nn.LeakyReLU(0.2),
+            nn.Linear(16, 16),
+            nn.BatchNorm1d(16),  # run 3x a step
+            nn.LeakyReLU(0.2),
+            nn.Linear(16, 1),
+        )
         go, do = torch.optim.Adam(G.parameters(), lr=1e-2), torch.optim.Adam(D.parameters(), lr=1e-2)
 
         def step(real, z):
             fake = G(z)
             ones, zeros = torch.ones(real.shape[0], 1), torch.zeros(real.shape[0], 1)
-            d_loss = F.binary_cross_entropy_with_logits(D(real), ones) + \
-                F.binary_cross_entropy_with_logits(D(fake.detach()), zeros)
+            d_loss = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(
+                D(fake.detach()), zeros
+            )
             do.zero_grad()
             d_loss.backward()
             do.step()
@@ -190,6 +214,7 @@ def test_gan_style_two_backwards_through_one_forward(mode):
             g_loss.backward()
             go.step()
             return d_loss.detach(), g_loss.detach()
+
         return step, G, D
 
     (f, G1, D1), (s2, G2, D2) = make(), make()
@@ -197,7 +222,9 @@ def test_gan_style_two_backwards_through_one_forward(mode):
     for _ in range(6):
         real, z = torch.randn(8, 6), torch.randn(8, 4)
         torch.testing.assert_close(f(real, z), g(real, z), rtol=1e-4, atol=1e-5)
-    for p, q in zip(list(G1.parameters()) + list(D1.parameters()) + list(G1.buffers()) + list(D1.buffers()),
-                    list(G2.parameters()) + list(D2.parameters()) + list(G2.buffers()) + list(D2.buffers())):
+    for p, q in zip(
+        list(G1.parameters()) + list(D1.parameters()) + list(G1.buffers()) + list(D1.buffers()),
+        list(G2.parameters()) + list(D2.parameters()) + list(G2.buffers()) + list(D2.buffers()),
+    ):
         torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
     assert g.stats.graph_calls == 4

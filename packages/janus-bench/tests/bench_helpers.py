@@ -1,4 +1,5 @@
 """Shared helpers of the janus-bench tests."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -31,5 +32,6 @@ def assert_close(a, b, rtol=1e-5, atol=1e-6, what=""):
         for i, (x, y) in enumerate(zip(a, b)):
             assert_close(x, y, rtol, atol, f"{what}[{i}]")
         return
-    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64),
-                               rtol=rtol, atol=atol, err_msg=what)
+    np.testing.assert_allclose(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol, err_msg=what
+    )

@@ -1,4 +1,5 @@
 """The CLI end to end in the smoke profile, and the runner's error handling."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,8 @@ import sys
 
 import pytest
 
-from janus_bench import cli
+from janus_bench import cli, runner
 from janus_bench import frameworks as fwk
-from janus_bench import runner
 from janus_bench.models import registry
 from janus_bench.report import JSON_NAME, MD_NAME, PNG_NAME, markdown_table
 from janus_bench.schema import RunResult
@@ -24,13 +24,26 @@ def _some_framework():
 
 def test_cli_smoke_writes_json_markdown_png(tmp_path, capsys):
     fw = _some_framework()
-    rc = cli.main(["--smoke", "--models", "branchy", "--frameworks", fw, "--repeats", "1",
-                   "--out", str(tmp_path), "--no-progress"])
+    rc = cli.main(
+        [
+            "--smoke",
+            "--models",
+            "branchy",
+            "--frameworks",
+            fw,
+            "--repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     result = RunResult.model_validate_json((tmp_path / JSON_NAME).read_text())
     assert result.config.profile == "smoke"
-    assert [(r.model, r.framework, r.mode) for r in result.rows] == \
-        [("branchy", fw, m) for m in ("eager", "janus", "native")]
+    assert [(r.model, r.framework, r.mode) for r in result.rows] == [
+        ("branchy", fw, m) for m in ("eager", "janus", "native")
+    ]
     for r in result.rows:
         assert r.error is not None or (r.ms_per_call is not None and r.ms_per_call > 0), r
     if fwk.framework_available(fw):
@@ -47,18 +60,49 @@ def test_cli_smoke_writes_json_markdown_png(tmp_path, capsys):
 
 def test_missing_framework_and_unknown_models_are_recorded(tmp_path, monkeypatch):
     from janus_bench.models import PLANNED
+
     monkeypatch.setattr(fwk, "framework_available", lambda fw: False)
     monkeypatch.setitem(PLANNED, "not_yet", "a model still to come")
-    rc = cli.main(["--smoke", "--models", "branchy,not_yet,nope", "--frameworks", "torch,tf", "--repeats", "1",
-                   "--out", str(tmp_path), "--no-progress"])
+    rc = cli.main(
+        [
+            "--smoke",
+            "--models",
+            "branchy,not_yet,nope",
+            "--frameworks",
+            "torch,tf",
+            "--repeats",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     data = json.loads((tmp_path / JSON_NAME).read_text())
     rows = data["rows"]
     assert len(rows) == 6 and all(r["error_phase"] == "import" for r in rows)
     assert data["skipped"]["not_yet"].startswith("planned") and data["skipped"]["nope"] == "unknown workload"
     assert "ERROR (import)" in (tmp_path / MD_NAME).read_text()
-    assert cli.main(["--smoke", "--models", "branchy", "--frameworks", "torch", "--modes", "eager", "--repeats", "1",
-                     "--out", str(tmp_path), "--no-progress", "--strict"]) == 1
+    assert (
+        cli.main(
+            [
+                "--smoke",
+                "--models",
+                "branchy",
+                "--frameworks",
+                "torch",
+                "--modes",
+                "eager",
+                "--repeats",
+                "1",
+                "--out",
+                str(tmp_path),
+                "--no-progress",
+                "--strict",
+            ]
+        )
+        == 1
+    )
 
 
 def test_a_failing_mode_does_not_stop_the_run(monkeypatch):
@@ -69,6 +113,7 @@ def test_a_failing_mode_does_not_stop_the_run(monkeypatch):
 
     def boom(fw, fn, backend="inductor"):
         raise RuntimeError("compiler exploded")
+
     monkeypatch.setattr(fwk, "native_compile", boom)
 
     def build(size, seed, device="cpu"):
@@ -77,7 +122,9 @@ def test_a_failing_mode_does_not_stop_the_run(monkeypatch):
         def step(x):
             state["n"] += 1
             return [v * 2.0 for v in x]
+
         return step, lambda: ([1.0, 2.0, float(state["n"])],)
+
     sizes = {p: {} for p in registry.PROFILES}
     registry.register("_fake", description="test", family="test", sizes=sizes, samples=lambda s: 3, torch=build)
     try:

@@ -1,14 +1,14 @@
 """janus mode vs eager: for each workload and each framework whose JANUS backend is
 installed, the jitted step gives the same outputs as the plain step, call by call
 (including the calls served from a graph).  Skips cleanly without the backend."""
+
 from __future__ import annotations
 
 import pytest
+from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 from janus_bench import frameworks as fwk
 from janus_bench.models import get_workload
-
-from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 CALLS = 6  # profile_runs (2) + a graph build + graph-served calls
 
@@ -22,13 +22,19 @@ def test_janus_matches_eager(workload, fw):
     if why:
         pytest.skip(why)
     import janus
+
     impl = get_workload(workload).impl(fw)
     expected, _ = run_calls(impl, CALLS)
     got, jitted = run_calls(impl, CALLS, wrap=lambda f: janus.jit(f, backend=fw))
     for i, (e, g) in enumerate(zip(expected, got)):
-        assert_close(g, e, rtol=1e-4, atol=1e-5,
-                     what=f"{workload}/{fw} call {i + 1} ({jitted.stats.graph_calls} graph calls so far)\n"
-                          + janus.explain(jitted)[:2000])
+        assert_close(
+            g,
+            e,
+            rtol=1e-4,
+            atol=1e-5,
+            what=f"{workload}/{fw} call {i + 1} ({jitted.stats.graph_calls} graph calls so far)\n"
+            + janus.explain(jitted)[:2000],
+        )
     s = jitted.stats
     assert s.calls == CALLS and s.graph_calls + s.imperative_calls == CALLS
 
@@ -44,6 +50,7 @@ def _tf_state(step):
     import types
 
     import tensorflow as tf
+
     seen, out = set(), []
 
     def visit(o, depth):
@@ -61,6 +68,7 @@ def _tf_state(step):
                     visit(cell.cell_contents, depth + 1)
                 except ValueError:  # an empty cell
                     pass
+
     visit(step, 0)
     return out
 
@@ -71,13 +79,19 @@ def test_tf_training_step_is_graph_served_and_updates_like_eager(workload):
     if not fwk.janus_backend_importable("tf") or fwk.janus_backend_problem("tf"):
         pytest.skip("the tf backend of JANUS is not usable here")
     import janus
+
     impl = get_workload(workload).impl("tf")
     step1, batch1 = impl.build("smoke", 0)
     step2, batch2 = impl.build("smoke", 0)
     jitted = janus.jit(step2, backend="tf")
     for i in range(CALLS):
-        assert_close(fwk.to_numpy(jitted(*batch2())), fwk.to_numpy(step1(*batch1())), rtol=1e-4, atol=1e-5,
-                     what=f"{workload} call {i + 1}")
+        assert_close(
+            fwk.to_numpy(jitted(*batch2())),
+            fwk.to_numpy(step1(*batch1())),
+            rtol=1e-4,
+            atol=1e-5,
+            what=f"{workload} call {i + 1}",
+        )
     assert jitted.stats.graph_calls == CALLS - 2, janus.explain(jitted)[:2000]
     v1, v2 = _tf_state(step1), _tf_state(step2)
     assert v1 and len(v1) == len(v2)

@@ -1,13 +1,13 @@
 """The registry's workloads: interface, determinism per seed, agreement across frameworks."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 from janus_bench.models import PLANNED, PROFILES, get_workload, workloads
 from janus_bench.models.treernn import random_tree, tree_maker
-
-from bench_helpers import PAIRS, assert_close, need_framework, run_calls
 
 
 def test_registry_has_the_required_workloads():
@@ -34,6 +34,7 @@ def test_trees_are_fresh_and_in_range():
 
     def leaves(t):
         return 1 if isinstance(t, int) else leaves(t[0]) + leaves(t[1])
+
     assert all(8 <= leaves(t) <= 24 for t in trees)
     assert len({repr(t) for t in trees}) > 10
     assert random_tree(np.random.default_rng(0), 1, 5) in range(5)

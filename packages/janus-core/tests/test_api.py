@@ -1,4 +1,5 @@
 """The public API: jit forms, configuration, errors, JANUS_DISABLE, explain, backends."""
+
 import numpy as np
 import pytest
 
@@ -86,6 +87,7 @@ def test_unsupported_construct_under_fallback_raise_names_construct_file_and_lin
     def uses_generator(x):
         def gen():
             yield x
+
         return next(gen())  # generators run lazily on the host: the converter refuses them
 
     g = janus.jit(uses_generator, backend="reference", config=janus.Config(fallback="raise"))

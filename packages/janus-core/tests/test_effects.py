@@ -1,5 +1,6 @@
 """Deferred effects: each kind is committed once, in program order, after the graph; a
 failed speculation after it leaves no trace before the imperative re-run (fault injection)."""
+
 import contextlib
 import copy
 import io
@@ -31,7 +32,7 @@ def _run(fn, make_state, xs, jit):
         for x in xs:
             try:
                 outs.append(g(state, x))
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 outs.append(type(e).__name__)
     return outs, state, buf.getvalue(), (g.stats if jit else None), COUNTER
 
@@ -94,11 +95,13 @@ EFFECTS = [effect_setattr, effect_setitem, effect_append_extend, effect_print, e
 def with_speculation_after(effect):
     """The effect, then a tensor branch the profile sees one way: flipping it fails the
     in-graph assertion after the effect was (deferred) in the same call."""
+
     def fn(s, x):
         y = effect(s, x)
         if x.sum() > 0:
             return y + 1
         return y - 1
+
     fn.__name__ = f"{effect.__name__}_then_branch"
     return fn
 
@@ -190,6 +193,7 @@ def test_objects_returned_keep_identity_with_effect_targets():
 def test_logging_and_stream_writes_are_deferred_output(caplog):
     import logging
     import sys
+
     log = logging.getLogger("janus.test")
 
     def f(x):
@@ -242,7 +246,7 @@ def test_objects_built_in_the_call_live_in_the_graph_and_escape_rebuilt():
 
     def f(x):
         acc = _Acc(2.0).add(x).add(x + 1)
-        kept.append(acc)                      # escapes: rebuilt on commit
+        kept.append(acc)  # escapes: rebuilt on commit
         return Out(acc.total()), Pair(x.sum(), acc.parts[0])
 
     g = janus.jit(f, backend="reference")

@@ -1,4 +1,5 @@
 """The IR: stable printing, actionable verification, and the default passes."""
+
 import operator
 
 import numpy as np
@@ -16,8 +17,8 @@ def _graph():
     g = Graph("demo")
     x = g.add(Node("input", "x")).add_output(F32, "x")
     a = g.add(Node("call", np.tanh, (x,))).add_output(F32)
-    b = g.add(Node("call", np.tanh, (x,))).add_output(F32)     # duplicate of a
-    g.add(Node("call", np.exp, (x,))).add_output(F32)          # dead
+    b = g.add(Node("call", np.tanh, (x,))).add_output(F32)  # duplicate of a
+    g.add(Node("call", np.exp, (x,))).add_output(F32)  # dead
     two = g.add(Node("call", operator.add, (1, 1))).add_output(PySpec(int))
     s = g.add(Node("call", operator.mul, (a, two))).add_output(F32)
     t = g.add(Node("call", operator.add, (s, b))).add_output(F32)
@@ -80,6 +81,7 @@ def test_unknown_opcode_is_rejected_with_the_known_ones():
 
 def test_cond_and_while_regions_run_in_the_interpreter():
     from janus.ir import Region
+
     g = Graph("loop")
     n = g.add(Node("input", "n")).add_output(PySpec(int))
     i0 = g.add(Node("const", 0)).add_output(PySpec(int))

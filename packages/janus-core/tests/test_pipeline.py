@@ -1,4 +1,5 @@
 """The speculative pipeline end to end on the reference backend (issue acceptance)."""
+
 import contextlib
 import io
 
@@ -184,7 +185,7 @@ def test_inlined_closures_lambdas_defaults_and_star_args():
         return v * k + shift + sum(rest) + extra.get("bias", 0.0)
 
     def f(x, a):
-        sq = lambda t: t * t  # noqa: E731
+        sq = lambda t: t * t
         parts = [sq(x), scale(x), scale(x, 3.0, 1.0, 2.0, shift=a, bias=0.5)]
         d = {"first": parts[0], "rest": tuple(parts[1:])}
         return d["first"] + d["rest"][1] * a
@@ -231,6 +232,7 @@ def test_private_names_are_mangled_like_the_compiler_does():
 def test_many_shapes_keep_the_cache_bounded():
     """Pitfall C28: serving thousands of sequence lengths neither grows the cache nor
     rebuilds per length (the varying dimension is relaxed)."""
+
     def f(x):
         return np.tanh(x @ W).sum(0)
 
@@ -353,7 +355,7 @@ def test_a_loop_whose_break_moves_converts_once_with_a_cond_per_iteration():
         return total
 
     g = janus.jit(f, backend="reference")
-    values = [0.1, 0.1, 1.0, 0.1, 5.0, 0.2, 2.0]   # the loop breaks at different iterations
+    values = [0.1, 0.1, 1.0, 0.1, 5.0, 0.2, 2.0]  # the loop breaks at different iterations
     for v in values:
         x = np.full(2, v, np.float32)
         np.testing.assert_array_equal(g(x), f(x))

@@ -1,4 +1,5 @@
 """Plugins: lazy entry points, a third-party backend registered through distribution metadata."""
+
 import subprocess
 import sys
 import textwrap
@@ -8,7 +9,7 @@ import numpy as np
 import janus
 from janus.plugin import plugins
 
-PLUGIN = '''
+PLUGIN = """
 from janus import hookimpl
 
 @hookimpl
@@ -17,9 +18,9 @@ def janus_register_backends(register):
         from janus_dummy.backend import DummyBackend
         return DummyBackend()
     register("dummy", factory)
-'''
+"""
 
-BACKEND = '''
+BACKEND = """
 from janus.reference.backend import ReferenceBackend
 
 class DummyBackend(ReferenceBackend):
@@ -29,7 +30,7 @@ class DummyBackend(ReferenceBackend):
     def compile(self, graph, config):
         DummyBackend.compiled += 1
         return super().compile(graph, config)
-'''
+"""
 
 
 def test_third_party_backend_through_distribution_metadata(tmp_path, monkeypatch):

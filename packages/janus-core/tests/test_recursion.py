@@ -1,4 +1,5 @@
 """Recursion over trees that differ on every call: one graph, the tree as data."""
+
 import dataclasses
 
 import numpy as np
@@ -53,7 +54,7 @@ def test_leaf_only_tree_and_unseen_kind_fall_back_correctly():
     for t in [((1, 2), 3), (4, (5, 6)), ((7, 8), (9, 10)), 11, (12, 13), ((1.5, 2), 3), (3, 4)]:
         try:
             expect = model(t)
-        except Exception as e:  # noqa: BLE001 - the same exception type as eager
+        except Exception as e:
             with pytest.raises(type(e)):
                 g(t)
             continue
@@ -139,7 +140,7 @@ def test_map_node_verifies_and_interprets_row_by_row():
     body = Region([row, scale])
     y = body.add(Node("call", np.multiply, (row, scale))).add_output(TensorSpec("float32", (3,)))
     body.add(Node("output", None, (y,)))
-    stack = lambda rows, spec: np.stack(rows) if rows else np.zeros((0,) + spec.shape, spec.dtype)  # noqa: E731
+    stack = lambda rows, spec: np.stack(rows) if rows else np.zeros((0,) + spec.shape, spec.dtype)
     m = g.add(Node("map", stack, (x, s), {"batched": 1}, regions=[body]))
     out = m.add_output(TensorSpec("float32", (None, 3)))
     g.add(Node("output", None, (out,)))

@@ -1,6 +1,7 @@
 """Eager semantics of the call itself (issue 12): argument binding errors, changed
 defaults and code, evaluation counts, generator functions, broken graphs, give-up,
 bounded profiles and conversions.  Differential: the oracle is the plain function."""
+
 import types
 
 import numpy as np
@@ -26,9 +27,16 @@ def _error_of(fn, *args, **kwargs):
     return type(info.value), str(info.value)
 
 
-@pytest.mark.parametrize("args,kwargs", [((ones(2),), {}), ((ones(2), ones(2), ones(2)), {}),
-                                         ((ones(2), ones(2)), {"z": 1}), ((), {"x": ones(2), "y": ones(2)})],
-                         ids=["missing", "too-many", "unknown-keyword", "positional-only-by-keyword"])
+@pytest.mark.parametrize(
+    "args,kwargs",
+    [
+        ((ones(2),), {}),
+        ((ones(2), ones(2), ones(2)), {}),
+        ((ones(2), ones(2)), {"z": 1}),
+        ((), {"x": ones(2), "y": ones(2)}),
+    ],
+    ids=["missing", "too-many", "unknown-keyword", "positional-only-by-keyword"],
+)
 def test_argument_errors_are_eagers(args, kwargs):
     def f(x, /, y):
         return x + y

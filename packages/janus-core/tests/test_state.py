@@ -1,5 +1,6 @@
 """Framework state: in-place writes to arrays that outlive the call are functionalized in
 the graph and written into the real array only after the graph succeeded."""
+
 import numpy as np
 
 import janus
@@ -33,14 +34,14 @@ def _assert_same(a, b):
 
 def sgd(state, g, lr):
     w = state["w"]
-    w -= lr * g                   # in place: the caller's array changes
+    w -= lr * g  # in place: the caller's array changes
     np.subtract(state["b"], g.sum() * lr, out=state["b"])
-    return (w * w).sum()          # reads the new value
+    return (w * w).sum()  # reads the new value
 
 
 def test_in_place_updates_reach_the_callers_arrays():
-    make = lambda: {"w": np.ones(3, np.float32), "b": np.zeros(1, np.float32)}  # noqa: E731
-    calls = lambda s: [(np.full(3, i, np.float32), 0.1) for i in range(6)]  # noqa: E731
+    make = lambda: {"w": np.ones(3, np.float32), "b": np.zeros(1, np.float32)}
+    calls = lambda s: [(np.full(3, i, np.float32), 0.1) for i in range(6)]
     (eo, es, _), (jo, js, g) = _pair(sgd, make, calls)
     _assert_same(eo, jo)
     _assert_same(es, js)
@@ -68,7 +69,7 @@ def test_item_assignment_and_global_arrays():
         state["seen"] = PARAM.sum()
         return PARAM * 2
 
-    (eo, es, _), (jo, js, g) = _pair(f, lambda: {}, lambda s: [(float(i),) for i in range(5)])
+    (eo, es, _), (jo, js, g) = _pair(f, dict, lambda s: [(float(i),) for i in range(5)])
     _assert_same(eo, jo)
     _assert_same(es, js)
     assert g.stats.graph_calls == 3
@@ -77,12 +78,12 @@ def test_item_assignment_and_global_arrays():
 def test_failed_assertion_after_a_write_leaves_the_array_untouched():
     def f(state, g):
         state["w"] -= g
-        if g.sum() > 0:           # profiled as always true
+        if g.sum() > 0:  # profiled as always true
             return state["w"] * 2
         return state["w"]
 
-    make = lambda: {"w": np.ones(2, np.float32)}  # noqa: E731
-    calls = lambda s: [(np.full(2, v, np.float32),) for v in (1, 1, 1, 1, -1, 1)]  # noqa: E731
+    make = lambda: {"w": np.ones(2, np.float32)}
+    calls = lambda s: [(np.full(2, v, np.float32),) for v in (1, 1, 1, 1, -1, 1)]
     (eo, es, _), (jo, js, g) = _pair(f, make, calls)
     _assert_same(eo, jo)
     _assert_same(es, js)
@@ -91,11 +92,11 @@ def test_failed_assertion_after_a_write_leaves_the_array_untouched():
 
 def test_writes_through_views_fall_back_and_stay_correct():
     def f(state, v):
-        row = state["m"][0]       # a view of the caller's array
-        row += v                  # eager writes through it into state["m"]
+        row = state["m"][0]  # a view of the caller's array
+        row += v  # eager writes through it into state["m"]
         return state["m"].sum()
 
-    make = lambda: {"m": np.zeros((2, 2), np.float32)}  # noqa: E731
+    make = lambda: {"m": np.zeros((2, 2), np.float32)}
     (eo, es, _), (jo, js, g) = _pair(f, make, lambda s: [(1.0,)] * 4)
     _assert_same(eo, jo)
     _assert_same(es, js)

@@ -6,4 +6,5 @@ TensorFlow graphs, `executable.py` runs them as ConcreteFunctions.  Imports poin
 way: backend -> executable -> lowering -> leaf modules (`call_effects.py`,
 `variable_spec.py`, `functional.py`, `batching.py`, `variable_undo.py`).
 """
+
 __version__ = "0.1.0"

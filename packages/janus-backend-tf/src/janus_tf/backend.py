@@ -4,6 +4,7 @@
 Imported only when the backend is first used (through `janus_tf.plugin.make_backend`).
 The top of the package: it imports the executable, nothing below imports it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,9 +45,16 @@ def _canonical_device(name: str) -> str:
 class TFBackend(Backend, ConversionRules, ScheduleOps):
     name = "tf"
     #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
-    capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu",),
-                                python_scalars_in_graph=True, inplace_operators=False, map_regions=True,
-                                item_assignment=False)
+    capabilities = Capabilities(
+        cond=True,
+        while_loop=True,
+        recursion=True,
+        devices=("cpu",),
+        python_scalars_in_graph=True,
+        inplace_operators=False,
+        map_regions=True,
+        item_assignment=False,
+    )
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
     #: framework classes whose instances live in graphs as opaque values (created in the trace);
@@ -57,9 +65,16 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
 
     def __init__(self):
         devices = tuple(_canonical_device(d.name) for d in tf.config.list_logical_devices())
-        self.capabilities = Capabilities(cond=True, while_loop=True, recursion=True, devices=devices or ("cpu",),
-                                         python_scalars_in_graph=True, inplace_operators=False, map_regions=True,
-                                item_assignment=False)
+        self.capabilities = Capabilities(
+            cond=True,
+            while_loop=True,
+            recursion=True,
+            devices=devices or ("cpu",),
+            python_scalars_in_graph=True,
+            inplace_operators=False,
+            map_regions=True,
+            item_assignment=False,
+        )
         # with one device every tensor lives on it: the guard need not read `.device`
         self._check_devices = len(devices) > 1
         self._device_names: Dict[str, str] = {}
@@ -80,14 +95,21 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         dtype = value.dtype.base_dtype.name
         dims = tuple(shape.as_list())
         if isinstance(value, tf.Variable):
-            return VariableSpec(dtype, dims, self.device_of(value), trainable=bool(value.trainable), ident=id(value),
-                                uid=str(getattr(value, "_unique_id", "") or ""))
+            return VariableSpec(
+                dtype,
+                dims,
+                self.device_of(value),
+                trainable=bool(value.trainable),
+                ident=id(value),
+                uid=str(getattr(value, "_unique_id", "") or ""),
+            )
         return TensorSpec(dtype, dims, self.device_of(value))
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
         dtype = tf.as_dtype(spec.dtype)
-        eager = self._fast_check(expr, spec, f"{expr}._datatype_enum() == {dtype.as_datatype_enum}",
-                                 f"{expr}._shape_tuple()")
+        eager = self._fast_check(
+            expr, spec, f"{expr}._datatype_enum() == {dtype.as_datatype_enum}", f"{expr}._shape_tuple()"
+        )
         dims = f"{expr}.shape._dims" if self._dims_attr else f"tuple({expr}.shape.as_list())"
         other = self._fast_check(expr, spec, f"{expr}.dtype == {bind(dtype)}", dims)
         check = f"(({eager}) if type({expr}) is {bind(EagerTensor)} else ({other}))"

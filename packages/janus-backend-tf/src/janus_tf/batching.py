@@ -10,6 +10,7 @@ a gather.  A region using anything else returns None and is vectorized by pfor.
 
 A value here is `(tensor, batched)`: batched values have the row dimension in front.
 """
+
 from __future__ import annotations
 
 import operator
@@ -20,11 +21,41 @@ import tensorflow as tf
 from janus.ir.graph import Node, Region, Value
 from janus.ir.spec import PySpec
 
-_UNARY = {tf.tanh, tf.sigmoid, tf.nn.relu, tf.nn.sigmoid, tf.math.tanh, tf.exp, tf.math.exp, tf.math.log,
-          tf.abs, tf.math.abs, tf.negative, tf.square, tf.sqrt, tf.nn.softplus, tf.nn.elu, tf.nn.gelu,
-          operator.neg, operator.pos}
-_BINARY = {operator.add, operator.sub, operator.mul, operator.truediv, tf.add, tf.subtract, tf.multiply,
-           tf.math.multiply, tf.divide, tf.maximum, tf.minimum, tf.math.add, tf.math.subtract}
+_UNARY = {
+    tf.tanh,
+    tf.sigmoid,
+    tf.nn.relu,
+    tf.nn.sigmoid,
+    tf.math.tanh,
+    tf.exp,
+    tf.math.exp,
+    tf.math.log,
+    tf.abs,
+    tf.math.abs,
+    tf.negative,
+    tf.square,
+    tf.sqrt,
+    tf.nn.softplus,
+    tf.nn.elu,
+    tf.nn.gelu,
+    operator.neg,
+    operator.pos,
+}
+_BINARY = {
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    tf.add,
+    tf.subtract,
+    tf.multiply,
+    tf.math.multiply,
+    tf.divide,
+    tf.maximum,
+    tf.minimum,
+    tf.math.add,
+    tf.math.subtract,
+}
 
 
 class _NoRule(Exception):
@@ -133,8 +164,13 @@ def _binary(node: Node, args) -> Any:
 def _weak(arg: Any, value: Any, other: Any) -> Any:
     """A Python number carried as a float64/int64 tensor takes the other operand's dtype
     (eager's weak typing of Python scalars)."""
-    if isinstance(arg, Value) and isinstance(arg.spec, PySpec) and isinstance(value, tf.Tensor) \
-            and isinstance(other, (tf.Tensor, tf.Variable)) and value.dtype != other.dtype:
+    if (
+        isinstance(arg, Value)
+        and isinstance(arg.spec, PySpec)
+        and isinstance(value, tf.Tensor)
+        and isinstance(other, (tf.Tensor, tf.Variable))
+        and value.dtype != other.dtype
+    ):
         return tf.cast(value, other.dtype)
     return value
 
@@ -171,7 +207,6 @@ def _axis(node: Node, args, env, position: int, default: int) -> int:
 
 
 def _concat(node: Node, args, env) -> Any:
-    parts = args[0][0]
     flags = [_read(p, env)[1] for p in node.args[0]] if isinstance(node.args[0], (list, tuple)) else None
     if flags is None or not all(flags):
         raise _NoRule("concat of row-free parts")

@@ -8,6 +8,7 @@ carrier scalars) and executes the function's registered graph directly through
 is watching, minus about half its Python overhead.  Under a tape, inside another graph,
 or with a cancellation manager it takes the ConcreteFunction's own path instead.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -37,11 +38,12 @@ _EagerTensor = tf_ops.EagerTensor
 
 def _updates_in_graph(graph: Graph) -> bool:
     """Does the graph run an optimizer update (an impure call, other than tape/context ones)?"""
-    return any(n.meta.get("impure") and getattr(n.target, "__name__", n.target) in OPTIMIZER_UPDATES
-               for n in graph.walk())
+    return any(
+        n.meta.get("impure") and getattr(n.target, "__name__", n.target) in OPTIMIZER_UPDATES for n in graph.walk()
+    )
 
 
-def compile_graph(graph: Graph, config: Any, backend: Any) -> "TFExecutable":
+def compile_graph(graph: Graph, config: Any, backend: Any) -> TFExecutable:
     specs = [n.out.spec for n in graph.inputs]
     variables = [i for i, s in enumerate(specs) if isinstance(s, VariableSpec)]
     # which variable inputs were one variable at conversion (a hint; `run` checks it)
@@ -84,8 +86,9 @@ class TFExecutable(Executable):
     def __init__(self, graph: Graph, specs: Sequence[Any], variables: List[int]):
         self.graph = graph
         self._specs = list(specs)
-        self._scalars = [(i, CARRIER_DTYPES[s.type].as_datatype_enum) for i, s in enumerate(specs)
-                         if isinstance(s, PySpec)]
+        self._scalars = [
+            (i, CARRIER_DTYPES[s.type].as_datatype_enum) for i, s in enumerate(specs) if isinstance(s, PySpec)
+        ]
         self._variables = variables
         # a Keras optimizer in the graph picked each variable's slots by the `_unique_id` its
         # stand-in carries (see GraphLowering.lower): the call must feed those very variables
@@ -117,11 +120,15 @@ class TFExecutable(Executable):
                     plan.append(("input", input_index[value.id]))  # eager returns the very object passed in
                 elif isinstance(result, tf.Variable):
                     raise Unsupported("returning a variable created or wrapped in the graph", "", "")
-                elif (type(result).__module__ or "").startswith(("tensorflow", "keras")) \
-                        and not isinstance(result, tf.Tensor):
+                elif (type(result).__module__ or "").startswith(("tensorflow", "keras")) and not isinstance(
+                    result, tf.Tensor
+                ):
                     # an opaque graph object (IndexedSlices, a tape) would come back as its trace-time self
-                    raise Unsupported(f"a {type(result).__name__} leaving the graph", "", "only tensors and Python "
-                                      "values can be returned or stored outside")
+                    raise Unsupported(
+                        f"a {type(result).__name__} leaving the graph",
+                        "",
+                        "only tensors and Python values can be returned or stored outside",
+                    )
                 elif isinstance(result, tf.Tensor):
                     plan.append(("graph", len(flat)))
                     flat.append(result)
@@ -185,10 +192,9 @@ class TFExecutable(Executable):
                 self._options = options
                 self._attrs = _exact_attrs(options)
             try:
-                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, t.name, flat,
-                                                 self._attrs, t.n_outputs)
+                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, t.name, flat, self._attrs, t.n_outputs)
             except tf_errors.InvalidArgumentError as e:
-                raise self._assumption_failure(e) or e
+                raise self._assumption_failure(e) or e from None
         else:
             outs = self._run_through_concrete_function(inputs)
         if t.direct:
@@ -199,14 +205,14 @@ class TFExecutable(Executable):
         """The general path: gradient tapes record the call, graph mode builds a call op."""
         flat = list(inputs)
         for i, _ in self._scalars:
-            flat[i] = tf.constant(flat[i], CARRIER_DTYPES[type(flat[i])] if type(flat[i]) in CARRIER_DTYPES else None)
+            flat[i] = tf.constant(flat[i], CARRIER_DTYPES.get(type(flat[i]), None))
         for i in self._variables:
             resource_variable_ops.variable_accessed(flat[i])  # so a watching tape sees the read
             flat[i] = flat[i].handle
         try:
             outs = self.concrete_function._call_flat(flat, self._trace.captured)
         except tf_errors.InvalidArgumentError as e:
-            raise self._assumption_failure(e) or e
+            raise self._assumption_failure(e) or e from None
         return list(outs) if outs is not None else []
 
     def _assemble(self, outs, inputs) -> List[Any]:

@@ -5,6 +5,7 @@ computes the variable's new value with the pure functions below, later reads in 
 see that value, and the runtime writes it into the variable (`TFBackend.assign`) only
 after the graph ran and every assertion held.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,11 +33,22 @@ def _same_shape(var: Any, value: tf.Tensor) -> tf.Tensor:
     have, want = value.shape, var.shape
     if have.rank is not None and want.rank is not None and have.is_fully_defined() and want.is_fully_defined():
         if have != want:
-            raise tf.errors.InvalidArgumentError(None, None, f"Cannot update variable with shape {want.as_list()} "
-                                                 f"using a Tensor with shape {have.as_list()}, shapes must be equal.")
+            raise tf.errors.InvalidArgumentError(
+                None,
+                None,
+                f"Cannot update variable with shape {want.as_list()} "
+                f"using a Tensor with shape {have.as_list()}, shapes must be equal.",
+            )
         return value
-    with tf.control_dependencies([tf.debugging.assert_equal(tf.shape(value), tf.shape(var), message=(
-            "Cannot update variable using a Tensor of another shape, shapes must be equal."))]):
+    with tf.control_dependencies(
+        [
+            tf.debugging.assert_equal(
+                tf.shape(value),
+                tf.shape(var),
+                message=("Cannot update variable using a Tensor of another shape, shapes must be equal."),
+            )
+        ]
+    ):
         return tf.identity(value)
 
 
@@ -44,8 +56,10 @@ def assigned(var, value):
     """The value `var.assign(value)` stores (eager requires a compatible shape)."""
     value = _like(var, value)
     if not value.shape.is_compatible_with(var.shape):
-        raise ValueError(f"Cannot assign value to variable: Shape mismatch. The variable shape {tuple(var.shape)}, "
-                         f"and the assigned value shape {tuple(value.shape)} are incompatible.")
+        raise ValueError(
+            f"Cannot assign value to variable: Shape mismatch. The variable shape {tuple(var.shape)}, "
+            f"and the assigned value shape {tuple(value.shape)} are incompatible."
+        )
     return tf.identity(value)
 
 
@@ -60,6 +74,7 @@ def assigned_sub(var, delta):
 def _scatter(op):
     def pure(var, indices, updates):
         return op(tf.convert_to_tensor(var), indices, _like(var, updates))
+
     pure.__name__ = pure.__qualname__ = op.__name__
     return pure
 
@@ -67,25 +82,35 @@ def _scatter(op):
 def _sparse(op):
     """`v.scatter_sub(tf.IndexedSlices(...))` and friends: rows `indices` of the variable
     combined with `values` (duplicates accumulate, as the resource scatter ops do)."""
+
     def pure(var, sparse_delta):
         if not isinstance(sparse_delta, tf.IndexedSlices):
             raise TypeError(f"sparse_delta is not IndexedSlices: {sparse_delta}")
         indices = tf.expand_dims(sparse_delta.indices, -1)
         return op(tf.convert_to_tensor(var), indices, _like(var, sparse_delta.values))
+
     pure.__name__ = pure.__qualname__ = "sparse_" + op.__name__
     return pure
 
 
 #: method name -> pure function of (variable value, *operands) giving the stored value
 PURE_WRITES = {
-    "assign": assigned, "assign_add": assigned_add, "assign_sub": assigned_sub,
-    "scatter_nd_update": _scatter(tf.tensor_scatter_nd_update), "scatter_nd_add": _scatter(tf.tensor_scatter_nd_add),
-    "scatter_nd_sub": _scatter(tf.tensor_scatter_nd_sub), "scatter_nd_max": _scatter(tf.tensor_scatter_nd_max),
+    "assign": assigned,
+    "assign_add": assigned_add,
+    "assign_sub": assigned_sub,
+    "scatter_nd_update": _scatter(tf.tensor_scatter_nd_update),
+    "scatter_nd_add": _scatter(tf.tensor_scatter_nd_add),
+    "scatter_nd_sub": _scatter(tf.tensor_scatter_nd_sub),
+    "scatter_nd_max": _scatter(tf.tensor_scatter_nd_max),
     "scatter_nd_min": _scatter(tf.tensor_scatter_nd_min),
-    "scatter_update": _sparse(tf.tensor_scatter_nd_update), "scatter_add": _sparse(tf.tensor_scatter_nd_add),
-    "scatter_sub": _sparse(tf.tensor_scatter_nd_sub), "scatter_max": _sparse(tf.tensor_scatter_nd_max),
+    "scatter_update": _sparse(tf.tensor_scatter_nd_update),
+    "scatter_add": _sparse(tf.tensor_scatter_nd_add),
+    "scatter_sub": _sparse(tf.tensor_scatter_nd_sub),
+    "scatter_max": _sparse(tf.tensor_scatter_nd_max),
     "scatter_min": _sparse(tf.tensor_scatter_nd_min),
 }
+
+
 def read_value(value, *args, **kwargs):
     """`v.read_value()` / `v.value()` of a variable whose new value the graph computed."""
     return tf.identity(value)
@@ -96,8 +121,16 @@ VARIABLE_READS = {"read_value": read_value, "value": read_value, "read_value_no_
 #: keyword arguments of the write methods that do not change the stored value
 _IGNORED_KWARGS = ("read_value", "use_locking", "name", "validate_shape")
 #: operand count of each write (after the variable)
-_ARITY = {"assign": 1, "assign_add": 1, "assign_sub": 1, "scatter_update": 1, "scatter_add": 1, "scatter_sub": 1,
-          "scatter_max": 1, "scatter_min": 1}
+_ARITY = {
+    "assign": 1,
+    "assign_add": 1,
+    "assign_sub": 1,
+    "scatter_update": 1,
+    "scatter_add": 1,
+    "scatter_sub": 1,
+    "scatter_max": 1,
+    "scatter_min": 1,
+}
 
 
 def functional_method(name: str, args: Sequence, kwargs: dict) -> Optional[Callable]:
@@ -112,13 +145,14 @@ def functional_method(name: str, args: Sequence, kwargs: dict) -> Optional[Calla
     return _method_form(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _method_form(name: str) -> Callable:
     pure = PURE_WRITES[name]
 
     def form(var, *operands, **kwargs):
         operands += tuple(v for k, v in kwargs.items() if k not in _IGNORED_KWARGS)
         return pure(var, *operands)
+
     form.__name__ = form.__qualname__ = pure.__name__
     return form
 
@@ -139,8 +173,9 @@ def assign_variable(target: Any, value: Any) -> None:
     if isinstance(target, BaseResourceVariable) and getattr(value, "dtype", None) == target.dtype:
         ctx = context.context()
         if ctx.executing_eagerly():
-            pywrap_tfe.TFE_Py_FastPathExecute(ctx, "AssignVariableOp", None, target.handle, value,
-                                              "validate_shape", False)
+            pywrap_tfe.TFE_Py_FastPathExecute(
+                ctx, "AssignVariableOp", None, target.handle, value, "validate_shape", False
+            )
             return
     target.assign(value, read_value=False)
 

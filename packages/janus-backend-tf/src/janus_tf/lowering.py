@@ -13,6 +13,7 @@ What needs translating is structure (inputs, assertions, cond, while) and Python
 * An `assert` becomes a `tf.debugging.Assert` whose message names the site; every
   state-changing op is placed under control dependencies on the assertions before it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -95,8 +96,9 @@ class GraphLowering(Interpreter):
                 # the handle of the caller's variable: reads happen in the graph, on every call
                 if spec.uid:
                     ph._unique_id = spec.uid  # ResourceVariable(handle=) takes its _unique_id from the handle
-                ph = ResourceVariable(handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape),
-                                      trainable=spec.trainable)
+                ph = ResourceVariable(
+                    handle=ph, dtype=tf.as_dtype(spec.dtype), shape=tf.TensorShape(spec.shape), trainable=spec.trainable
+                )
                 if spec.ident:
                     self._variable_inputs[spec.ident] = ph
             values.append(ph)
@@ -109,8 +111,12 @@ class GraphLowering(Interpreter):
     # -- reading operands, marking Python-scalar carriers ---------------------------------------
     def _carriers(self, args: Any, env: Dict[int, Any]) -> List[Value]:
         found: List[Value] = []
-        map_values(args, lambda v: found.append(v) or v
-                   if isinstance(v.spec, PySpec) and isinstance(env.get(v.id), tf.Tensor) else v)
+        map_values(
+            args,
+            lambda v: (
+                found.append(v) or v if isinstance(v.spec, PySpec) and isinstance(env.get(v.id), tf.Tensor) else v
+            ),
+        )
         return found
 
     @staticmethod
@@ -176,14 +182,23 @@ class GraphLowering(Interpreter):
 
         def promote(v: Value):
             x = env[v.id]
-            if isinstance(v.spec, PySpec) and isinstance(x, tf.Tensor) and x.dtype != common and \
-                    node.target not in (operator.and_, operator.or_, operator.xor, operator.not_, operator.truth):
+            if (
+                isinstance(v.spec, PySpec)
+                and isinstance(x, tf.Tensor)
+                and x.dtype != common
+                and node.target not in (operator.and_, operator.or_, operator.xor, operator.not_, operator.truth)
+            ):
                 return tf.cast(x, common)
             return x
+
         result = invoke(map_values(node.args, promote), map_values(node.kwargs, promote))
         spec = node.out.spec if len(node.outputs) == 1 else None
-        if isinstance(spec, PySpec) and spec.type in CARRIER_DTYPES and isinstance(result, tf.Tensor) \
-                and result.dtype != CARRIER_DTYPES[spec.type]:
+        if (
+            isinstance(spec, PySpec)
+            and spec.type in CARRIER_DTYPES
+            and isinstance(result, tf.Tensor)
+            and result.dtype != CARRIER_DTYPES[spec.type]
+        ):
             result = tf.cast(result, CARRIER_DTYPES[spec.type])
         return result
 
@@ -198,6 +213,7 @@ class GraphLowering(Interpreter):
         plans = ([("operand", tensor_dtype)] if tensor_dtype is not None else []) + [("eager", None), ("carrier", None)]
         errors = []
         for plan, dtype in plans:
+
             def convert(v: Value, top: bool, plan=plan, dtype=dtype):
                 x = env[v.id]
                 if not (isinstance(v.spec, PySpec) and isinstance(x, tf.Tensor)):
@@ -207,20 +223,28 @@ class GraphLowering(Interpreter):
                 if plan in ("operand", "eager"):
                     return tf.cast(x, EAGER_DTYPES.get(v.spec.type, x.dtype))
                 return x
-            args = tuple(convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
-                         for a in node.args)
-            kwargs = {k: convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
-                      for k, a in node.kwargs.items()}
+
+            args = tuple(
+                convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
+                for a in node.args
+            )
+            kwargs = {
+                k: convert(a, True) if isinstance(a, Value) else map_values(a, lambda v: convert(v, False))
+                for k, a in node.kwargs.items()
+            }
             try:
                 result = invoke(args, kwargs)
-            except Exception as e:  # noqa: BLE001 - this conversion is not the one eager made
+            except Exception as e:
                 errors.append(e)
                 continue
             if _dtype_matches(result, node):
                 return result
             errors.append(TypeError(f"result dtype {getattr(result, 'dtype', None)} is not the eager one"))
-        raise Unsupported(f"lowering {target_name(node.target)} with Python-number inputs", node.site or "",
-                          f"no conversion of the numbers reproduces eager TensorFlow: {errors[0]}")
+        raise Unsupported(
+            f"lowering {target_name(node.target)} with Python-number inputs",
+            node.site or "",
+            f"no conversion of the numbers reproduces eager TensorFlow: {errors[0]}",
+        )
 
     def _constant_of_scalar(self, node: Node, env):
         """tf.constant(x) of a Python-number input: a cast of its carrier (tf.constant
@@ -268,13 +292,14 @@ class GraphLowering(Interpreter):
                     self.assert_deps[:] = saved  # ops of a branch graph cannot be depended on outside
                 out = [to_carried(r, s) for r, s in zip(res, out_specs)]
                 return out if out else [tf.constant(0)]
+
             return run
 
         res = tf.cond(pred, branch(node.regions[0]), branch(node.regions[1]))
         res = list(res) if isinstance(res, (list, tuple)) else [res]
         if _contains_assert(node):
             self.assert_deps.extend(res)  # the cond's results exist only once its assertions held
-        res = res[:len(node.outputs)]
+        res = res[: len(node.outputs)]
         return res if len(node.outputs) != 1 else res[0]
 
     def op_while(self, node: Node, env):
@@ -311,12 +336,18 @@ class GraphLowering(Interpreter):
                 out.append(tf.cast(to_carried(r, s), c.dtype) if _is_tf(c) else to_carried(r, s))
             return out
 
-        invariants = [tf.TensorShape(specs[k].shape) if isinstance(specs[k], TensorSpec) else tf.TensorShape([])
-                      for k in moving]
+        invariants = [
+            tf.TensorShape(specs[k].shape) if isinstance(specs[k], TensorSpec) else tf.TensorShape([]) for k in moving
+        ]
         try:
             # a schedule's iterations depend on each other through the buffer: no parallelism to find
-            res = tf.while_loop(cond, body, [values[k] for k in moving], shape_invariants=invariants,
-                                parallel_iterations=1 if schedule else 10)
+            res = tf.while_loop(
+                cond,
+                body,
+                [values[k] for k in moving],
+                shape_invariants=invariants,
+                parallel_iterations=1 if schedule else 10,
+            )
         finally:
             self._fast_index = {}
         res = list(res) if isinstance(res, (list, tuple)) else [res]
@@ -347,9 +378,14 @@ class GraphLowering(Interpreter):
                 fast[id(n)] = None
             elif rows is not None:  # a level's segment `table[start:end]`: a gather of a range
                 fast[id(n)] = ("rows", None)
-            elif type(index) is tuple and len(index) == 2 and type(index[1]) is int \
-                    and isinstance(base, Value) and params.get(base.id) in fixed \
-                    and (isinstance(index[0], Value) or _value_range(index[0]) is not None):
+            elif (
+                type(index) is tuple
+                and len(index) == 2
+                and type(index[1]) is int
+                and isinstance(base, Value)
+                and params.get(base.id) in fixed
+                and (isinstance(index[0], Value) or _value_range(index[0]) is not None)
+            ):
                 # a column of a loop-invariant table, sliced once outside the loop
                 column = values[params[base.id]][:, index[1]]
                 fast[id(n)] = column if isinstance(index[0], Value) else ("rows", column)
@@ -390,12 +426,14 @@ class GraphLowering(Interpreter):
             return res if len(node.outputs) != 1 else res[0]
         try:
             res = tf.vectorized_map(row_fn, batched, fallback_to_while_loop=False)
-        except Exception:  # noqa: BLE001 - an op pfor does not know: a loop, guarded for empty segments
+        except Exception:
+
             def looped():
                 return tf.vectorized_map(row_fn, batched, fallback_to_while_loop=True)
 
             def empty():
                 return tuple(tf.zeros((0,) + tuple(s.shape), tf.as_dtype(s.dtype)) for s in specs)
+
             res = tf.cond(tf.shape(batched[0])[0] > 0, looped, empty)
         res = list(res) if isinstance(res, (list, tuple)) else [res]
         return res if len(node.outputs) != 1 else res[0]

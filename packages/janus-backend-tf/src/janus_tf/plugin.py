@@ -3,6 +3,7 @@
 Imports nothing heavy: TensorFlow is imported only when the backend is first used, and
 `claims` recognises TensorFlow values only when the program has imported TensorFlow.
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,11 +32,13 @@ def make_backend():
     except ImportError as e:
         raise BackendNotFound(
             "the JANUS backend 'tf' needs TensorFlow: `pip install tensorflow` "
-            "(or `pip install janus-backend-tf[tensorflow]` / `[cpu]`)") from e
+            "(or `pip install janus-backend-tf[tensorflow]` / `[cpu]`)"
+        ) from e
     version = tuple(int(p) for p in tf.__version__.split(".")[:2] if p.isdigit())
     if version < MIN_TF_VERSION:
         raise BackendNotFound(f"the JANUS backend 'tf' needs TensorFlow >= 2.16, found {tf.__version__}")
     from .backend import TFBackend
+
     return TFBackend()
 
 

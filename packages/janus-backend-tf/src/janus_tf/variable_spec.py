@@ -3,6 +3,7 @@
 A leaf module: the backend makes these specs, the lowering and the executable feed
 variable inputs by them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,10 +27,11 @@ class VariableSpec(TensorSpec):
     #: the variable it was built with; the executable checks each call is fed that variable
     uid: str = field(default="", compare=False)
 
-    def relaxed(self, dims) -> "VariableSpec":
+    def relaxed(self, dims) -> VariableSpec:
         base = TensorSpec.relaxed(self, dims)
-        return VariableSpec(base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident,
-                            self.uid)
+        return VariableSpec(
+            base.dtype, base.shape, base.device, base.requires_grad, True, self.trainable, self.ident, self.uid
+        )
 
     def __str__(self) -> str:
         return ("var " if self.trainable else "const var ") + TensorSpec.__str__(self)

@@ -7,6 +7,7 @@ generator.  The graph makes those writes again when it runs, so the conversion-t
 must not stick: every variable written by this thread while converting is saved on its
 first write and restored afterwards.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,12 +18,27 @@ import tensorflow as tf
 from tensorflow.python.ops import resource_variable_ops
 
 #: the methods of a resource variable that write it
-WRITE_METHODS = ("assign", "assign_add", "assign_sub", "scatter_add", "scatter_sub", "scatter_max",
-                 "scatter_min", "scatter_mul", "scatter_div", "scatter_update", "batch_scatter_update",
-                 "scatter_nd_add", "scatter_nd_sub", "scatter_nd_update", "scatter_nd_max", "scatter_nd_min")
+WRITE_METHODS = (
+    "assign",
+    "assign_add",
+    "assign_sub",
+    "scatter_add",
+    "scatter_sub",
+    "scatter_max",
+    "scatter_min",
+    "scatter_mul",
+    "scatter_div",
+    "scatter_update",
+    "batch_scatter_update",
+    "scatter_nd_add",
+    "scatter_nd_sub",
+    "scatter_nd_update",
+    "scatter_nd_max",
+    "scatter_nd_min",
+)
 
 _lock = threading.Lock()
-_active: Dict[int, Dict[int, Tuple[Any, Any]]] = {}   # thread id -> {id(var): (var, saved value)}
+_active: Dict[int, Dict[int, Tuple[Any, Any]]] = {}  # thread id -> {id(var): (var, saved value)}
 _originals: Dict[Tuple[type, str], Any] = {}
 
 

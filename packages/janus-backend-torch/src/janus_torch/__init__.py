@@ -7,6 +7,7 @@ registers a lazy factory, and `TorchBackend` is loaded on first attribute access
 Imports point one way: backend -> executable -> training -> lowering -> codegen/select ->
 leaf modules (`runtime.py`, `call_effects.py`, `functional.py`, `modules.py`).
 """
+
 from __future__ import annotations
 
 __version__ = "0.1.0"
@@ -16,8 +17,10 @@ __all__ = ["TorchBackend", "TorchExecutable"]
 def __getattr__(name):  # lazy, so `import janus_torch` stays free of torch
     if name == "TorchBackend":
         from .backend import TorchBackend
+
         return TorchBackend
     if name == "TorchExecutable":
         from .executable import TorchExecutable
+
         return TorchExecutable
     raise AttributeError(f"module 'janus_torch' has no attribute {name!r}")

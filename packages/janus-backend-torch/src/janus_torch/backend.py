@@ -3,6 +3,7 @@ they change: `call_effects.py`; their out-of-place forms: `functional.py`), modu
 inlining, RNG preservation, and `compile` (IR -> `TorchExecutable`).
 
 The top of the package: it imports the executable, nothing below imports it."""
+
 from __future__ import annotations
 
 import contextlib
@@ -39,15 +40,24 @@ def check_training_graph(graph) -> None:
         return
     for n in graph.inputs:
         if str(n.target).endswith(".grad") or ".grad." in str(n.target):
-            raise janus.Unsupported(f"reading `{n.target}` in a function that runs backward() or an optimizer step",
-                                    n.site or "", "the graph would see gradients read before the step ran")
+            raise janus.Unsupported(
+                f"reading `{n.target}` in a function that runs backward() or an optimizer step",
+                n.site or "",
+                "the graph would see gradients read before the step ran",
+            )
 
 
 class TorchBackend(Backend, ConversionRules, ScheduleOps):
     name = "torch"
-    capabilities = janus.Capabilities(cond=True, while_loop=True, recursion=True, devices=("cpu", "cuda"),
-                                      python_scalars_in_graph=True, inplace_operators=True,
-                                      host_schedules=True)
+    capabilities = janus.Capabilities(
+        cond=True,
+        while_loop=True,
+        recursion=True,
+        devices=("cpu", "cuda"),
+        python_scalars_in_graph=True,
+        inplace_operators=True,
+        host_schedules=True,
+    )
     tensor_types = (torch.Tensor,)  # nn.Parameter is a subclass
     framework_modules = ("torch",)
     #: framework classes whose instances live in graphs as opaque values (`with torch.no_grad():`)
@@ -58,8 +68,9 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         return isinstance(value, torch.Tensor)
 
     def spec_of(self, value: Any) -> TensorSpec:
-        return TensorSpec(str(value.dtype).replace("torch.", ""), tuple(value.shape), str(value.device),
-                          bool(value.requires_grad))
+        return TensorSpec(
+            str(value.dtype).replace("torch.", ""), tuple(value.shape), str(value.device), bool(value.requires_grad)
+        )
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
         # inline attribute checks, the cheapest first: .dtype/.is_cpu/.requires_grad are
@@ -143,8 +154,12 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         name = name_of(fn)
         if "out" in kwargs or kwargs.get("inplace") is True or name in NOT_FUNCTIONALIZABLE:
             return None
-        if is_inplace_name(name) and not name.startswith("__") and args and \
-                getattr(fn, "__module__", "") in ("torch", "torch._C._VariableFunctions", None):
+        if (
+            is_inplace_name(name)
+            and not name.startswith("__")
+            and args
+            and getattr(fn, "__module__", "") in ("torch", "torch._C._VariableFunctions", None)
+        ):
             method = getattr(torch.Tensor, name, None)
             if method is not None:  # torch.relu_(x) is x.relu_()
                 return on_copy(name), 0
@@ -195,7 +210,9 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
     @contextlib.contextmanager
     def preserve_state(self):
         cpu_state = torch.get_rng_state()
-        cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+        cuda_states = (
+            torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+        )
         py_state = random.getstate()
         np = sys.modules.get("numpy")
         np_state = np.random.get_state() if np is not None else None

@@ -11,6 +11,7 @@ Two peepholes matter for recursion as data (host schedules are Python lists, see
 the loop buffer write `setitem_functional(buf, i, r)` on a list becomes `buf[i] = r`
 (the buffer is a fresh list per call, never seen by anyone else).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -27,16 +28,35 @@ from janus.ir.spec import PySpec
 from .call_effects import draws_random
 
 _counter = itertools.count()
-_OPS = {operator.add: "+", operator.sub: "-", operator.mul: "*", operator.truediv: "/", operator.floordiv: "//",
-        operator.mod: "%", operator.matmul: "@", operator.pow: "**", operator.lt: "<", operator.le: "<=",
-        operator.gt: ">", operator.ge: ">=", operator.eq: "==", operator.ne: "!=", operator.and_: "&",
-        operator.or_: "|", operator.xor: "^"}
+_OPS = {
+    operator.add: "+",
+    operator.sub: "-",
+    operator.mul: "*",
+    operator.truediv: "/",
+    operator.floordiv: "//",
+    operator.mod: "%",
+    operator.matmul: "@",
+    operator.pow: "**",
+    operator.lt: "<",
+    operator.le: "<=",
+    operator.gt: ">",
+    operator.ge: ">=",
+    operator.eq: "==",
+    operator.ne: "!=",
+    operator.and_: "&",
+    operator.or_: "|",
+    operator.xor: "^",
+}
 _UNARY = {operator.neg: "-", operator.pos: "+", operator.invert: "~"}
 
 
 def _is_list_value(v: Any) -> bool:
-    return isinstance(v, Value) and isinstance(v.spec, PySpec) and isinstance(v.spec.type, type) \
+    return (
+        isinstance(v, Value)
+        and isinstance(v.spec, PySpec)
+        and isinstance(v.spec.type, type)
         and issubclass(v.spec.type, (list, tuple))
+    )
 
 
 class RegionCodegen:
@@ -102,14 +122,18 @@ class RegionCodegen:
                 self.call(node, ind)
             elif op == "assert":
                 expect = bool(node.kwargs.get("expect", True))
-                self.lines.append(f"{ind}if bool({self.arg(node.args[0])}) is not {expect!r}: "
-                                  f"raise AssumptionFailed({str(node.target)!r})")
+                self.lines.append(
+                    f"{ind}if bool({self.arg(node.args[0])}) is not {expect!r}: "
+                    f"raise AssumptionFailed({str(node.target)!r})"
+                )
             elif op == "cond":
                 self.cond(node, ind)
             elif op == "while":
                 self.while_(node, ind)
             else:
-                raise Unsupported(f"IR opcode {op!r} inside control flow", node.site or "", "unknown to the torch backend")
+                raise Unsupported(
+                    f"IR opcode {op!r} inside control flow", node.site or "", "unknown to the torch backend"
+                )
         return []
 
     def call(self, node: Node, ind: str) -> None:
@@ -120,8 +144,9 @@ class RegionCodegen:
         elif target is operator.getitem and not kwargs and len(args) == 2:
             obj, idx = args
             if _is_list_value(obj) and type(idx) is tuple:  # list.__getitem__: skips Rows' Python method
-                expr = f"{self.bind(list.__getitem__, 'lget')}({self.arg(obj)}, {self.arg(idx[0])})" + \
-                    "".join(f"[{self.arg(i)}]" for i in idx[1:])
+                expr = f"{self.bind(list.__getitem__, 'lget')}({self.arg(obj)}, {self.arg(idx[0])})" + "".join(
+                    f"[{self.arg(i)}]" for i in idx[1:]
+                )
             else:
                 expr = f"{self.arg(obj)}[{self.arg(idx)}]"
         elif target is self.setitem_functional and self.setitem_functional is not None and _is_list_value(args[0]):
@@ -175,8 +200,14 @@ class RegionCodegen:
     def _simple_test(self, cond_r: Region):
         """The loop test as one expression when the condition region is one comparison."""
         calls = [n for n in cond_r.nodes if n.op != "output"]
-        if len(calls) != 1 or calls[0].op != "call" or calls[0].target not in _OPS or calls[0].kwargs \
-                or len(calls[0].args) != 2 or cond_r.results != (calls[0].out,):
+        if (
+            len(calls) != 1
+            or calls[0].op != "call"
+            or calls[0].target not in _OPS
+            or calls[0].kwargs
+            or len(calls[0].args) != 2
+            or cond_r.results != (calls[0].out,)
+        ):
             return None
         a, b = calls[0].args
         self.n_ops += 1
@@ -186,8 +217,10 @@ class RegionCodegen:
         cond_r, body_r = node.regions
         loop = [f"w{next(_counter)}_{i}" for i in range(len(node.args))]
         if loop:
-            self.lines.append(f"{ind}{', '.join(loop)}{',' if len(loop) == 1 else ''} = "
-                              f"{', '.join(self.arg(a) for a in node.args)}{',' if len(node.args) == 1 else ''}")
+            self.lines.append(
+                f"{ind}{', '.join(loop)}{',' if len(loop) == 1 else ''} = "
+                f"{', '.join(self.arg(a) for a in node.args)}{',' if len(node.args) == 1 else ''}"
+            )
         for region in (cond_r, body_r):
             for p, name in zip(region.params, loop):
                 self.names[p.id] = name
@@ -202,8 +235,10 @@ class RegionCodegen:
         # loop-invariant values (passed through unchanged) are not reassigned every iteration
         moved = [(name, self.arg(r)) for name, r in zip(loop, res) if self.arg(r) != name]
         if moved:
-            self.lines.append(f"{ind}    {', '.join(n for n, _ in moved)}{',' if len(moved) == 1 else ''} = "
-                              f"{', '.join(e for _, e in moved)}{',' if len(moved) == 1 else ''}")
+            self.lines.append(
+                f"{ind}    {', '.join(n for n, _ in moved)}{',' if len(moved) == 1 else ''} = "
+                f"{', '.join(e for _, e in moved)}{',' if len(moved) == 1 else ''}"
+            )
         for v, name in zip(node.outputs, loop):
             self.lines.append(f"{ind}{self.var(v)} = {name}")
 
@@ -226,10 +261,14 @@ def compile_control(node: Node, free: List[Value], setitem_functional=None):
         gen.while_(node, "    ")
     outs = [gen.var(v) for v in node.outputs]
     name = f"janus_{node.op}_{next(_counter)}"
-    src = [f"def {name}({', '.join(params)}):"] + gen.lines + [f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})"]
+    src = (
+        [f"def {name}({', '.join(params)}):"]
+        + gen.lines
+        + [f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})"]
+    )
     code = "\n".join(src)
     ns = dict(gen.ns)
-    exec(compile(code, f"<janus {name}>", "exec"), ns)  # noqa: S102 - our own generated code
+    exec(compile(code, f"<janus {name}>", "exec"), ns)
     fn = ns[name]
     fn.__janus_source__ = code
     order = []

@@ -19,19 +19,19 @@ Compile modes (`janus.Config.compile_mode`):
 Before switching to an Inductor callable, its outputs on the first inputs are compared
 with the fx outputs (float tolerance); a mismatch keeps fx.
 """
+
 from __future__ import annotations
 
 import atexit
 import threading
-import weakref
 import time
+import weakref
 from typing import Any, Callable, Optional, Sequence
 
 import torch
 
 import janus
 from janus.errors import AssumptionFailed, EffectsApplied
-
 from janus.ir.spec import TensorSpec
 
 from .lowering import LoweredGraph, host_scalar_nodes, lower
@@ -40,7 +40,7 @@ from .training import compile_training, split_training
 #: graphs with fewer call nodes than this stay on fx in the default mode
 TIERED_MIN_OPS = 64
 _COMPILE_LOCK = threading.Lock()
-_THREADS: "weakref.WeakSet[threading.Thread]" = weakref.WeakSet()
+_THREADS: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
 
 
 @atexit.register
@@ -67,7 +67,7 @@ class TorchExecutable(janus.Executable):
         self.n_results = self.lowered.n_results
         self.fx_forward = self.lowered.module.forward
         self.compiled: Optional[Callable] = None
-        self.status = "fx"             # fx | compiling | inductor | failed | skipped
+        self.status = "fx"  # fx | compiling | inductor | failed | skipped
         self.failure: Optional[str] = None
         self.compile_seconds: Optional[float] = None
         self._done = threading.Event()
@@ -127,7 +127,7 @@ class TorchExecutable(janus.Executable):
             if got != self._expect_all:
                 first = next(i for i, (a, b) in enumerate(zip(got, self._expect_all)) if bool(a) is not b)
                 raise AssumptionFailed(self._assert_sites[first])
-        return outs[:self.n_results]
+        return outs[: self.n_results]
 
     # -- tiers ----------------------------------------------------------------------------
     def _first_call_inductor(self, *inputs):
@@ -140,8 +140,9 @@ class TorchExecutable(janus.Executable):
         example = tuple(_detached_copy(x) for x in inputs)
         grad_mode = torch.is_grad_enabled()
         served = threading.Event()
-        thread = threading.Thread(target=self._background_compile, args=(example, grad_mode, served),
-                                  name="janus-inductor", daemon=True)
+        thread = threading.Thread(
+            target=self._background_compile, args=(example, grad_mode, served), name="janus-inductor", daemon=True
+        )
         _THREADS.add(thread)
         thread.start()
         try:
@@ -167,8 +168,11 @@ class TorchExecutable(janus.Executable):
                     # so a training graph compiles its pure forward part only
                     self.split = split_training(self.graph, self.lowered)
                     if self.split is None:
-                        raise janus.Unsupported("compiling a graph that changes framework state", "",
-                                                "no pure forward part worth compiling before backward()/step()")
+                        raise janus.Unsupported(
+                            "compiling a graph that changes framework state",
+                            "",
+                            "no pure forward part worth compiling before backward()/step()",
+                        )
                     compiled = compile_training(self.split, example, _dynamic(self.graph), _mismatch)
                     validate = False
                 else:
@@ -182,7 +186,7 @@ class TorchExecutable(janus.Executable):
             self.compiled = compiled
             self.status = "inductor"
             self._call = compiled  # the switch: one attribute store, atomic under the GIL
-        except Exception as e:  # noqa: BLE001 - any compile failure keeps fx
+        except Exception as e:
             self.status, self.failure = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:300]
             self._call = self.fx_forward
         finally:
@@ -220,16 +224,20 @@ def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Ca
     if py_idx:
         host_nodes = host_scalar_nodes(graph, [results[i] for i in py_idx])
         if host_nodes is None:
-            raise janus.Unsupported("a Python-scalar result computed from tensors", "",
-                                    "kept on fx: such results cannot leave an Inductor graph reliably")
+            raise janus.Unsupported(
+                "a Python-scalar result computed from tensors",
+                "",
+                "kept on fx: such results cannot leave an Inductor graph reliably",
+            )
         host_forward = lower(graph, outputs=[results[i] for i in py_idx], nodes=host_nodes).module.forward
     module = lower(graph, for_inductor=lowered.has_control_flow, outputs=tensor_vals).module
     # dynamic when a dim is relaxed or a Python number is an input: otherwise dynamo
     # specializes on the first value and recompiles (in the caller's thread) on the next
     relaxed = _dynamic(graph)
     # fallback_random: Inductor draws from torch's eager RNG, so random ops match eager
-    compiled = torch.compile(module.forward, backend="inductor", fullgraph=True, dynamic=relaxed,
-                             options={"fallback_random": True})
+    compiled = torch.compile(
+        module.forward, backend="inductor", fullgraph=True, dynamic=relaxed, options={"fallback_random": True}
+    )
     if host_forward is None:
         return compiled
     n_tensor = len(tensor_vals)
@@ -248,8 +256,10 @@ def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Ca
 def _dynamic(graph) -> Optional[bool]:
     """dynamic=True when a dim is relaxed or a Python number is an input: otherwise dynamo
     specializes on the first value and recompiles (in the caller's thread) on the next."""
-    relaxed = any(None in n.out.spec.shape if isinstance(n.out.spec, TensorSpec) else n.out.spec.type in (int, float)
-                  for n in graph.inputs)
+    relaxed = any(
+        None in n.out.spec.shape if isinstance(n.out.spec, TensorSpec) else n.out.spec.type in (int, float)
+        for n in graph.inputs
+    )
     return True if relaxed else None
 
 
@@ -291,6 +301,9 @@ def _mismatch(want: Any, got: Any, path: str = "output") -> Optional[str]:
     if isinstance(got, torch.Tensor):
         got = got.item()
     if isinstance(want, float):
-        return None if abs(want - got) <= 1e-5 + 1e-4 * abs(want) or (want != want and got != got) else f"{path}: {want} vs {got}"
+        return (
+            None
+            if abs(want - got) <= 1e-5 + 1e-4 * abs(want) or (want != want and got != got)
+            else f"{path}: {want} vs {got}"
+        )
     return None if want == got else f"{path}: {want!r} vs {got!r}"
-

@@ -28,6 +28,7 @@ recorded works as a target.
 
 The functions the graphs call at run time live in `runtime.py`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -66,8 +67,17 @@ from .runtime import (
 from .select import convertible as if_convertible
 from .select import lower_select
 
-_LITERAL_TYPES = (bool, int, str, type(None), type(Ellipsis), torch.dtype, torch.device, torch.layout,
-                  torch.memory_format)
+_LITERAL_TYPES = (
+    bool,
+    int,
+    str,
+    type(None),
+    type(Ellipsis),
+    torch.dtype,
+    torch.device,
+    torch.layout,
+    torch.memory_format,
+)
 
 
 @dataclass
@@ -89,9 +99,14 @@ class LoweredGraph:
     effects_flag: Any = None
 
 
-def lower(graph: Graph, for_inductor: bool = False, outputs: Optional[List[Value]] = None,
-          nodes: Optional[List[Node]] = None, extra_inputs: Optional[List[Value]] = None,
-          effects_flag: Any = None) -> LoweredGraph:
+def lower(
+    graph: Graph,
+    for_inductor: bool = False,
+    outputs: Optional[List[Value]] = None,
+    nodes: Optional[List[Node]] = None,
+    extra_inputs: Optional[List[Value]] = None,
+    effects_flag: Any = None,
+) -> LoweredGraph:
     """Lower `graph` to a GraphModule whose forward takes the graph inputs in order and
     returns a tuple: the results, then (if the graph asserts anything) the predicates.
 
@@ -121,8 +136,8 @@ class FxLowering(Interpreter):
         self._flag = None
         # set by the first impure call of a run (shared by the pieces of a split graph)
         self.effects_flag = effects_flag if effects_flag is not None else EffectsFlag()
-        self.grad_mode = False      # the graph switches torch's grad mode (no_grad & co.)
-        self.fx_only = False        # never hand this graph to Inductor
+        self.grad_mode = False  # the graph switches torch's grad mode (no_grad & co.)
+        self.fx_only = False  # never hand this graph to Inductor
         self.contexts: Dict[int, list] = {}  # opaque context value id -> [kind, data, stack]
 
     def lower(self, body: List[Node], outputs, extra_inputs) -> LoweredGraph:
@@ -145,9 +160,19 @@ class FxLowering(Interpreter):
             out.append(g.call_function(assert_flags, tuple(a[0] for a in asserts)))
         g.output(tuple(out))
         module = fx.GraphModule(dict(self.attrs), g, class_name=f"janus_{_ident(self.graph.name)}")
-        return LoweredGraph(module, len(results), [a[2] for a in asserts], [a[1] for a in asserts],
-                            self.has_control_flow, self.n_ops, self.random_targets, self.impure,
-                            self.grad_mode, self.fx_only, self.effects_flag)
+        return LoweredGraph(
+            module,
+            len(results),
+            [a[2] for a in asserts],
+            [a[1] for a in asserts],
+            self.has_control_flow,
+            self.n_ops,
+            self.random_targets,
+            self.impure,
+            self.grad_mode,
+            self.fx_only,
+            self.effects_flag,
+        )
 
     # -- operands -----------------------------------------------------------------------------
     def read(self, arg: Any, env: Dict[int, Any]) -> Any:
@@ -192,8 +217,10 @@ class FxLowering(Interpreter):
         if self.pending_asserts:
             flushed = list(self.pending_asserts)
             self.pending_asserts.clear()
-            self.fx.call_function(check_asserts, (tuple(a[0] for a in flushed), tuple(a[1] for a in flushed),
-                                                  tuple(a[2] for a in flushed)))
+            self.fx.call_function(
+                check_asserts,
+                (tuple(a[0] for a in flushed), tuple(a[1] for a in flushed), tuple(a[2] for a in flushed)),
+            )
 
     # -- one method per opcode ------------------------------------------------------------------
     def op_const(self, node: Node, env):
@@ -217,8 +244,12 @@ class FxLowering(Interpreter):
         return self.node_results(node, result)
 
     def op_call_method(self, node: Node, env):
-        if node.target in ("__enter__", "__exit__") and node.args and isinstance(node.args[0], Value) \
-                and node.args[0].id in self.contexts:
+        if (
+            node.target in ("__enter__", "__exit__")
+            and node.args
+            and isinstance(node.args[0], Value)
+            and node.args[0].id in self.contexts
+        ):
             return self.enter_or_exit(node)
         self.before_state_change(node)
         args, kwargs = self.read(node.args, env), self.read(node.kwargs, env)
@@ -281,12 +312,16 @@ class FxLowering(Interpreter):
         raise Unsupported("IR opcode 'map'", node.site or "", "unknown to the torch backend")
 
     def op_invoke(self, node: Node, env):
-        raise Unsupported("graph function call (`invoke`)", node.site or "",
-                          "the torch backend does not lower `invoke` nodes yet")
+        raise Unsupported(
+            "graph function call (`invoke`)", node.site or "", "the torch backend does not lower `invoke` nodes yet"
+        )
 
     def op_effect(self, node: Node, env):
-        raise Unsupported("an effect node inside a graph", node.site or "",
-                          "effects are committed by the runtime, not run by the backend")
+        raise Unsupported(
+            "an effect node inside a graph",
+            node.site or "",
+            "effects are committed by the runtime, not run by the backend",
+        )
 
     # -- regions --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -320,8 +355,10 @@ class FxLowering(Interpreter):
         self.n_ops += n_ops
         if random:
             self.random_targets.append(fn)
-        if any(isinstance(v.spec, PySpec) and isinstance(v.spec.type, type) and issubclass(v.spec.type, (list, tuple))
-               for v in order):
+        if any(
+            isinstance(v.spec, PySpec) and isinstance(v.spec.type, type) and issubclass(v.spec.type, (list, tuple))
+            for v in order
+        ):
             self.fx_only = True  # host schedules (recursion as data): Python lists, not tensors
         fn.__module__ = __name__
         return self.fx.call_function(fn, tuple(env[v.id] for v in order))
@@ -402,7 +439,7 @@ def _resolves_to(qualified: str, target: Any) -> bool:
     try:
         obj = sys.modules.get(mod_name) or importlib.import_module(mod_name)
         return getattr(obj, attr, None) is target
-    except Exception:  # noqa: BLE001
+    except Exception:
         return False
 
 
@@ -415,8 +452,10 @@ def _callable_target(target: Any) -> Any:
             return target
         raise LookupError(qualified)
     except Exception:
+
         def call_target(*args, **kwargs):
             return target(*args, **kwargs)
+
         call_target.__name__ = call_target.__qualname__ = "janus_call_target"
         return call_target
 

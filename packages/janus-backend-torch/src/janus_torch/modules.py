@@ -16,6 +16,7 @@ A user module (`forward` written in Python) is called through `call_user_module`
 own modules through a hand-written equivalent of their `forward` (only those listed in
 `_TORCH_FORWARDS`; any other torch module is not inlined and its call falls back).
 """
+
 from __future__ import annotations
 
 import types
@@ -28,17 +29,27 @@ from torch.nn.modules import module as torch_module_state
 from janus.source import is_user_function
 
 _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-_GLOBAL_HOOK_DICTS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                      "_global_backward_pre_hooks")
+_GLOBAL_HOOK_DICTS = (
+    "_global_forward_hooks",
+    "_global_forward_pre_hooks",
+    "_global_backward_hooks",
+    "_global_backward_pre_hooks",
+)
 
 
 # -- the functions the converter inlines (keep them plain: the converter reads their AST) --
 def _no_hooks(module):
     # every len() becomes a host guard `len(...) == 0`
-    return (len(module._forward_hooks) + len(module._forward_pre_hooks) + len(module._backward_hooks)
-            + len(module._backward_pre_hooks) + len(torch_module_state._global_forward_hooks)
-            + len(torch_module_state._global_forward_pre_hooks) + len(torch_module_state._global_backward_hooks)
-            + len(torch_module_state._global_backward_pre_hooks)) == 0
+    return (
+        len(module._forward_hooks)
+        + len(module._forward_pre_hooks)
+        + len(module._backward_hooks)
+        + len(module._backward_pre_hooks)
+        + len(torch_module_state._global_forward_hooks)
+        + len(torch_module_state._global_forward_pre_hooks)
+        + len(torch_module_state._global_backward_hooks)
+        + len(torch_module_state._global_backward_pre_hooks)
+    ) == 0
 
 
 def call_user_module(self, *args, **kwargs):
@@ -98,8 +109,9 @@ def layer_norm_forward(self, input):
 
 def embedding_forward(self, input):
     _no_hooks(self)
-    return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                       self.scale_grad_by_freq, self.sparse)
+    return F.embedding(
+        input, self.weight, self.padding_idx, self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse
+    )
 
 
 def sequential_forward(self, input):
@@ -137,14 +149,28 @@ def conv2d_forward(self, input):
 
 def max_pool1d_forward(self, input):
     _no_hooks(self)
-    return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                        ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+    return F.max_pool1d(
+        input,
+        self.kernel_size,
+        self.stride,
+        self.padding,
+        self.dilation,
+        ceil_mode=self.ceil_mode,
+        return_indices=self.return_indices,
+    )
 
 
 def max_pool2d_forward(self, input):
     _no_hooks(self)
-    return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                        ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+    return F.max_pool2d(
+        input,
+        self.kernel_size,
+        self.stride,
+        self.padding,
+        self.dilation,
+        ceil_mode=self.ceil_mode,
+        return_indices=self.return_indices,
+    )
 
 
 def avg_pool1d_forward(self, input):
@@ -154,8 +180,15 @@ def avg_pool1d_forward(self, input):
 
 def avg_pool2d_forward(self, input):
     _no_hooks(self)
-    return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                        self.divisor_override)
+    return F.avg_pool2d(
+        input,
+        self.kernel_size,
+        self.stride,
+        self.padding,
+        self.ceil_mode,
+        self.count_include_pad,
+        self.divisor_override,
+    )
 
 
 def flatten_forward(self, input):
@@ -186,7 +219,7 @@ def module_parameters(self, recurse=True):
     """`Module.parameters()`: the parameters read as attribute paths (graph inputs, guarded
     like any other), in torch's order (pre-order over modules), each object once."""
     found = []
-    for name, param in module_named_parameters(self, "", recurse):
+    for _name, param in module_named_parameters(self, "", recurse):
         found.append(param)
     # torch returns a generator; the converter has no iterators, and a list iterates the
     # same (`next(model.parameters())` fails conversion instead: next() of a list)
@@ -270,12 +303,15 @@ def callable_whole(module: torch.nn.Module) -> bool:
 
 
 def has_hooks(module: torch.nn.Module) -> bool:
-    return any(getattr(module, d, None) for d in _HOOK_DICTS) or \
-        any(getattr(torch_module_state, d, None) for d in _GLOBAL_HOOK_DICTS)
+    return any(getattr(module, d, None) for d in _HOOK_DICTS) or any(
+        getattr(torch_module_state, d, None) for d in _GLOBAL_HOOK_DICTS
+    )
 
 
-_PARAMETER_METHODS = {torch.nn.Module.parameters: module_parameters,
-                      torch.nn.Module.named_parameters: module_named_parameters}
+_PARAMETER_METHODS = {
+    torch.nn.Module.parameters: module_parameters,
+    torch.nn.Module.named_parameters: module_named_parameters,
+}
 
 
 def inline_target(fn: Any) -> Optional[Callable]:
@@ -301,8 +337,9 @@ def inline_target(fn: Any) -> Optional[Callable]:
         return types.MethodType(call_whole, fn) if callable_whole(fn) else None
     if mine in (conv1d_forward, conv2d_forward) and fn.padding_mode != "zeros":
         return None
-    if mine is batch_norm_forward and (fn.momentum is None or (fn.training and fn.track_running_stats
-                                                               and fn.running_mean is None)):
+    if mine is batch_norm_forward and (
+        fn.momentum is None or (fn.training and fn.track_running_stats and fn.running_mean is None)
+    ):
         return None
     if mine is dropout_forward and getattr(fn, "inplace", False):
         return None

@@ -1,5 +1,6 @@
 """Entry point of the torch backend: registers a lazy factory and never imports torch
 (so `import janus` and backend discovery stay fast for users of other frameworks)."""
+
 from __future__ import annotations
 
 import sys
@@ -17,6 +18,7 @@ def _claims(value) -> bool:
 def janus_register_backends(register):
     def factory():
         from .backend import TorchBackend
+
         return TorchBackend()
 
     register("torch", factory, claims=_claims)

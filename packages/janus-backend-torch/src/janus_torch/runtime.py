@@ -3,6 +3,7 @@ note they ran, inference-mode switches, and `torch.cond`/`while_loop` for Induct
 
 A leaf module, so the lowering and whatever runs its graphs share these without a cycle.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -13,8 +14,12 @@ from torch._higher_order_ops import while_loop
 from janus.errors import AssumptionFailed
 
 #: context classes lowered to grad-mode switches: class -> the mode it enters
-GRAD_CONTEXTS: Dict[type, Any] = {torch.no_grad: False, torch.enable_grad: True, torch.set_grad_enabled: None,
-                                  torch.inference_mode: None}
+GRAD_CONTEXTS: Dict[type, Any] = {
+    torch.no_grad: False,
+    torch.enable_grad: True,
+    torch.set_grad_enabled: None,
+    torch.inference_mode: None,
+}
 
 
 def check_assert(pred, expect: bool, site: str) -> None:
@@ -38,6 +43,7 @@ def check_asserts(preds, expects, sites) -> None:
 
 class EffectsFlag:
     """`.ran`: set when an impure call (backward(), step()) ran during the current run."""
+
     __slots__ = ("ran",)
 
     def __init__(self):

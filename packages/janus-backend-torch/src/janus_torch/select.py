@@ -12,6 +12,7 @@ and the untaken branch's ops cannot raise or change state (pointwise float ops o
 no effects, no assertions).  It is skipped when anything involved requires grad: the
 untaken branch would take part in autograd (`0 * inf = nan` gradients).
 """
+
 from __future__ import annotations
 
 import operator
@@ -26,15 +27,54 @@ from janus.ir.spec import PySpec, TensorSpec
 MAX_BRANCH_OPS = 8
 
 _POINTWISE_FUNCTIONS = {
-    operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, operator.pos,
-    torch.add, torch.sub, torch.mul, torch.div, torch.neg, torch.abs, torch.tanh, torch.sigmoid,
-    torch.relu, torch.exp, torch.square, torch.maximum, torch.minimum, torch.clamp, torch.where,
-    torch.nn.functional.relu, torch.nn.functional.gelu, torch.nn.functional.silu,
+    operator.add,
+    operator.sub,
+    operator.mul,
+    operator.truediv,
+    operator.neg,
+    operator.pos,
+    torch.add,
+    torch.sub,
+    torch.mul,
+    torch.div,
+    torch.neg,
+    torch.abs,
+    torch.tanh,
+    torch.sigmoid,
+    torch.relu,
+    torch.exp,
+    torch.square,
+    torch.maximum,
+    torch.minimum,
+    torch.clamp,
+    torch.where,
+    torch.nn.functional.relu,
+    torch.nn.functional.gelu,
+    torch.nn.functional.silu,
 }
 _POINTWISE_METHODS = {
-    "add", "sub", "mul", "div", "neg", "abs", "tanh", "sigmoid", "relu", "exp", "square",
-    "clamp", "maximum", "minimum", "__add__", "__sub__", "__mul__", "__truediv__", "__neg__",
-    "__radd__", "__rsub__", "__rmul__",
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "exp",
+    "square",
+    "clamp",
+    "maximum",
+    "minimum",
+    "__add__",
+    "__sub__",
+    "__mul__",
+    "__truediv__",
+    "__neg__",
+    "__radd__",
+    "__rsub__",
+    "__rmul__",
 }
 _FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
 
@@ -44,8 +84,12 @@ def _unwrap(target):
 
 
 def _float_tensor(spec) -> bool:
-    return (isinstance(spec, TensorSpec) and spec.dtype in _FLOAT_DTYPES and not spec.requires_grad
-            and None not in spec.shape)
+    return (
+        isinstance(spec, TensorSpec)
+        and spec.dtype in _FLOAT_DTYPES
+        and not spec.requires_grad
+        and None not in spec.shape
+    )
 
 
 def _plain_arg(a) -> bool:
@@ -78,8 +122,13 @@ def convertible(node: Node) -> bool:
     if node.op != "cond" or len(node.regions) != 2 or not node.args:
         return False
     pred = node.args[0]
-    if not (isinstance(pred, Value) and isinstance(pred.spec, TensorSpec) and pred.spec.dtype == "bool"
-            and pred.spec.shape == () and not pred.spec.requires_grad):
+    if not (
+        isinstance(pred, Value)
+        and isinstance(pred.spec, TensorSpec)
+        and pred.spec.dtype == "bool"
+        and pred.spec.shape == ()
+        and not pred.spec.requires_grad
+    ):
         return False
     if not all(_plain_arg(a) for a in node.args[1:]):
         return False
@@ -94,8 +143,12 @@ def convertible(node: Node) -> bool:
         for r, out in zip(results, node.outputs):
             # each branch's result must already have the cond's shape and dtype: `where`
             # would otherwise broadcast or promote where the branch did not
-            if not (isinstance(r, Value) and isinstance(r.spec, TensorSpec)
-                    and r.spec.dtype == out.spec.dtype and tuple(r.spec.shape) == tuple(out.spec.shape)):
+            if not (
+                isinstance(r, Value)
+                and isinstance(r.spec, TensorSpec)
+                and r.spec.dtype == out.spec.dtype
+                and tuple(r.spec.shape) == tuple(out.spec.shape)
+            ):
                 return False
     return True
 

@@ -12,6 +12,7 @@ Compiling never runs a training step: the prefix is warmed up, and its backward
 compiled, on private detached copies of the inputs (gradients land in the copies), and
 validated against the fx prefix, values and gradients, before calls switch to it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ class TrainingSplit:
 
 
 def _is_context(node: Node) -> bool:
-    return (node.op == "call" and isinstance(node.target, type) and node.target in GRAD_CONTEXTS) or \
-        (node.op == "call_method" and node.target in ("__enter__", "__exit__"))
+    return (node.op == "call" and isinstance(node.target, type) and node.target in GRAD_CONTEXTS) or (
+        node.op == "call_method" and node.target in ("__enter__", "__exit__")
+    )
 
 
 def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSplit]:
@@ -46,9 +48,12 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
     if first is None:
         return None
     prefix, suffix = body[:first], body[first:]
-    if not prefix or any(n.op not in ("const", "call", "call_method") or (n.meta.get("opaque") and not _is_context(n))
-                         or (_is_context(n) and n.op == "call" and n.target is torch.inference_mode)
-                         for n in prefix):
+    if not prefix or any(
+        n.op not in ("const", "call", "call_method")
+        or (n.meta.get("opaque") and not _is_context(n))
+        or (_is_context(n) and n.op == "call" and n.target is torch.inference_mode)
+        for n in prefix
+    ):
         return None
     defined = {o.id for n in prefix for o in n.outputs}
     mids: List[Value] = []
@@ -89,8 +94,9 @@ def _backward_on(outs: Sequence[Any]) -> None:
     tensors = [o for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
     if tensors:
         gen = torch.Generator(device=tensors[0].device).manual_seed(0)  # never the global RNG
-        torch.autograd.backward(tensors, [torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device)
-                                          for t in tensors])
+        torch.autograd.backward(
+            tensors, [torch.randn(t.shape, generator=gen, dtype=t.dtype, device=t.device) for t in tensors]
+        )
 
 
 def _grad_mismatch(want: Sequence[Any], got: Sequence[Any]) -> Optional[str]:

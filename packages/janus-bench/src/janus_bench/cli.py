@@ -1,4 +1,5 @@
 """`janus-bench` / `python -m janus_bench`: run the benchmark and write the reports."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from typing import List, Optional
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from . import __version__  # noqa: E402
+from . import __version__
 
 
 def _csv(text: str) -> List[str]:
@@ -20,23 +21,33 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="janus-bench",
         description="Benchmark imperative models eagerly, under janus.jit, and under the framework's own graph "
-                    "mode (torch.compile / tf.function); writes results.json, results.md and speedup.png.")
+        "mode (torch.compile / tf.function); writes results.json, results.md and speedup.png.",
+    )
     prof = p.add_mutually_exclusive_group()
-    prof.add_argument("--quick", dest="profile", action="store_const", const="quick",
-                      help="2-core CPU sizes (default)")
+    prof.add_argument("--quick", dest="profile", action="store_const", const="quick", help="2-core CPU sizes (default)")
     prof.add_argument("--smoke", dest="profile", action="store_const", const="smoke", help="tiny sizes, for CI")
     prof.add_argument("--paper", dest="profile", action="store_const", const="paper", help="the paper's (GPU) sizes")
     p.set_defaults(profile="quick")
     p.add_argument("--models", type=_csv, default=None, help="comma-separated workloads (default: all); see --list")
     p.add_argument("--frameworks", type=_csv, default=["torch", "tf"], help="comma-separated: torch,tf")
-    p.add_argument("--modes", type=_csv, default=["eager", "janus", "native"], help="comma-separated: eager,janus,native")
+    p.add_argument(
+        "--modes", type=_csv, default=["eager", "janus", "native"], help="comma-separated: eager,janus,native"
+    )
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--repeats", type=int, default=None, help="timed rounds per mode (default: per profile)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=None, help="intra-op threads for torch and tf; 0 = the frameworks' defaults "
-                        "(default: 1 for --smoke/--quick, stable on a shared 2-core CPU; theirs for --paper)")
-    p.add_argument("--torch-compile-backend", default=None,
-                   help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="intra-op threads for torch and tf; 0 = the frameworks' defaults "
+        "(default: 1 for --smoke/--quick, stable on a shared 2-core CPU; theirs for --paper)",
+    )
+    p.add_argument(
+        "--torch-compile-backend",
+        default=None,
+        help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)",
+    )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default ./bench-results)")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -47,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
 
 def _list() -> str:
     from .models import PLANNED, get_workload, workloads
+
     lines = []
     for name in workloads():
         w = get_workload(name)
@@ -69,30 +81,48 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.list:
         out.print(_list(), markup=False, highlight=False, soft_wrap=True)
         return 0
-    bad = [f for f in args.frameworks if f not in FRAMEWORKS] + \
-          [m for m in args.modes if m not in ("eager", "janus", "native")]
+    bad = [f for f in args.frameworks if f not in FRAMEWORKS] + [
+        m for m in args.modes if m not in ("eager", "janus", "native")
+    ]
     if bad:
         err.print(f"unknown framework or mode: {', '.join(bad)}", markup=False)
         return 2
     if args.repeats is not None and args.repeats < 1:
         err.print("--repeats must be at least 1")
         return 2
-    config = make_config(args.profile, args.models or workloads(), frameworks=args.frameworks, modes=args.modes,
-                         device=args.device, repeats=args.repeats, seed=args.seed,
-                         torch_compile_backend=args.torch_compile_backend, threads=args.threads)
+    config = make_config(
+        args.profile,
+        args.models or workloads(),
+        frameworks=args.frameworks,
+        modes=args.modes,
+        device=args.device,
+        repeats=args.repeats,
+        seed=args.seed,
+        torch_compile_backend=args.torch_compile_backend,
+        threads=args.threads,
+    )
 
     if args.no_progress or not err.is_terminal and os.environ.get("JANUS_BENCH_PROGRESS") != "1":
+
         def progress(desc: str, advance: float) -> None:
             if advance and desc.endswith("warm-up done"):
                 err.print(desc, markup=False, highlight=False)
+
         result = run(config, progress)
     else:
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err, transient=False) as bar:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=False,
+        ) as bar:
             task = bar.add_task("janus-bench", total=plan_steps(config))
 
             def progress(desc: str, advance: float) -> None:
                 bar.update(task, advance=advance, description=desc[:60])
+
             result = run(config, progress)
             bar.update(task, description="done")
 

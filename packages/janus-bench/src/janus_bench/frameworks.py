@@ -1,6 +1,7 @@
 """Framework plumbing: importing torch / TensorFlow quietly, JANUS backend availability,
 native graph modes, synchronisation, conversion of outputs to NumPy, and the
 description of the machine and versions."""
+
 from __future__ import annotations
 
 import importlib
@@ -42,6 +43,7 @@ def janus_backend_problem(fw: str) -> Optional[str]:
     """None when ``janus.jit(..., backend=fw)`` can be created, else why not."""
     try:
         import janus
+
         names = janus.backends()
     except Exception as e:  # janus itself is broken
         return f"janus unusable: {type(e).__name__}: {e}"
@@ -60,9 +62,11 @@ def native_compile(fw: str, fn: Callable, torch_backend: str = "inductor") -> Ca
     """The framework's own graph mode: ``torch.compile`` (Inductor) / ``tf.function``."""
     if fw == "torch":
         import torch
+
         return torch.compile(fn, backend=torch_backend)
     if fw == "tf":
         import tensorflow as tf
+
         return tf.function(fn)
     raise ValueError(fw)
 
@@ -77,6 +81,7 @@ def sync(fw: str, device: str, out: Any = None) -> None:
         return
     if fw == "torch":
         import torch
+
         torch.cuda.synchronize()
     elif fw == "tf":
         to_numpy(out)
@@ -88,6 +93,7 @@ def reset_native_caches(fw: str) -> None:
     if fw == "torch":
         try:
             import torch._dynamo
+
             torch._dynamo.reset()
         except Exception:
             pass
@@ -127,6 +133,7 @@ def set_threads(n: int, frameworks) -> None:
     """Intra-op threads for torch and TensorFlow (call before TensorFlow runs anything)."""
     if "torch" in frameworks and framework_available("torch"):
         import torch
+
         torch.set_num_threads(n)
     if "tf" in frameworks and framework_available("tf"):
         tf = import_framework("tf")
@@ -173,6 +180,7 @@ def environment(device: str, frameworks) -> Dict[str, Any]:
     }
     try:
         import janus
+
         versions["janus"] = getattr(janus, "__version__", None)
         info["janus_backends"] = janus.backends()
     except Exception as e:
@@ -180,6 +188,7 @@ def environment(device: str, frameworks) -> Dict[str, Any]:
     if "torch" in frameworks and framework_available("torch"):
         try:
             import torch
+
             versions["torch"] = torch.__version__
             info["threads"]["torch"] = torch.get_num_threads()
             info["threads"]["torch_interop"] = torch.get_num_interop_threads()
@@ -207,6 +216,7 @@ def device_problem(fw: str, device: str) -> Optional[str]:
         return None
     if fw == "torch":
         import torch
+
         return None if torch.cuda.is_available() else "torch: CUDA is not available"
     if fw == "tf":
         tf = import_framework("tf")

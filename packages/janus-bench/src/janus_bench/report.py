@@ -1,4 +1,5 @@
 """Reports of a `RunResult`: JSON, a Markdown table and a PNG chart of speedups."""
+
 from __future__ import annotations
 
 import json
@@ -45,16 +46,35 @@ def graph_fraction(r: Row) -> str:
     return "–" if f is None else f"{100 * f:.0f}%"
 
 
-HEADER = ["model", "framework", "mode", "ms/call", "samples/s", "speedup vs eager", "× native",
-          "warm-up s", "JANUS graph-served", "notes"]
+HEADER = [
+    "model",
+    "framework",
+    "mode",
+    "ms/call",
+    "samples/s",
+    "speedup vs eager",
+    "× native",
+    "warm-up s",
+    "JANUS graph-served",
+    "notes",
+]
 
 
 def markdown_table(result: RunResult, note_limit: int = 140) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(["---"] * len(HEADER)) + "|"]
     for r in result.rows:
-        cells = [r.model, r.framework, r.mode, _f(r.ms_per_call, ".3f"), _f(r.samples_per_s, ",.0f"),
-                 _f(r.speedup_vs_eager, ".2f"), _f(r.ratio_vs_native, ".2f"), _f(r.warmup_s, ".3f"),
-                 graph_fraction(r), row_notes(r, note_limit)]
+        cells = [
+            r.model,
+            r.framework,
+            r.mode,
+            _f(r.ms_per_call, ".3f"),
+            _f(r.samples_per_s, ",.0f"),
+            _f(r.speedup_vs_eager, ".2f"),
+            _f(r.ratio_vs_native, ".2f"),
+            _f(r.warmup_s, ".3f"),
+            graph_fraction(r),
+            row_notes(r, note_limit),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -87,6 +107,7 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
     """Grouped bars of speedup over eager per model/framework; returns an error or None."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except Exception as e:
@@ -94,7 +115,7 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
     groups: List[str] = []
     values: Dict[str, Dict[str, Optional[float]]] = {}
     failed: Dict[str, Dict[str, bool]] = {}
-    modes = [m for m in result.config.modes]
+    modes = list(result.config.modes)
     for r in result.rows:
         g = f"{r.model}\n{r.framework}"
         if g not in values:
@@ -112,8 +133,7 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
         for b, g in zip(bars, groups):
             v = values[g].get(mode)
             label = ("err" if failed[g].get(mode) else "n/a") if v is None else f"{v:.3g}"
-            ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()),
-                        ha="center", va="bottom", fontsize=7)
+            ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=7)
     shown = [v for g in groups for v in values[g].values() if v]
     if shown and (min(shown) < 0.1 or max(shown) > 30):
         ax.set_yscale("log")
@@ -122,7 +142,9 @@ def plot(result: RunResult, path: Path) -> Optional[str]:
     ax.set_xticklabels(groups, fontsize=8)
     ax.set_ylabel("speedup over eager (×)")
     env = result.environment
-    ax.set_title(f"janus-bench, {result.config.profile} profile, {env.device} ({env.device_name or env.cpu})", fontsize=9)
+    ax.set_title(
+        f"janus-bench, {result.config.profile} profile, {env.device} ({env.device_name or env.cpu})", fontsize=9
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

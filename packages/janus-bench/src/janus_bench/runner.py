@@ -13,6 +13,7 @@ calls (each with a fresh batch, made before the clock starts) and the reported t
 per call is the median over rounds.  Any failure (framework or JANUS backend missing,
 build, compile, a call raising) is recorded in that row and the run goes on.
 """
+
 from __future__ import annotations
 
 import gc
@@ -22,7 +23,7 @@ import statistics
 import time
 import traceback
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Callable, Dict, List, Optional
 
 from . import __version__
@@ -33,12 +34,34 @@ from .schema import Environment, JanusStats, Row, RunConfig, RunResult
 ProgressFn = Callable[[str, float], None]
 
 PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
-    "smoke": dict(repeats=2, target_repeat_s=0.02, max_calls_per_repeat=5, warmup_calls=1, max_warmup_calls=8,
-                  mode_budget_s=10.0, torch_compile_backend="eager", threads=1, compile_wait_s=0.0),
-    "quick": dict(repeats=5, target_repeat_s=0.15, max_calls_per_repeat=100, warmup_calls=3, max_warmup_calls=30,
-                  mode_budget_s=20.0, threads=1),
-    "paper": dict(repeats=10, target_repeat_s=1.0, max_calls_per_repeat=1000, warmup_calls=5, max_warmup_calls=50,
-                  mode_budget_s=300.0),
+    "smoke": dict(
+        repeats=2,
+        target_repeat_s=0.02,
+        max_calls_per_repeat=5,
+        warmup_calls=1,
+        max_warmup_calls=8,
+        mode_budget_s=10.0,
+        torch_compile_backend="eager",
+        threads=1,
+        compile_wait_s=0.0,
+    ),
+    "quick": dict(
+        repeats=5,
+        target_repeat_s=0.15,
+        max_calls_per_repeat=100,
+        warmup_calls=3,
+        max_warmup_calls=30,
+        mode_budget_s=20.0,
+        threads=1,
+    ),
+    "paper": dict(
+        repeats=10,
+        target_repeat_s=1.0,
+        max_calls_per_repeat=1000,
+        warmup_calls=5,
+        max_warmup_calls=50,
+        mode_budget_s=300.0,
+    ),
 }
 
 
@@ -63,7 +86,7 @@ def _rss_mb() -> Optional[float]:
     try:
         with open("/proc/self/statm") as f:
             pages = int(f.read().split()[1])
-        return pages * resource.getpagesize() / 2 ** 20
+        return pages * resource.getpagesize() / 2**20
     except (OSError, ValueError, IndexError):
         return None
 
@@ -78,7 +101,7 @@ def _tb() -> str:
 
 def _janus_stats(jitted, timed_before: Optional[tuple], first_graph_call: Optional[int]) -> JanusStats:
     s = jitted.stats
-    g = lambda name: int(getattr(s, name, 0) or 0)  # noqa: E731  (tolerate a Stats without a counter)
+    g = lambda name: int(getattr(s, name, 0) or 0)
     reasons = dict(getattr(s, "fallback_reasons", {}) or {})
     real = {k: v for k, v in reasons.items() if k != "profiling"}
     top = max(real.items(), key=lambda kv: kv[1])[0] if real else ("profiling" if reasons else None)
@@ -88,15 +111,24 @@ def _janus_stats(jitted, timed_before: Optional[tuple], first_graph_call: Option
         timed = graph_calls / calls if calls else None
     try:
         import janus
+
         text = janus.explain(jitted)
     except Exception as e:
         text = f"janus.explain failed: {_err(e)}"
-    return JanusStats(calls=g("calls"), graph_calls=g("graph_calls"), imperative_calls=g("imperative_calls"),
-                      graphs_built=g("graphs_built"), assumption_failures=g("assumption_failures"),
-                      conversion_failures=g("conversion_failures"),
-                      graph_fraction=(g("graph_calls") / g("calls")) if g("calls") else None,
-                      timed_graph_fraction=timed, first_graph_call=first_graph_call,
-                      top_fallback_reason=top, fallback_reasons=reasons, explain=text[:6000])
+    return JanusStats(
+        calls=g("calls"),
+        graph_calls=g("graph_calls"),
+        imperative_calls=g("imperative_calls"),
+        graphs_built=g("graphs_built"),
+        assumption_failures=g("assumption_failures"),
+        conversion_failures=g("conversion_failures"),
+        graph_fraction=(g("graph_calls") / g("calls")) if g("calls") else None,
+        timed_graph_fraction=timed,
+        first_graph_call=first_graph_call,
+        top_fallback_reason=top,
+        fallback_reasons=reasons,
+        explain=text[:6000],
+    )
 
 
 def _native_counter(fw: str, fn) -> Optional[int]:
@@ -106,6 +138,7 @@ def _native_counter(fw: str, fn) -> Optional[int]:
             return int(fn.experimental_get_tracing_count())
         if fw == "torch":
             from torch._dynamo.utils import counters
+
             return int(counters["stats"]["unique_graphs"])
     except Exception:
         return None
@@ -115,6 +148,7 @@ def _native_counter(fw: str, fn) -> Optional[int]:
 @dataclass
 class _Live:
     """A mode under measurement."""
+
     row: Row
     fn: Callable
     make_batch: Callable[[], tuple]
@@ -138,8 +172,12 @@ class Runner:
         t0 = time.perf_counter()
         if cfg.threads:
             fwk.set_threads(cfg.threads, cfg.frameworks)
-        result = RunResult(tool_version=__version__, started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                           config=cfg, environment=Environment(**fwk.environment(cfg.device, cfg.frameworks)))
+        result = RunResult(
+            tool_version=__version__,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            config=cfg,
+            environment=Environment(**fwk.environment(cfg.device, cfg.frameworks)),
+        )
         known = set(workloads())
         for name in cfg.models:
             if name not in known:
@@ -150,7 +188,7 @@ class Runner:
             for fw in cfg.frameworks:
                 result.rows.extend(self.run_one(name, fw))
         result.environment.load_avg_end = fwk._loadavg()
-        result.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
         result.duration_s = round(time.perf_counter() - t0, 3)
         return result
 
@@ -192,7 +230,7 @@ class Runner:
 
         calls = self._calls_per_repeat(live)
         for r in range(cfg.repeats):
-            order = live[r % len(live):] + live[:r % len(live)] if live else []
+            order = live[r % len(live) :] + live[: r % len(live)] if live else []
             if r % 2 == 1:
                 order.reverse()
             for st in order:
@@ -234,6 +272,7 @@ class Runner:
                 row.implementation = "eager"
             elif mode == "janus":
                 import janus
+
                 st.jitted = st.fn = janus.jit(step_fn, backend=fw)
                 row.implementation = f"janus.jit(backend={fw!r})"
             elif mode == "native":

@@ -1,4 +1,5 @@
 """The results schema (pydantic): one `RunResult` per invocation, written as JSON."""
+
 from __future__ import annotations
 
 from typing import Dict, List, Literal, Optional
@@ -7,9 +8,11 @@ from pydantic import BaseModel, Field
 
 SCHEMA_VERSION = 1
 Mode = Literal["eager", "janus", "native"]
-MEMORY_METHOD = ("peak_mem_mb: increase of the process's ru_maxrss high-water mark (resource.getrusage) "
-                 "over this mode's build + warm-up (0 = stayed under the earlier peak); "
-                 "rss_delta_mb: change of current RSS (/proc/self/statm) over the same span")
+MEMORY_METHOD = (
+    "peak_mem_mb: increase of the process's ru_maxrss high-water mark (resource.getrusage) "
+    "over this mode's build + warm-up (0 = stayed under the earlier peak); "
+    "rss_delta_mb: change of current RSS (/proc/self/statm) over the same span"
+)
 
 
 class RunConfig(BaseModel):
@@ -23,8 +26,11 @@ class RunConfig(BaseModel):
     target_repeat_s: float = Field(0.2, gt=0, description="wall time aimed at per timed batch of calls")
     max_calls_per_repeat: int = Field(200, ge=1)
     max_warmup_calls: int = Field(30, ge=1, description="janus: calls allowed before the first graph-served one")
-    compile_wait_s: float = Field(60.0, ge=0, description="janus: wait this long for a backend's background "
-                                                         "compile before timing the steady state")
+    compile_wait_s: float = Field(
+        60.0,
+        ge=0,
+        description="janus: wait this long for a backend's background compile before timing the steady state",
+    )
     warmup_calls: int = Field(3, ge=0, description="extra untimed calls after the first call (all modes)")
     mode_budget_s: float = Field(20.0, gt=0, description="a mode stops taking timed repeats (after one) past this")
     threads: Optional[int] = Field(None, description="intra-op threads set for torch and tf (None: their defaults)")
@@ -74,9 +80,13 @@ class Row(BaseModel):
     speedup_vs_eager: Optional[float] = Field(None, description="eager ms / this ms")
     ratio_vs_native: Optional[float] = Field(None, description="native ms / this ms (>1: faster than the native graph)")
     first_call_s: Optional[float] = None
-    warmup_s: Optional[float] = Field(None, description=(
-        "eager: first call; native: first call (trace/compile); janus: wall time of the calls up to and "
-        "including the first graph-served one (None: never graph-served during warm-up)"))
+    warmup_s: Optional[float] = Field(
+        None,
+        description=(
+            "eager: first call; native: first call (trace/compile); janus: wall time of the calls up to and "
+            "including the first graph-served one (None: never graph-served during warm-up)"
+        ),
+    )
     warmup_calls: int = 0
     peak_mem_mb: Optional[float] = None
     rss_delta_mb: Optional[float] = None

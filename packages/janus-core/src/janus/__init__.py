@@ -8,6 +8,7 @@
 Every call behaves as the undecorated function would (results, exceptions, changes to
 Python objects, printed output); calls whose assumptions hold run from a graph.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Optional
@@ -20,9 +21,23 @@ from .plugin import backends, hookimpl
 from .runtime import JitFunction
 
 __version__ = "0.1.0"
-__all__ = ["jit", "Config", "Stats", "explain", "backends", "Backend", "Capabilities", "Executable",
-           "JanusError", "BackendNotFound", "Unsupported", "SourceUnavailable", "AssumptionFailed",
-           "JitFunction", "hookimpl"]
+__all__ = [
+    "jit",
+    "Config",
+    "Stats",
+    "explain",
+    "backends",
+    "Backend",
+    "Capabilities",
+    "Executable",
+    "JanusError",
+    "BackendNotFound",
+    "Unsupported",
+    "SourceUnavailable",
+    "AssumptionFailed",
+    "JitFunction",
+    "hookimpl",
+]
 
 
 def jit(fn: Optional[Callable] = None, *, backend: Optional[str] = None, config: Optional[Config] = None) -> Any:
@@ -37,6 +52,7 @@ def jit(fn: Optional[Callable] = None, *, backend: Optional[str] = None, config:
     if isinstance(fn, JitFunction):
         return fn
     import types
+
     if isinstance(fn, types.MethodType):
         return JitFunction(fn.__func__, backend, config, bound_self=fn.__self__)
     if isinstance(fn, (types.FunctionType,)):

@@ -8,10 +8,12 @@ specialized to most general:
 A Python number that took more than `Config.max_scalar_values` values in the profile
 (a learning rate, a step counter) becomes a graph *input*; one that stayed put is a
 guarded constant, and so is one whose values differed within each call but were the same
-set in every call (a stride read from each layer object at one site).  A tensor dimension that varied in the profile becomes unknown (None).
+set in every call (a stride read from each layer object at one site).  A tensor dimension
+that varied in the profile becomes unknown (None).
 A tensor-dependent branch whose profile saw one direction is speculated with an
 in-graph assertion.  A failed assumption relaxes its site (`relax`).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Optional, Set, Tuple
@@ -35,9 +37,10 @@ class Analyzer:
         if site is not None:
             self.relaxed.add(site)
 
-    def assertion_failed(self, site: SiteKey) -> None:
-        self.failed_asserts[site] = self.failed_asserts.get(site, 0) + 1
-        self.relaxed.add(site)
+    def assertion_failed(self, site: Optional[SiteKey]) -> None:
+        if site is not None:  # (an `assert` statement's check has no profile site)
+            self.failed_asserts[site] = self.failed_asserts.get(site, 0) + 1
+            self.relaxed.add(site)
 
     def scalar_is_input(self, site: SiteKey, value) -> bool:
         """Should this Python number be a graph input rather than a constant?"""
@@ -45,7 +48,7 @@ class Analyzer:
             return False  # bools, strings and None steer control flow: keep them constant
         stats = self.profile.stats(site)
         varied = site in self.relaxed or (stats is not None and stats.distinct_values() > self.config.max_scalar_values)
-        if varied and site not in self.relaxed and stats.same_every_run():
+        if varied and site not in self.relaxed and stats is not None and stats.same_every_run():
             # the values vary within a call but not between calls (a stride per layer): constant
             self.decisions[site] = f"{type(value).__name__} constant {value!r} (per object: same values every call)"
             return False

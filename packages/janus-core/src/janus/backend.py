@@ -19,6 +19,7 @@ Subclass `Backend` (and the optional classes you implement), then register a fac
 from a `janus_register_backends` hook (see `janus.hooks`).  The reference backend
 (`janus.reference`) is the smallest complete example.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,7 +61,7 @@ class HostRows(list):
     NumPy forms: `rows[i, j]` (one entry) and `rows[a:b, j]` (a column of some rows).
     Generated host code indexes `rows[i][j]` directly."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> Any:
         if type(index) is tuple and type(index[0]) is slice:
             return [r[index[1]] for r in list.__getitem__(self, index[0])]
         if type(index) is tuple:
@@ -231,8 +232,11 @@ class ConversionRules:
         `cond` branch returns for a value only the other branch computes (never looked at
         when the branch did not run).  Needs `ScheduleOps.zeros` by default."""
         if None in spec.shape or not isinstance(self, ScheduleOps):
-            raise Unsupported("a value computed on one branch of a data-dependent `if` for an effect", "",
-                              "its shape varies between calls or the backend cannot make a placeholder")
+            raise Unsupported(
+                "a value computed on one branch of a data-dependent `if` for an effect",
+                "",
+                "its shape varies between calls or the backend cannot make a placeholder",
+            )
         return self.zeros, (tuple(spec.shape), spec), {}
 
 
@@ -261,7 +265,7 @@ class ScheduleOps:
     def stack_results(self, rows: Sequence[Any], spec: TensorSpec) -> Any:
         """Per-node results (tensors of `spec`) stacked into one tensor; no rows: zero rows."""
         if not rows:
-            return self.zeros((0,) + tuple(spec.shape), spec)
+            return self.zeros((0,) + tuple(d or 0 for d in spec.shape), spec)
         return self.stack_rows(rows, spec)
 
     @staticmethod

@@ -1,4 +1,5 @@
 """User-facing configuration and statistics (pydantic models)."""
+
 from __future__ import annotations
 
 from typing import Dict, Literal
@@ -15,19 +16,26 @@ class Config(BaseModel):
     profile_runs: int = Field(2, ge=1, description="imperative, profiled calls before the first graph")
     max_graphs: int = Field(8, ge=1, description="specializations kept per function (LRU)")
     fallback: Literal["imperative", "raise"] = Field(
-        "imperative", description="what an unsupported construct does: run imperatively, or raise JanusError")
+        "imperative", description="what an unsupported construct does: run imperatively, or raise JanusError"
+    )
     max_scalar_values: int = Field(
-        1, ge=1, description="distinct values a Python scalar may take in the profile before it becomes a graph input")
+        1, ge=1, description="distinct values a Python scalar may take in the profile before it becomes a graph input"
+    )
     max_regenerations: int = Field(
-        32, ge=0, description="graph builds per function after which it stays with what it has")
+        32, ge=0, description="graph builds per function after which it stays with what it has"
+    )
     compile_mode: Literal["default", "off", "fx", "inductor", "tiered"] = Field(
-        "default", description="backend compilation tier (torch: fx graph, Inductor, or fx first then Inductor)")
+        "default", description="backend compilation tier (torch: fx graph, Inductor, or fx first then Inductor)"
+    )
     passes: bool = Field(True, description="run DCE, CSE and constant folding on each graph")
     conversion_timeout: float = Field(
-        30.0, gt=0, description="seconds one conversion may take before the call runs imperatively instead")
+        30.0, gt=0, description="seconds one conversion may take before the call runs imperatively instead"
+    )
     recursion: Literal["schedule", "inline"] = Field(
-        "schedule", description="recursion over a Python structure: a graph loop over a host schedule, or "
-                                "inlined per structure (one graph per tree shape)")
+        "schedule",
+        description="recursion over a Python structure: a graph loop over a host schedule, or "
+        "inlined per structure (one graph per tree shape)",
+    )
 
 
 class Stats(BaseModel):

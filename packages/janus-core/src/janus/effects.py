@@ -9,6 +9,7 @@ committed only when that branch ran.
 
 Each kind is a frozen record with one `apply`; `commit` is the loop.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,52 +54,52 @@ class _OnHost(Effect):
 
 
 class SetAttr(_OnHost):
-    def write(self, obj, name, value):
+    def write(self, obj: Any, name: Any, value: Any) -> None:
         setattr(obj, name, value)
 
 
 class DelAttr(_OnHost):
-    def write(self, obj, name):
+    def write(self, obj: Any, name: Any) -> None:
         delattr(obj, name)
 
 
 class SetItem(_OnHost):
-    def write(self, obj, key, value):
+    def write(self, obj: Any, key: Any, value: Any) -> None:
         obj[key] = value
 
 
 class DelItem(_OnHost):
-    def write(self, obj, key):
+    def write(self, obj: Any, key: Any) -> None:
         del obj[key]
 
 
 class Append(_OnHost):
-    def write(self, obj, value):
+    def write(self, obj: Any, value: Any) -> None:
         obj.append(value)
 
 
 class Extend(_OnHost):
-    def write(self, obj, values):
+    def write(self, obj: Any, values: Any) -> None:
         obj.extend(values)
 
 
 class Insert(_OnHost):
-    def write(self, obj, index, value):
+    def write(self, obj: Any, index: Any, value: Any) -> None:
         obj.insert(index, value)
 
 
 class Clear(_OnHost):
-    def write(self, obj):
+    def write(self, obj: Any) -> None:
         obj.clear()
 
 
 class Reverse(_OnHost):
-    def write(self, obj):
+    def write(self, obj: Any) -> None:
         obj.reverse()
 
 
 class Add(_OnHost):
-    def write(self, obj, value):
+    def write(self, obj: Any, value: Any) -> None:
         obj.add(value)
 
 
@@ -111,7 +112,7 @@ class Assign(_OnHost):
 
 @dataclass(frozen=True)
 class Print(Effect):
-    args: tuple          # a snapshot template, rendered as it was when print ran
+    args: tuple  # a snapshot template, rendered as it was when print ran
     sep: Any
     end: Any
     flush: bool
@@ -139,8 +140,19 @@ class Call(Effect):
 
 
 #: effect kind (the converter's name for a write) -> its record
-ON_HOST = {"setattr": SetAttr, "delattr": DelAttr, "setitem": SetItem, "delitem": DelItem, "append": Append,
-           "extend": Extend, "insert": Insert, "clear": Clear, "reverse": Reverse, "add": Add, "assign": Assign}
+ON_HOST = {
+    "setattr": SetAttr,
+    "delattr": DelAttr,
+    "setitem": SetItem,
+    "delitem": DelItem,
+    "append": Append,
+    "extend": Extend,
+    "insert": Insert,
+    "clear": Clear,
+    "reverse": Reverse,
+    "add": Add,
+    "assign": Assign,
+}
 
 
 def commit(effects: Sequence[Effect], m: Materializer) -> None:

@@ -1,4 +1,5 @@
 """Exceptions JANUS raises itself.  User code's own exceptions always pass through unchanged."""
+
 from __future__ import annotations
 
 

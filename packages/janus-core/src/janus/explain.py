@@ -1,13 +1,15 @@
 """`janus.explain`: what JANUS did with a function, in words."""
+
 from __future__ import annotations
 
-from typing import List
+from typing import Any, List
 
 
-def explain(fn) -> str:
+def explain(fn: Any) -> str:
     """Specializations with their guards (and the source lines they came from), graphs,
     deferred effects, speculated branches and loop counts, and every fallback reason."""
     from .runtime import JitFunction
+
     if not isinstance(fn, JitFunction):
         raise TypeError(f"janus.explain expects a function returned by janus.jit, got {type(fn).__name__}")
     st = fn._state
@@ -30,8 +32,10 @@ def explain(fn) -> str:
     for spec in list(retired) + list(st.cache.values()):
         conv = spec.conversion
         state = f" ({spec.retired_because})" if spec in retired else ""
-        lines.append(f"  specialization #{spec.number}{state}: {spec.hits} graph calls, built in "
-                     f"{spec.build_seconds * 1e3:.1f} ms, executable: {spec.executable.describe()}")
+        lines.append(
+            f"  specialization #{spec.number}{state}: {spec.hits} graph calls, built in "
+            f"{spec.build_seconds * 1e3:.1f} ms, executable: {spec.executable.describe()}"
+        )
         lines.append("    guards:")
         lines += [f"      {g.describe()}" for g in conv.guards]
         if conv.asserts:
@@ -40,8 +44,10 @@ def explain(fn) -> str:
                 lines.append(f"      {site}  failed {spec.assertion_failures.get(site, 0)} times")
         if conv.effects:
             lines.append("    deferred effects, in program order:")
-            lines += [f"      {e.kind} at {e.site}" + (" (on a branch of a graph cond)" if e.conds else "")
-                      for e in conv.effects]
+            lines += [
+                f"      {e.kind} at {e.site}" + (" (on a branch of a graph cond)" if e.conds else "")
+                for e in conv.effects
+            ]
         lines.append("    graph:")
         lines += ["      " + line for line in spec.graph_text.splitlines()]
     if st.analyzer is not None and st.analyzer.decisions:
@@ -50,5 +56,7 @@ def explain(fn) -> str:
             lines.append(f"    {k[0].rsplit('/', 1)[-1]}:{k[1]}:{k[2]}  {decision}")
     if st.analyzer is not None and st.analyzer.failed_asserts:
         lines.append("  relaxed after failed speculation:")
-        lines += [f"    {k[0].rsplit('/', 1)[-1]}:{k[1]} failed {n} times" for k, n in st.analyzer.failed_asserts.items() if k]
+        lines += [
+            f"    {k[0].rsplit('/', 1)[-1]}:{k[1]} failed {n} times" for k, n in st.analyzer.failed_asserts.items() if k
+        ]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ effects and the result need, or None when an assumption does not hold.  Only lon
 objects (module dicts, types, code objects, the jitted function) are bound into it:
 never a caller's fresh object.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -21,10 +22,10 @@ from .paths import Path, render_expr, typed_snapshot, untyped
 
 @dataclass
 class Guard:
-    kind: str            # type | value | tensor | code | identity | len | keys | contains | equals | alias | expr
+    kind: str  # type | value | tensor | code | identity | len | keys | contains | equals | alias | expr
     path: Optional[Path]
     expect: Any
-    site: str = ""       # "file:line: expression"
+    site: str = ""  # "file:line: expression"
     relax: Optional[Tuple] = None  # the profile site whose assumption this guards
 
     def key(self) -> tuple:
@@ -53,8 +54,11 @@ _DESCRIBE: Dict[str, Callable[[Guard], str]] = {
     "contains": lambda g: f"({g.expect[0]!r} in {g.path}) is {g.expect[1]}",
     "equals": lambda g: f"{g.path} == {untyped(g.expect)!r:.80}",
     "alias": lambda g: f"{g.path} is {g.expect}",
-    "expr": lambda g: (f"bool({render_expr(g.expect[0])}) is {g.expect[2]}" if g.expect[1]
-                       else f"{render_expr(g.expect[0])} == {g.expect[2]!r}"),
+    "expr": lambda g: (
+        f"bool({render_expr(g.expect[0])}) is {g.expect[2]}"
+        if g.expect[1]
+        else f"{render_expr(g.expect[0])} == {g.expect[2]!r}"
+    ),
 }
 
 
@@ -86,15 +90,21 @@ class _Namespace:
 
 
 def _literal(value: Any) -> Optional[str]:
-    if type(value) in (int, str, bool, type(None)) or (type(value) is float and value == value and value not in (float("inf"), float("-inf"))):
+    if type(value) in (int, str, bool, type(None)) or (
+        type(value) is float and value == value and value not in (float("inf"), float("-inf"))
+    ):
         return repr(value)
-    if type(value) is tuple and all(_literal(v) is not None for v in value):
-        return "(" + "".join(_literal(v) + ", " for v in value) + ")"
+    if type(value) is tuple:
+        parts = [_literal(v) for v in value]
+        if all(p is not None for p in parts):
+            return "(" + "".join(f"{p}, " for p in parts) + ")"
     return None
 
 
 class GuardCompiler:
-    def __init__(self, fn: Callable, backend, globals_dicts: List[dict], object_roots: List[Any], builders=()):
+    def __init__(
+        self, fn: Optional[Callable], backend, globals_dicts: List[dict], object_roots: List[Any], builders=()
+    ):
         self.builders = list(builders)
         self.fn = fn
         self.backend = backend
@@ -102,7 +112,7 @@ class GuardCompiler:
         self.globals_dicts = globals_dicts
         self.object_roots = object_roots
         self.lines: List[str] = []
-        self.exprs: Dict[Path, str] = {}
+        self.exprs: Dict[Any, str] = {}  # Path (or a schedule key) -> the variable holding it
 
     def path_expr(self, path: Path) -> str:
         if path in self.exprs:
@@ -123,8 +133,12 @@ class GuardCompiler:
                 value = self.render(path.root[1])  # first: it names the values it uses
                 var = f"__v{len(self.exprs)}"
                 # an exception here is the function's own (eager raises it too): not a miss
-                self.lines += ["try:", f"    {var} = {value}",
-                               "except Exception:", f"    return {self.ns.bind(HOST_RAISED, '__raised')}"]
+                self.lines += [
+                    "try:",
+                    f"    {var} = {value}",
+                    "except Exception:",
+                    f"    return {self.ns.bind(HOST_RAISED, '__raised')}",
+                ]
                 self.exprs[path] = var
                 return var
             elif kind == "derived":  # a host schedule computed from an outside structure
@@ -142,7 +156,11 @@ class GuardCompiler:
             parent = self.path_expr(Path(path.root, path.steps[:-1]))
             kind, arg = path.steps[-1]
             if kind == "attr":
-                expr = f"{parent}.{arg}" if arg.isidentifier() and not keyword.iskeyword(arg) else f"getattr({parent}, {arg!r})"
+                expr = (
+                    f"{parent}.{arg}"
+                    if arg.isidentifier() and not keyword.iskeyword(arg)
+                    else f"getattr({parent}, {arg!r})"
+                )
             elif kind == "item":
                 lit = _literal(arg)
                 expr = f"{parent}[{lit if lit is not None else self.ns.bind(arg)}]"
@@ -172,7 +190,9 @@ class GuardCompiler:
             e = self.render(tree)
             if truth:
                 return f"bool({e}) is {expect!r}"
-            return f"type(__x := {e}) is {self.ns.bind(type(expect))} and __x == {_literal(expect) or self.ns.bind(expect)}"
+            rhs = _literal(expect) or self.ns.bind(expect)
+            return f"type(__x := {e}) is {self.ns.bind(type(expect))} and __x == {rhs}"
+        assert g.path is not None, f"internal: a {k} guard without a path"
         e = self.path_expr(g.path)
         if k == "type":
             return f"type({e}) is {self.ns.bind(g.expect)}"
@@ -217,27 +237,32 @@ class GuardCompiler:
         return lines
 
     def define(self, signature: str, lines: List[str], label: str) -> Tuple[Callable, str]:
-        src = [f"def __janus_guard__({signature}):", "    try:"] + [f"        {line}" for line in lines] + \
-              ["    except Exception:", "        return None"]
+        src = (
+            [f"def __janus_guard__({signature}):", "    try:"]
+            + [f"        {line}" for line in lines]
+            + ["    except Exception:", "        return None"]
+        )
         text = "\n".join(src)
         namespace = dict(self.ns.values)
         exec(compile(text, f"<janus {label}>", "exec"), namespace)
         return namespace["__janus_guard__"], text
 
     def compile(self, guards: List[Guard], input_paths: List[Path], host_paths: List[Path]) -> Tuple[Callable, str]:
-        signature, defaults = self._signature()
+        assert self.fn is not None, "internal: a call guard needs its function"
+        signature, defaults = self._signature(self.fn)
         fn = self.ns.bind(self.fn, "__fn")
         # the function may have been given other code since the graph was built
-        lines = [f"if {fn}.__code__ is not {self.ns.bind(self.fn.__code__, '__code')}: return None"]
+        code = getattr(self.fn, "__code__", None)
+        lines = [f"if {fn}.__code__ is not {self.ns.bind(code, '__code')}: return None"]
         lines += defaults + self.body(guards, input_paths, host_paths)
         return self.define(signature, lines, f"guard of {getattr(self.fn, '__qualname__', '?')}")
 
-    def _signature(self) -> Tuple[str, List[str]]:
+    def _signature(self, function: Callable) -> Tuple[str, List[str]]:
         """The function's parameters, and lines that fill in an omitted argument from the
         function's *current* `__defaults__`/`__kwdefaults__` (as Python does on each call)."""
         parts: List[str] = []
         defaults: List[str] = []
-        sig = inspect.signature(self.fn)
+        sig = inspect.signature(function)
         positional = [p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         omitted, fn = self.ns.bind(_OMITTED, "__omitted"), self.ns.bind(self.fn, "__fn")
         saw_kwonly = False
@@ -256,8 +281,11 @@ class GuardCompiler:
                 text = "**" + p.name
             if p.default is not p.empty:
                 text += "=" + omitted
-                current = (f"{fn}.__kwdefaults__[{p.name!r}]" if p.kind is p.KEYWORD_ONLY
-                           else f"{fn}.__defaults__[{positional.index(p.name) - len(positional)}]")
+                current = (
+                    f"{fn}.__kwdefaults__[{p.name!r}]"
+                    if p.kind is p.KEYWORD_ONLY
+                    else f"{fn}.__defaults__[{positional.index(p.name) - len(positional)}]"
+                )
                 defaults.append(f"if {p.name} is {omitted}: {p.name} = {current}")
             parts.append(text)
         if last_posonly:

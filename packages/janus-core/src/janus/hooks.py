@@ -1,6 +1,7 @@
 """The plugin contract: the pluggy project ``janus``, its typed hook specifications and the
 events they carry, and the registrar a plugin registers its backends with.  A leaf
 module: plugins import it without importing the plugin manager."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ class JanusSpec:
     """The hooks a plugin may implement."""
 
     @hookspec
-    def janus_register_backends(self, register: "BackendRegistrar") -> None:
+    def janus_register_backends(self, register: BackendRegistrar) -> None:
         """Register backends: ``register(name, factory, claims=...)``.  Do not import the
         framework here; `factory()` is called lazily and returns a `janus.Backend`."""
 
@@ -56,11 +57,12 @@ class _Entry:
 class BackendRegistrar:
     """Handed to `janus_register_backends`; records lazily created backends."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._entries: Dict[str, _Entry] = {}
 
-    def __call__(self, name: str, factory: Callable[[], Any], *,
-                 claims: Optional[Callable[[Any], bool]] = None) -> None:
+    def __call__(
+        self, name: str, factory: Callable[[], Any], *, claims: Optional[Callable[[Any], bool]] = None
+    ) -> None:
         """Register backend `name`.  `claims(value)` answers, without importing the
         framework, whether `value` is this backend's tensor (used to pick a backend)."""
         if not name or not isinstance(name, str):

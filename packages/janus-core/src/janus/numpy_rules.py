@@ -1,6 +1,7 @@
 """Which NumPy calls write into their arguments.  janus-core depends on NumPy: the
 reference backend (NumPy arrays are its tensors) and the default rule for library calls
 evaluated during conversion both need to know."""
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -8,8 +9,9 @@ from typing import Any, Dict
 #: functions that write into an argument
 MUTATING_FUNCTIONS = frozenset({"copyto", "put", "place", "putmask", "fill_diagonal"})
 #: ndarray methods that change the array in place
-MUTATING_METHODS = frozenset({"fill", "sort", "resize", "itemset", "put", "partition", "setflags", "setfield",
-                              "byteswap"})
+MUTATING_METHODS = frozenset(
+    {"fill", "sort", "resize", "itemset", "put", "partition", "setflags", "setfield", "byteswap"}
+)
 
 
 def is_numpy(func: Any) -> bool:

@@ -6,6 +6,7 @@ through attributes, items and cells.  Guards and graph inputs are paths, evaluat
 again on every call, so no cached graph holds a caller's object by identity.  Shared by
 the converter (which records paths), the guard compiler and the runtime.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,13 +22,13 @@ class Path:
     root: Tuple
     steps: Tuple = ()
 
-    def attr(self, name: str) -> "Path":
+    def attr(self, name: str) -> Path:
         return Path(self.root, self.steps + (("attr", name),))
 
-    def item(self, key: Any) -> "Path":
+    def item(self, key: Any) -> Path:
         return Path(self.root, self.steps + (("item", key),))
 
-    def cell(self, index: int) -> "Path":
+    def cell(self, index: int) -> Path:
         return Path(self.root, self.steps + (("cell", index),))
 
     def __str__(self) -> str:
@@ -43,8 +44,13 @@ class Path:
 
 
 _ROOT_TEXT = {
-    "arg": lambda r: r[1], "global": lambda r: f"{r[2]}", "gdict": lambda r: "globals()", "obj": lambda r: r[2],
-    "node": lambda r: "<node>", "derived": lambda r: f"schedule({r[2]}).{r[3]}", "expr": lambda r: render_expr(r[1]),
+    "arg": lambda r: r[1],
+    "global": lambda r: f"{r[2]}",
+    "gdict": lambda r: "globals()",
+    "obj": lambda r: r[2],
+    "node": lambda r: "<node>",
+    "derived": lambda r: f"schedule({r[2]}).{r[3]}",
+    "expr": lambda r: render_expr(r[1]),
 }
 
 

@@ -5,6 +5,7 @@ A backend package exposes a module in the entry-point group ``janus`` that imple
 `janus_register_backends(register)`.  That module must not import its framework:
 `register` takes a *factory*, called the first time the backend is used.
 """
+
 from __future__ import annotations
 
 import threading
@@ -16,8 +17,18 @@ from .errors import BackendNotFound
 from .hooks import PROJECT, BackendRegistrar, FallbackEvent, GraphBuiltEvent, JanusSpec, hookimpl, hookspec
 from .reference import plugin as reference_plugin
 
-__all__ = ["PROJECT", "hookspec", "hookimpl", "FallbackEvent", "GraphBuiltEvent", "JanusSpec", "BackendRegistrar",
-           "PluginManager", "plugins", "backends"]
+__all__ = [
+    "PROJECT",
+    "hookspec",
+    "hookimpl",
+    "FallbackEvent",
+    "GraphBuiltEvent",
+    "JanusSpec",
+    "BackendRegistrar",
+    "PluginManager",
+    "plugins",
+    "backends",
+]
 
 
 class PluginManager:
@@ -67,7 +78,8 @@ class PluginManager:
         if entry is None:
             raise BackendNotFound(
                 f"no JANUS backend named {name!r}; installed backends: {', '.join(sorted(reg._entries))}. "
-                f"Install one with e.g. `pip install janus-backend-torch` or `pip install janus-backend-tf`.")
+                f"Install one with e.g. `pip install janus-backend-torch` or `pip install janus-backend-tf`."
+            )
         if entry.instance is None:
             with self._lock:
                 if entry.instance is None:

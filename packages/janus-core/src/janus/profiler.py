@@ -6,6 +6,7 @@ subscripts; branch directions of `if`; trip counts of loops; and it routes calls
 user Python functions through their own instrumented copies, so the functions the
 converter will inline are profiled too.  The original function object is untouched.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,9 +15,9 @@ import types
 from collections import Counter
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .source import get_source, is_user_function, site_key
 from .errors import SourceUnavailable
 from .ir.spec import is_const_like
+from .source import get_source, is_user_function, site_key
 
 SiteKey = Tuple[str, int, int, int, int]
 _MAX_VALUES = 8
@@ -54,8 +55,10 @@ class SiteStats:
         return all(_typed(r) == first for r in runs[1:])
 
     def __repr__(self) -> str:
-        return (f"SiteStats(n={self.count}, types={sorted(t.__name__ for t in self.types)}, values={self.values}, "
-                f"specs={sorted(map(str, self.specs))}, branches={dict(self.branches)}, trips={self.trips[-8:]})")
+        return (
+            f"SiteStats(n={self.count}, types={sorted(t.__name__ for t in self.types)}, values={self.values}, "
+            f"specs={sorted(map(str, self.specs))}, branches={dict(self.branches)}, trips={self.trips[-8:]})"
+        )
 
 
 def _typed(values: List[Any]) -> set:
@@ -201,14 +204,18 @@ class Profiler:
         _Instrument(src.filename, self._keys).visit(node)
         if "__class__" in fn.__code__.co_freevars:  # keep zero-argument super() working
             node.body.insert(0, ast.Expr(ast.Name("__class__", ast.Load())))
-        freevars = list(_HOOKS) + [v for v in fn.__code__.co_freevars]
+        freevars = list(_HOOKS) + list(fn.__code__.co_freevars)
         # the def gets a private name so that a function calling itself by its global name
         # still looks itself up as a global (not as a cell of the factory)
         real_name, node.name = node.name, "__janus_instrumented__"
         factory = ast.FunctionDef(
-            name="__janus_factory__", args=ast.arguments(posonlyargs=[], args=[ast.arg(v) for v in freevars],
-                                                         kwonlyargs=[], kw_defaults=[], defaults=[]),
-            body=[node, ast.Return(ast.Name(node.name, ast.Load()))], decorator_list=[])
+            name="__janus_factory__",
+            args=ast.arguments(
+                posonlyargs=[], args=[ast.arg(v) for v in freevars], kwonlyargs=[], kw_defaults=[], defaults=[]
+            ),
+            body=[node, ast.Return(ast.Name(node.name, ast.Load()))],
+            decorator_list=[],
+        )
         module = ast.Module(body=[factory], type_ignores=[])
         ast.fix_missing_locations(module)
         code = compile(module, src.filename, "exec")
@@ -240,7 +247,13 @@ class _Instrument(ast.NodeTransformer):
         self.depth -= 1
         if top:  # record the parameters on entry
             a = node.args
-            params = a.posonlyargs + a.args + ([a.vararg] if a.vararg else []) + a.kwonlyargs + ([a.kwarg] if a.kwarg else [])
+            params = (
+                a.posonlyargs
+                + a.args
+                + ([a.vararg] if a.vararg else [])
+                + a.kwonlyargs
+                + ([a.kwarg] if a.kwarg else [])
+            )
             node.body[:0] = [ast.Expr(self._call("__jp__", self._k(p), ast.Name(p.arg, ast.Load()))) for p in params]
         return node
 

@@ -12,6 +12,7 @@ take that lock without waiting: a thread that finds it held runs the call eagerl
 graph that reads outside Python state its effects write holds `HEAP_LOCK` from the guard
 (the read) to the commit (the write), as eager does that read-modify-write in one step.
 """
+
 from __future__ import annotations
 
 import functools
@@ -32,9 +33,9 @@ from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
+from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
 from .templates import Materializer
-from .selection import claim_backend, claim_closure, foreign_backend
 
 #: held from the guard to the commit by graphs that read Python state their effects write
 HEAP_LOCK = threading.RLock()
@@ -76,11 +77,25 @@ _DISABLED = _DisabledFlag([False])
 class _Counters:
     """Plain counters on the hot path; `JitFunction.stats` snapshots them as a pydantic Stats."""
 
-    __slots__ = tuple(Stats.model_fields) + ("_reasons_lock",)
+    __slots__ = (
+        "calls",
+        "graph_calls",
+        "imperative_calls",
+        "profiled_calls",
+        "graphs_built",
+        "graphs_evicted",
+        "guard_misses",
+        "assumption_failures",
+        "conversion_failures",
+        "fallback_reasons",
+        "_reasons_lock",
+    )
 
-    def __init__(self):
-        for name in Stats.model_fields:
-            setattr(self, name, {} if name == "fallback_reasons" else 0)
+    def __init__(self) -> None:
+        self.calls = self.graph_calls = self.imperative_calls = self.profiled_calls = 0
+        self.graphs_built = self.graphs_evicted = self.guard_misses = 0
+        self.assumption_failures = self.conversion_failures = 0
+        self.fallback_reasons: Dict[str, int] = {}
         self._reasons_lock = threading.Lock()
 
     def reason(self, reason: str) -> None:
@@ -90,19 +105,25 @@ class _Counters:
     def snapshot(self) -> Stats:
         with self._reasons_lock:
             reasons = dict(self.fallback_reasons)
-        return Stats(**{name: (reasons if name == "fallback_reasons" else getattr(self, name))
-                        for name in Stats.model_fields})
+        return Stats(**{name: getattr(self, name) for name in self.__slots__[:-2]}, fallback_reasons=reasons)
 
 
 class JitFunction:
     """A function under JANUS.  Call it like the original."""
 
-    def __init__(self, fn: Callable, backend: Optional[str] = None, config: Optional[Config] = None,
-                 bound_self: Any = None, _shared: Optional["JitFunction"] = None):
+    def __init__(
+        self,
+        fn: Callable,
+        backend: Optional[str] = None,
+        config: Optional[Config] = None,
+        bound_self: Any = None,
+        _shared: Optional[JitFunction] = None,
+    ):
         self.__wrapped__ = fn
         self.__janus_function__ = fn
         functools.update_wrapper(self, fn, updated=())
         self._bound_self = bound_self
+        self._state: _State
         if _shared is not None:  # a method bound to an instance shares the class-level state
             self._state = _shared._state
             return
@@ -155,15 +176,15 @@ class _State:
         self.config = config
         self.backend_name = backend_name
         self.backend_chosen_by = "the caller" if backend_name is not None else ""
-        self.backend = None
+        self.backend: Any = None  # chosen at the first call
         self.stats = _Counters()
         self.lock = threading.RLock()
         #: number -> specialization; replaced (never changed) under `lock`, read without it
         self.cache: Dict[int, Specialization] = {}
         self.mru: Optional[Specialization] = None
-        self.profile: Optional[Profile] = None
-        self.profiler: Optional[Profiler] = None
-        self.analyzer: Optional[Analyzer] = None
+        self.profile: Any = None
+        self.profiler: Any = None
+        self.analyzer: Any = None
         self.pending_conversion = False
         #: the last few specializations dropped (failed speculation, broken graph), for explain
         self.retired: List[Specialization] = []
@@ -200,14 +221,16 @@ class _State:
                     if got is not None:
                         return self._run_graph(spec, got, args, kwargs)
         except TypeError:  # the arguments do not bind to the signature: eager raises its own error
-            return self._imperative(args, kwargs, "the arguments do not match the signature", "arguments",
-                                    profile=False)
+            return self._imperative(
+                args, kwargs, "the arguments do not match the signature", "arguments", profile=False
+            )
         return self._miss(args, kwargs)
 
     def _run_graph(self, spec: Specialization, got, args, kwargs):
         if got is HOST_RAISED:
-            return self._imperative(args, kwargs, "computing a Python value on the host raised", "host-raised",
-                                    profile=False)
+            return self._imperative(
+                args, kwargs, "computing a Python value on the host raised", "host-raised", profile=False
+            )
         if not spec.conversion.read_modify_write:
             return self._execute(spec, got, args, kwargs)
         with HEAP_LOCK:  # read again under the lock: the read and the commit are one step
@@ -224,7 +247,7 @@ class _State:
             return self._assumption_failed(spec, e, args, kwargs)
         except EffectsApplied as e:  # an update already ran: re-running would apply it twice
             self.stats.graph_calls += 1
-            before = spec.conversion.effects[:spec.conversion.effects_before_update]
+            before = spec.conversion.effects[: spec.conversion.effects_before_update]
             commit_known(before, Materializer(None, hosts, self.backend.to_python, self.backend))
             raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
@@ -278,8 +301,9 @@ class _State:
                 self.imperative_reason = f"its graphs raised where eager did not ({reason})"
                 self.gave_up = True
         if self.config.fallback == "raise":
-            raise JanusError(f"janus.jit({self.name}): specialization #{spec.number} {reason} where eager "
-                             f"did not; it was retired")
+            raise JanusError(
+                f"janus.jit({self.name}): specialization #{spec.number} {reason} where eager did not; it was retired"
+            )
 
     def _retire(self, spec: Specialization, why: str) -> None:
         """Drop `spec` from the cache (under `lock`)."""
@@ -294,8 +318,9 @@ class _State:
         if self.imperative_reason is not None:
             return self._imperative(args, kwargs, self.imperative_reason, "unsupported", profile=False)
         if not self.lock.acquire(blocking=False):  # another thread profiles or builds: run eagerly
-            return self._imperative(args, kwargs, "another thread is profiling or building this function", "busy",
-                                    profile=False)
+            return self._imperative(
+                args, kwargs, "another thread is profiling or building this function", "busy", profile=False
+            )
         try:
             return self._miss_locked(args, kwargs)
         finally:
@@ -322,7 +347,9 @@ class _State:
         got = spec.guard(*args, **kwargs)
         if got is None:
             self.pending_conversion = True
-            return self._imperative(args, kwargs, "internal: a new specialization rejected the call it was built for", "error")
+            return self._imperative(
+                args, kwargs, "internal: a new specialization rejected the call it was built for", "error"
+            )
         return self._run_graph(spec, got, args, kwargs)
 
     def _build(self, args, kwargs) -> Optional[Specialization]:
@@ -342,8 +369,9 @@ class _State:
             dropped = set(prune_inputs(conversion.graph))
             # a Python number computed on the host is computed on every call even when the
             # graph does not use it: computing it may raise, as it does in eager
-            conversion.host_paths += [p for i, p in enumerate(conversion.input_paths)
-                                      if i in dropped and p.root[0] == "expr"]
+            conversion.host_paths += [
+                p for i, p in enumerate(conversion.input_paths) if i in dropped and p.root[0] == "expr"
+            ]
             conversion.input_paths = [p for i, p in enumerate(conversion.input_paths) if i not in dropped]
             verify(conversion.graph)
             graph_text = format_graph(conversion.graph)
@@ -357,14 +385,20 @@ class _State:
             return self._conversion_failed("conversion stopped: the function recurses too deeply to convert", None)
         except Exception as e:  # the function raised for these arguments during conversion
             where = _innermost(e.__traceback__)
-            return self._conversion_failed(f"conversion stopped: {type(e).__name__}: {e} (raised at {where})"[:300], None)
+            return self._conversion_failed(
+                f"conversion stopped: {type(e).__name__}: {e} (raised at {where})"[:300], None
+            )
         self.numbers += 1
-        spec = Specialization(self.numbers, guard, guard_src, executable, conversion, graph_text, time.perf_counter() - t0)
+        spec = Specialization(
+            self.numbers, guard, guard_src, executable, conversion, graph_text, time.perf_counter() - t0
+        )
         res = conversion.result
         if not conversion.effects and res[0] == "out" and res[2] is None:
             spec.fast_result = res[1]  # the result is one graph output: nothing to commit or rebuild
         self._publish(spec)
-        plugins.hook.janus_on_graph_built(event=GraphBuiltEvent(self.name, self.backend.name, graph_text, spec.build_seconds))
+        plugins.hook.janus_on_graph_built(
+            event=GraphBuiltEvent(self.name, self.backend.name, graph_text, spec.build_seconds)
+        )
         return spec
 
     def _publish(self, spec: Specialization) -> None:
@@ -402,13 +436,13 @@ class _State:
             if self.config.fallback == "raise" and kind == "unsupported":
                 raise JanusError(f"janus.jit({self.name}) cannot run from a graph: {reason}")
             plugins.hook.janus_on_fallback(event=FallbackEvent(self.name, reason, kind))
-        if profile and self.profiler is not None and not self.gave_up:
-            if self.lock.acquire(blocking=False):  # the profile is written under the lock
-                try:
-                    stats.profiled_calls += 1
-                    return self.profiler.call(self.fn, args, kwargs)
-                finally:
-                    self.lock.release()
+        # the profile is written under the lock
+        if profile and self.profiler is not None and not self.gave_up and self.lock.acquire(blocking=False):
+            try:
+                stats.profiled_calls += 1
+                return self.profiler.call(self.fn, args, kwargs)
+            finally:
+                self.lock.release()
         if self.backend is not None:
             return self.backend.run_imperative(self.fn, args, kwargs)
         return self.fn(*args, **kwargs)
@@ -426,14 +460,16 @@ class _State:
         if self.backend_chosen_by == "default":
             self._use_backend(foreign)
             return None
-        return (f"the arguments hold {foreign} tensors, but this function runs on backend "
-                f"{self.backend_name} (chosen by {self.backend_chosen_by})")
+        return (
+            f"the arguments hold {foreign} tensors, but this function runs on backend "
+            f"{self.backend_name} (chosen by {self.backend_chosen_by})"
+        )
 
     def _use_backend(self, claimed: Optional[str]) -> None:
         if self.backend_chosen_by != "the caller":
             self.backend_name = claimed or "reference"
             self.backend_chosen_by = "the arguments" if claimed else "default"
-        self.backend = plugins.get(self.backend_name)
+        self.backend = plugins.get(self.backend_name or "reference")
         self.profile = Profile(lambda v: self.backend.spec_of(v) if self.backend.owns(v) else None)
         self.profiler = Profiler(self.profile, tuple(self.backend.framework_modules))
         self.analyzer = Analyzer(self.profile, self.config)

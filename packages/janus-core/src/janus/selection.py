@@ -1,4 +1,5 @@
 """Which backend a call's values belong to (the one that claims its tensors)."""
+
 from __future__ import annotations
 
 import types
@@ -41,7 +42,7 @@ def claim_closure(fn: Any) -> Optional[str]:
 
 def _filled(cell) -> bool:
     try:
-        cell.cell_contents
+        _ = cell.cell_contents
         return True
     except ValueError:
         return False

@@ -1,4 +1,5 @@
 """Getting a function's AST, and Python's scoping rules for the names in it."""
+
 from __future__ import annotations
 
 import ast
@@ -7,7 +8,7 @@ import sysconfig
 import textwrap
 import types
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, Iterable, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, Iterable, Optional, Tuple, Union
 
 from .errors import SourceUnavailable
 
@@ -18,25 +19,29 @@ FuncNode = Union[ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda]
 class FunctionSource:
     node: FuncNode
     filename: str
-    scope: "Scope"
+    scope: Scope
 
 
 _cache: Dict[types.CodeType, FunctionSource] = {}
 
 
-def get_source(fn: types.FunctionType) -> FunctionSource:
+def get_source(fn: Any) -> FunctionSource:
     """The AST of `fn` (line numbers as in its file), cached per code object."""
     code = getattr(fn, "__code__", None)
     if code is None:
-        raise SourceUnavailable(f"{fn!r} is not a Python function (a builtin or C extension); its source cannot be read")
+        raise SourceUnavailable(
+            f"{fn!r} is not a Python function (a builtin or C extension); its source cannot be read"
+        )
     hit = _cache.get(code)
     if hit is not None:
         return hit
     try:
         lines, first = inspect.getsourcelines(fn)
     except (OSError, TypeError) as e:
-        raise SourceUnavailable(f"the source of {code.co_name} ({code.co_filename}) cannot be retrieved: {e}; "
-                                f"functions built by exec/eval or in a REPL run imperatively") from None
+        raise SourceUnavailable(
+            f"the source of {code.co_name} ({code.co_filename}) cannot be retrieved: {e}; "
+            f"functions built by exec/eval or in a REPL run imperatively"
+        ) from None
     text = "".join(lines)
     tree = _parse_fragment(text, code)
     node = _find(tree, code)
@@ -89,7 +94,7 @@ def _parse_fragment(text: str, code) -> ast.AST:
     if code.co_name == "<lambda>":
         stripped = textwrap.dedent(text).strip()
         attempts += [f"({stripped})", f"({stripped.rstrip(',)')})", f"_ = [{stripped.rstrip(',')}]"]
-    for i, attempt in enumerate(attempts):
+    for attempt in attempts:
         try:
             tree = ast.parse(attempt)
         except SyntaxError:
@@ -97,13 +102,15 @@ def _parse_fragment(text: str, code) -> ast.AST:
         if attempt.startswith("if 1:\n"):
             ast.increment_lineno(tree, -1)
         return tree
-    raise SourceUnavailable(f"the source of {code.co_name} at {code.co_filename}:{code.co_firstlineno} does not parse on its own")
+    raise SourceUnavailable(
+        f"the source of {code.co_name} at {code.co_filename}:{code.co_firstlineno} does not parse on its own"
+    )
 
 
 def _find(tree: ast.AST, code) -> Optional[FuncNode]:
     if code.co_name == "<lambda>":
         lambdas = [n for n in ast.walk(tree) if isinstance(n, ast.Lambda)]
-        argnames = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        argnames = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         same = [n for n in lambdas if tuple(a.arg for a in n.args.args + n.args.kwonlyargs) == argnames]
         return same[0] if len(same) == 1 else None
     for n in ast.walk(tree):
@@ -231,5 +238,10 @@ def site_of(filename: str, node: ast.AST) -> str:
 def site_key(filename: str, node: ast.AST) -> Tuple[str, int, int, int, int]:
     """The key under which the profiler and the converter meet at one expression
     (start and end: `self` and `self.step` start at the same column)."""
-    return (filename, getattr(node, "lineno", 0), getattr(node, "col_offset", 0),
-            getattr(node, "end_lineno", 0) or 0, getattr(node, "end_col_offset", 0) or 0)
+    return (
+        filename,
+        getattr(node, "lineno", 0),
+        getattr(node, "col_offset", 0),
+        getattr(node, "end_lineno", 0) or 0,
+        getattr(node, "end_col_offset", 0) or 0,
+    )

@@ -14,6 +14,7 @@ objects and containers built in the call.  The converter turns it into a templat
 `Materializer.value` rebuilds one; containers that were one object in the call are one
 object afterwards (`token`), so aliasing between effects and the result holds.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, Optional, Sequence
@@ -44,7 +45,7 @@ class Materializer:
         return materialize(template, self.outs, self.hosts, {}, self.to_python)
 
 
-def materialize(tpl: tuple, outs, hosts, memo: Dict[int, Any], to_python) -> Any:
+def materialize(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
     kind = tpl[0]
     if kind == "out":
         v = outs[tpl[1]]
@@ -64,28 +65,28 @@ def materialize(tpl: tuple, outs, hosts, memo: Dict[int, Any], to_python) -> Any
     return _CONTAINERS[kind](tpl, outs, hosts, memo, to_python)
 
 
-def _list(tpl, outs, hosts, memo, to_python):
+def _list(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
     out = memo[tpl[1]] = []
     out.extend(materialize(t, outs, hosts, memo, to_python) for t in tpl[2])
     return out
 
 
-def _object(tpl, outs, hosts, memo, to_python):
+def _object(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
     out = memo[tpl[1]] = tpl[2].__new__(tpl[2])
     for k, t in tpl[3]:
         out.__dict__[k] = materialize(t, outs, hosts, memo, to_python)
     return out
 
 
-def _dict(tpl, outs, hosts, memo, to_python):
+def _dict(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
     out = memo[tpl[1]] = {}
     for k, t in tpl[2]:
         out[k] = materialize(t, outs, hosts, memo, to_python)
     return out
 
 
-def _set(tpl, outs, hosts, memo, to_python):
-    out = memo[tpl[1]] = set(materialize(t, outs, hosts, memo, to_python) for t in tpl[2])
+def _set(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
+    out = memo[tpl[1]] = {materialize(t, outs, hosts, memo, to_python) for t in tpl[2]}
     return out
 
 

@@ -1,5 +1,6 @@
 """Helpers shared by the model modules: seeded NumPy initialisation (so a seed gives the
 same weights and data in both frameworks) and device names."""
+
 from __future__ import annotations
 
 import numpy as np

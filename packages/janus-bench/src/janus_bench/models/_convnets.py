@@ -4,6 +4,7 @@ their own order and layouts, get the same numbers), weight layout conversions, a
 training-mode batch normalisation for ``tf.Module`` models that mirrors
 ``torch.nn.BatchNorm2d`` (batch statistics, biased variance for normalising,
 unbiased variance for the running estimate, momentum 0.1)."""
+
 from __future__ import annotations
 
 import functools
@@ -51,11 +52,12 @@ def nhwc(x: np.ndarray) -> np.ndarray:
 def torch_load(param, array: np.ndarray) -> None:
     """Overwrite a torch parameter in place with a NumPy array."""
     import torch
+
     with torch.no_grad():
         param.copy_(torch.from_numpy(array))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tf_batchnorm_class():
     import tensorflow as tf
 

@@ -9,6 +9,7 @@ Inference only; the weight is a frozen parameter (torch: ``requires_grad_(False)
 Which way each `if` goes changes from batch to batch, so a graph that speculates on
 the branch direction fails its assertion on some calls.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -84,6 +85,12 @@ def build_tf(size, seed, device="cpu"):
     return model.__call__, make_batch
 
 
-register("branchy", family="branchy", sizes=SIZES, samples=lambda s: s["batch"],
-         description="tanh(x @ W) then a data-dependent if/else, ten times (inference)",
-         torch=build_torch, tf=build_tf)
+register(
+    "branchy",
+    family="branchy",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    description="tanh(x @ W) then a data-dependent if/else, ten times (inference)",
+    torch=build_torch,
+    tf=build_tf,
+)

@@ -13,6 +13,7 @@ torch: ``nn.Module`` + ``nn.ConvTranspose2d``, NCHW, ``loss.backward()``, two
 ``tf.GradientTape`` (paused during the discriminator step) and two
 ``tf.keras.optimizers.Adam``.  Weights are DCGAN's N(0, 0.02), drawn once in NumPy.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -33,15 +34,17 @@ def _weights(size, seed):
     """All weights in torch layout."""
     init = NamedInit(seed)
     nz, g, d = size["nz"], size["ngf"], size["ndf"]
-    return {"g.fc": init.normal("g.fc", (2 * g * 49, nz), STD),
-            "g.deconv1": init.normal("g.deconv1", (2 * g, g, 4, 4), STD),
-            "g.deconv2": init.normal("g.deconv2", (g, 1, 4, 4), STD),
-            "g.deconv2.bias": init.normal("g.deconv2.bias", (1,), STD),
-            "d.conv1": init.normal("d.conv1", (d, 1, 4, 4), STD),
-            "d.conv1.bias": init.normal("d.conv1.bias", (d,), STD),
-            "d.conv2": init.normal("d.conv2", (2 * d, d, 4, 4), STD),
-            "d.fc": init.normal("d.fc", (1, 2 * d * 49), STD),
-            "d.fc.bias": init.normal("d.fc.bias", (1,), STD)}
+    return {
+        "g.fc": init.normal("g.fc", (2 * g * 49, nz), STD),
+        "g.deconv1": init.normal("g.deconv1", (2 * g, g, 4, 4), STD),
+        "g.deconv2": init.normal("g.deconv2", (g, 1, 4, 4), STD),
+        "g.deconv2.bias": init.normal("g.deconv2.bias", (1,), STD),
+        "d.conv1": init.normal("d.conv1", (d, 1, 4, 4), STD),
+        "d.conv1.bias": init.normal("d.conv1.bias", (d,), STD),
+        "d.conv2": init.normal("d.conv2", (2 * d, d, 4, 4), STD),
+        "d.fc": init.normal("d.fc", (1, 2 * d * 49), STD),
+        "d.fc.bias": init.normal("d.fc.bias", (1,), STD),
+    }
 
 
 def _data(size, seed):
@@ -51,6 +54,7 @@ def _data(size, seed):
         real = r.uniform(-1.0, 1.0, size=(size["batch"], 1, 28, 28)).astype("float32")
         z = r.standard_normal((size["batch"], size["nz"])).astype("float32")
         return real, z
+
     return next_np
 
 
@@ -71,8 +75,12 @@ def build_torch(size, seed, device="cpu"):
             self.deconv1 = nn.ConvTranspose2d(2 * g, g, 4, stride=2, padding=1, bias=False)
             self.bn1 = nn.BatchNorm2d(g)
             self.deconv2 = nn.ConvTranspose2d(g, 1, 4, stride=2, padding=1)
-            for p, key in ((self.fc.weight, "g.fc"), (self.deconv1.weight, "g.deconv1"),
-                           (self.deconv2.weight, "g.deconv2"), (self.deconv2.bias, "g.deconv2.bias")):
+            for p, key in (
+                (self.fc.weight, "g.fc"),
+                (self.deconv1.weight, "g.deconv1"),
+                (self.deconv2.weight, "g.deconv2"),
+                (self.deconv2.bias, "g.deconv2.bias"),
+            ):
                 torch_load(p, w[key])
 
         def forward(self, z):
@@ -87,8 +95,13 @@ def build_torch(size, seed, device="cpu"):
             self.conv2 = nn.Conv2d(d, 2 * d, 4, stride=2, padding=1, bias=False)
             self.bn2 = nn.BatchNorm2d(2 * d)
             self.fc = nn.Linear(2 * d * 49, 1)
-            for p, key in ((self.conv1.weight, "d.conv1"), (self.conv1.bias, "d.conv1.bias"),
-                           (self.conv2.weight, "d.conv2"), (self.fc.weight, "d.fc"), (self.fc.bias, "d.fc.bias")):
+            for p, key in (
+                (self.conv1.weight, "d.conv1"),
+                (self.conv1.bias, "d.conv1.bias"),
+                (self.conv2.weight, "d.conv2"),
+                (self.fc.weight, "d.fc"),
+                (self.fc.bias, "d.fc.bias"),
+            ):
                 torch_load(p, w[key])
 
         def forward(self, x):
@@ -107,8 +120,9 @@ def build_torch(size, seed, device="cpu"):
         ones = torch.ones(real.shape[0], 1, device=real.device)
         zeros = torch.zeros(real.shape[0], 1, device=real.device)
         # discriminator: real -> 1, fake -> 0 (no gradient into G)
-        d_loss = (F.binary_cross_entropy_with_logits(D(real), ones)
-                  + F.binary_cross_entropy_with_logits(D(fake.detach()), zeros))
+        d_loss = F.binary_cross_entropy_with_logits(D(real), ones) + F.binary_cross_entropy_with_logits(
+            D(fake.detach()), zeros
+        )
         d_opt.zero_grad()
         d_loss.backward()
         d_opt.step()
@@ -172,8 +186,9 @@ def build_tf(size, seed, device="cpu"):
             return tf.matmul(tf.reshape(h, [h.shape[0], -1]), self.fc) + self.fc_b
 
     def bce(logits, label):
-        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label),
-                                                                      logits=logits))
+        return tf.reduce_mean(
+            tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.fill(tf.shape(logits), label), logits=logits)
+        )
 
     with tf.device(tf_device(device)):
         G, D = Generator(), Discriminator()
@@ -202,8 +217,15 @@ def build_tf(size, seed, device="cpu"):
     return gan_train, make_batch
 
 
-register("gan", family="gan", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="GAN (DCGAN, MNIST)",
-         description="DCGAN on MNIST shapes: one discriminator and one generator Adam step per call "
-                     "(two optimizers), returns (d_loss, g_loss)",
-         torch=build_torch, tf=build_tf)
+register(
+    "gan",
+    family="gan",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="GAN (DCGAN, MNIST)",
+    description="DCGAN on MNIST shapes: one discriminator and one generator Adam step per call "
+    "(two optimizers), returns (d_loss, g_loss)",
+    torch=build_torch,
+    tf=build_tf,
+)

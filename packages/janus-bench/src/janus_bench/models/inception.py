@@ -8,14 +8,15 @@ the grid reduction B, 4x Inception-C (factorised 1x7 / 7x1 branches), reduction 
 every conv is conv + batch norm (training mode, eps 1e-3) + ReLU, and each module
 concatenates its parallel branches along channels.  ``width`` scales every channel
 count (1.0 in the paper; the quick profile uses a narrow net at 75x75, the smallest
-input the stem and reductions accept, with one module of each kind instead of 3-1-4-1-2).  The auxiliary classifier and dropout are left
-out.  Average pools exclude padding (TF's SAME semantics; torch:
+input the stem and reductions accept, with one module of each kind instead of 3-1-4-1-2).
+The auxiliary classifier and dropout are left out.  Average pools exclude padding (TF's SAME semantics; torch:
 ``count_include_pad=False``).
 
 torch: ``nn.Module`` per Inception module, ``torch.cat``, ``torch.optim.SGD(momentum=0.9)``.
 tf: ``tf.Module`` per Inception module over ``tf.nn`` ops (NHWC), ``tf.concat``,
 ``tf.GradientTape`` + ``tf.keras.optimizers.SGD(momentum=0.9)``.  Shared NumPy weights.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -28,8 +29,14 @@ SIZES: Dict[str, Dict[str, Any]] = {
     # smoke/quick: one module of each kind (A, B, C, D, E) so that torch.compile's compile time fits the
     # quick budget.  smoke lr 1e-3: at such narrow widths the net is chaotic (batch-norm gradient explosion at
     # init), and with larger steps the two frameworks' float rounding grows into different trajectories.
-    "smoke": dict(batch=4, image=75, width=1 / 16, classes=10, lr=0.001, mixed=("Mixed_5b", "Mixed_6a", "Mixed_6b",
-                                                                                 "Mixed_7a", "Mixed_7b")),
+    "smoke": dict(
+        batch=4,
+        image=75,
+        width=1 / 16,
+        classes=10,
+        lr=0.001,
+        mixed=("Mixed_5b", "Mixed_6a", "Mixed_6b", "Mixed_7a", "Mixed_7b"),
+    ),
     # quick keeps an A, a B and a C module: Inductor's compile time grows with the op count (298 s for all five
     # kinds on the 2-core machine), and the quick suite has a 15-minute budget
     "quick": dict(batch=4, image=75, width=1 / 8, classes=100, lr=0.01, mixed=("Mixed_5b", "Mixed_6a", "Mixed_6b")),
@@ -37,9 +44,19 @@ SIZES: Dict[str, Dict[str, Any]] = {
 }
 
 # (name, kind, args): kind A takes pool_features, C takes channels_7x7
-MODULES = [("Mixed_5b", "A", 32), ("Mixed_5c", "A", 64), ("Mixed_5d", "A", 64), ("Mixed_6a", "B", None),
-           ("Mixed_6b", "C", 128), ("Mixed_6c", "C", 160), ("Mixed_6d", "C", 160), ("Mixed_6e", "C", 192),
-           ("Mixed_7a", "D", None), ("Mixed_7b", "E", None), ("Mixed_7c", "E", None)]
+MODULES = [
+    ("Mixed_5b", "A", 32),
+    ("Mixed_5c", "A", 64),
+    ("Mixed_5d", "A", 64),
+    ("Mixed_6a", "B", None),
+    ("Mixed_6b", "C", 128),
+    ("Mixed_6c", "C", 160),
+    ("Mixed_6d", "C", 160),
+    ("Mixed_6e", "C", 192),
+    ("Mixed_7a", "D", None),
+    ("Mixed_7b", "E", None),
+    ("Mixed_7c", "E", None),
+]
 
 
 def _modules(size):
@@ -58,6 +75,7 @@ def _data(size, seed):
         images = normal(r, (size["batch"], 3, size["image"], size["image"]))
         labels = r.integers(0, size["classes"], size=(size["batch"],))
         return images, labels
+
     return next_np
 
 
@@ -65,40 +83,70 @@ def _branches(kind, cin, arg, c):
     """Each branch: list of (suffix, cin, cout, (kh, kw), stride, 'same'|'valid'); 'pool' entries mark pools."""
     k1, k3, k5 = (1, 1), (3, 3), (5, 5)
     if kind == "A":
-        return [[("branch1x1", cin, c(64), k1, 1, "same")],
-                [("branch5x5_1", cin, c(48), k1, 1, "same"), ("branch5x5_2", c(48), c(64), k5, 1, "same")],
-                [("branch3x3dbl_1", cin, c(64), k1, 1, "same"), ("branch3x3dbl_2", c(64), c(96), k3, 1, "same"),
-                 ("branch3x3dbl_3", c(96), c(96), k3, 1, "same")],
-                ["avgpool", ("branch_pool", cin, c(arg), k1, 1, "same")]]
+        return [
+            [("branch1x1", cin, c(64), k1, 1, "same")],
+            [("branch5x5_1", cin, c(48), k1, 1, "same"), ("branch5x5_2", c(48), c(64), k5, 1, "same")],
+            [
+                ("branch3x3dbl_1", cin, c(64), k1, 1, "same"),
+                ("branch3x3dbl_2", c(64), c(96), k3, 1, "same"),
+                ("branch3x3dbl_3", c(96), c(96), k3, 1, "same"),
+            ],
+            ["avgpool", ("branch_pool", cin, c(arg), k1, 1, "same")],
+        ]
     if kind == "B":
-        return [[("branch3x3", cin, c(384), k3, 2, "valid")],
-                [("branch3x3dbl_1", cin, c(64), k1, 1, "same"), ("branch3x3dbl_2", c(64), c(96), k3, 1, "same"),
-                 ("branch3x3dbl_3", c(96), c(96), k3, 2, "valid")],
-                ["maxpool"]]
+        return [
+            [("branch3x3", cin, c(384), k3, 2, "valid")],
+            [
+                ("branch3x3dbl_1", cin, c(64), k1, 1, "same"),
+                ("branch3x3dbl_2", c(64), c(96), k3, 1, "same"),
+                ("branch3x3dbl_3", c(96), c(96), k3, 2, "valid"),
+            ],
+            ["maxpool"],
+        ]
     if kind == "C":
         c7, a, b = c(arg), (1, 7), (7, 1)
-        return [[("branch1x1", cin, c(192), k1, 1, "same")],
-                [("branch7x7_1", cin, c7, k1, 1, "same"), ("branch7x7_2", c7, c7, a, 1, "same"),
-                 ("branch7x7_3", c7, c(192), b, 1, "same")],
-                [("branch7x7dbl_1", cin, c7, k1, 1, "same"), ("branch7x7dbl_2", c7, c7, b, 1, "same"),
-                 ("branch7x7dbl_3", c7, c7, a, 1, "same"), ("branch7x7dbl_4", c7, c7, b, 1, "same"),
-                 ("branch7x7dbl_5", c7, c(192), a, 1, "same")],
-                ["avgpool", ("branch_pool", cin, c(192), k1, 1, "same")]]
+        return [
+            [("branch1x1", cin, c(192), k1, 1, "same")],
+            [
+                ("branch7x7_1", cin, c7, k1, 1, "same"),
+                ("branch7x7_2", c7, c7, a, 1, "same"),
+                ("branch7x7_3", c7, c(192), b, 1, "same"),
+            ],
+            [
+                ("branch7x7dbl_1", cin, c7, k1, 1, "same"),
+                ("branch7x7dbl_2", c7, c7, b, 1, "same"),
+                ("branch7x7dbl_3", c7, c7, a, 1, "same"),
+                ("branch7x7dbl_4", c7, c7, b, 1, "same"),
+                ("branch7x7dbl_5", c7, c(192), a, 1, "same"),
+            ],
+            ["avgpool", ("branch_pool", cin, c(192), k1, 1, "same")],
+        ]
     if kind == "D":
-        return [[("branch3x3_1", cin, c(192), k1, 1, "same"), ("branch3x3_2", c(192), c(320), k3, 2, "valid")],
-                [("branch7x7x3_1", cin, c(192), k1, 1, "same"), ("branch7x7x3_2", c(192), c(192), (1, 7), 1, "same"),
-                 ("branch7x7x3_3", c(192), c(192), (7, 1), 1, "same"),
-                 ("branch7x7x3_4", c(192), c(192), k3, 2, "valid")],
-                ["maxpool"]]
+        return [
+            [("branch3x3_1", cin, c(192), k1, 1, "same"), ("branch3x3_2", c(192), c(320), k3, 2, "valid")],
+            [
+                ("branch7x7x3_1", cin, c(192), k1, 1, "same"),
+                ("branch7x7x3_2", c(192), c(192), (1, 7), 1, "same"),
+                ("branch7x7x3_3", c(192), c(192), (7, 1), 1, "same"),
+                ("branch7x7x3_4", c(192), c(192), k3, 2, "valid"),
+            ],
+            ["maxpool"],
+        ]
     raise ValueError(kind)  # E is built by hand: its branches split in two
 
 
 def _e_convs(cin, c):
-    return dict(branch1x1=(cin, c(320), (1, 1)), branch3x3_1=(cin, c(384), (1, 1)),
-                branch3x3_2a=(c(384), c(384), (1, 3)), branch3x3_2b=(c(384), c(384), (3, 1)),
-                branch3x3dbl_1=(cin, c(448), (1, 1)), branch3x3dbl_2=(c(448), c(384), (3, 3)),
-                branch3x3dbl_3a=(c(384), c(384), (1, 3)), branch3x3dbl_3b=(c(384), c(384), (3, 1)),
-                branch_pool=(cin, c(192), (1, 1)))
+    return dict(
+        branch1x1=(cin, c(320), (1, 1)),
+        branch3x3_1=(cin, c(384), (1, 1)),
+        branch3x3_2a=(c(384), c(384), (1, 3)),
+        branch3x3_2b=(c(384), c(384), (3, 1)),
+        branch3x3dbl_1=(cin, c(448), (1, 1)),
+        branch3x3dbl_2=(c(448), c(384), (3, 3)),
+        branch3x3dbl_3a=(c(384), c(384), (1, 3)),
+        branch3x3dbl_3b=(c(384), c(384), (3, 1)),
+        branch_pool=(cin, c(192), (1, 1)),
+    )
 
 
 def _out_channels(kind, cin, arg, c):
@@ -107,9 +155,15 @@ def _out_channels(kind, cin, arg, c):
     return sum(cin if br == ["maxpool"] else br[-1][2] for br in _branches(kind, cin, arg, c))
 
 
-STEM = [("Conv2d_1a_3x3", 3, 32, 3, 2, "valid"), ("Conv2d_2a_3x3", 32, 32, 3, 1, "valid"),
-        ("Conv2d_2b_3x3", 32, 64, 3, 1, "same"), "maxpool", ("Conv2d_3b_1x1", 64, 80, 1, 1, "valid"),
-        ("Conv2d_4a_3x3", 80, 192, 3, 1, "valid"), "maxpool"]
+STEM = [
+    ("Conv2d_1a_3x3", 3, 32, 3, 2, "valid"),
+    ("Conv2d_2a_3x3", 32, 32, 3, 1, "valid"),
+    ("Conv2d_2b_3x3", 32, 64, 3, 1, "same"),
+    "maxpool",
+    ("Conv2d_3b_1x1", 64, 80, 1, 1, "valid"),
+    ("Conv2d_4a_3x3", 80, 192, 3, 1, "valid"),
+    "maxpool",
+]
 
 
 # --------------------------------------------------------------------------- torch
@@ -332,8 +386,15 @@ def build_tf(size, seed, device="cpu"):
     return inception_v3_train, make_batch
 
 
-register("inception_v3", family="inception", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="Inception-v3 (CNN, ImageNet)",
-         description="Inception-v3 (stem + A/B/C/D/E modules of parallel conv branches concatenated, batch "
-                     "norm in training mode), one SGD-momentum training step per call (quick: narrow, 75x75)",
-         torch=build_torch, tf=build_tf)
+register(
+    "inception_v3",
+    family="inception",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="Inception-v3 (CNN, ImageNet)",
+    description="Inception-v3 (stem + A/B/C/D/E modules of parallel conv branches concatenated, batch "
+    "norm in training mode), one SGD-momentum training step per call (quick: narrow, 75x75)",
+    torch=build_torch,
+    tf=build_tf,
+)

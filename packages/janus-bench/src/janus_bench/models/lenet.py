@@ -5,6 +5,7 @@ fc 120 - fc 84 - fc 10, softmax cross-entropy.
 torch: ``nn.Conv2d`` / ``nn.Linear`` modules, NCHW, ``torch.optim.SGD``.
 tf: ``tf.nn.conv2d`` on NHWC with ``tf.Variable`` weights, ``tf.GradientTape``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -19,9 +20,18 @@ SIZES: Dict[str, Dict[str, Any]] = {
 }
 
 # (name, shape in torch layout, fan_in)
-_SHAPES = [("c1w", (6, 1, 5, 5), 25), ("c1b", (6,), 25), ("c2w", (16, 6, 5, 5), 150), ("c2b", (16,), 150),
-           ("f1w", (120, 256), 256), ("f1b", (120,), 256), ("f2w", (84, 120), 120), ("f2b", (84,), 120),
-           ("f3w", (10, 84), 84), ("f3b", (10,), 84)]
+_SHAPES = [
+    ("c1w", (6, 1, 5, 5), 25),
+    ("c1b", (6,), 25),
+    ("c2w", (16, 6, 5, 5), 150),
+    ("c2b", (16,), 150),
+    ("f1w", (120, 256), 256),
+    ("f1b", (120,), 256),
+    ("f2w", (84, 120), 120),
+    ("f2b", (84,), 120),
+    ("f3w", (10, 84), 84),
+    ("f3b", (10,), 84),
+]
 
 
 def _init(seed):
@@ -36,6 +46,7 @@ def _data(size, seed):
         images = normal(r, (size["batch"], 1, 28, 28))
         labels = r.integers(0, 10, size=(size["batch"],))
         return images, labels
+
     return next_np
 
 
@@ -64,8 +75,10 @@ def build_torch(size, seed, device="cpu"):
     model = LeNet()
     init = _init(seed)
     with torch.no_grad():
-        for (mod, attr), key in zip([(m, a) for m in (model.conv1, model.conv2, model.fc1, model.fc2, model.fc3)
-                                     for a in ("weight", "bias")], [n for n, _s, _f in _SHAPES]):
+        for (mod, attr), key in zip(
+            [(m, a) for m in (model.conv1, model.conv2, model.fc1, model.fc2, model.fc3) for a in ("weight", "bias")],
+            [n for n, _s, _f in _SHAPES],
+        ):
             getattr(mod, attr).copy_(torch.from_numpy(init[key]))
     dev = torch_device(device)
     model.to(dev)
@@ -140,6 +153,14 @@ def build_tf(size, seed, device="cpu"):
     return lenet_train, make_batch
 
 
-register("lenet", family="lenet", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="LeNet (CNN)", description="LeNet-5 on MNIST shapes, one SGD training step per call",
-         torch=build_torch, tf=build_tf)
+register(
+    "lenet",
+    family="lenet",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="LeNet (CNN)",
+    description="LeNet-5 on MNIST shapes, one SGD training step per call",
+    torch=build_torch,
+    tf=build_tf,
+)

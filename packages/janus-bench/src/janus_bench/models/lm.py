@@ -23,6 +23,7 @@ torch: ``nn.Module`` + ``loss.backward()`` + ``torch.optim.SGD``; tf: ``tf.Modul
 ``tf.GradientTape`` + SGD on the variables (``scatter_sub`` for the embedding's
 ``IndexedSlices`` gradient).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -52,7 +53,7 @@ def _init(size, seed):
         p[f"w_ih{layer}"] = uniform(r, (h, 4 * h), h)
         p[f"w_hh{layer}"] = uniform(r, (h, 4 * h), h)
         p[f"b{layer}"] = uniform(r, (4 * h,), h)
-    p["softmax_w"] = uniform(r, (v, h), h)   # [num_classes, dim]: tf.nn.sampled_softmax_loss's layout
+    p["softmax_w"] = uniform(r, (v, h), h)  # [num_classes, dim]: tf.nn.sampled_softmax_loss's layout
     p["softmax_b"] = np.zeros((v,), np.float32)
     return p
 
@@ -81,7 +82,7 @@ def _sample_candidates(r: np.random.Generator, vocab: int, num_sampled: int, lab
             if len(seen) == num_sampled:
                 break
     sampled = np.fromiter(seen, dtype=np.int64, count=num_sampled)
-    expected = lambda ids: (-np.expm1(tries * np.log1p(-_log_uniform_prob(ids, vocab)))).astype(np.float32)  # noqa: E731
+    expected = lambda ids: (-np.expm1(tries * np.log1p(-_log_uniform_prob(ids, vocab)))).astype(np.float32)
     return sampled, expected(labels), expected(sampled)
 
 
@@ -95,6 +96,7 @@ def _data(size, seed, sampled: bool):
         if not sampled:
             return x, y
         return (x, y) + _sample_candidates(r, v, size["num_sampled"], y.reshape(-1))
+
     return next_np
 
 
@@ -124,18 +126,20 @@ def _build_torch(size, seed, device, sampled: bool):
             super().__init__()
             self.hidden = size["hidden"]
             self.embedding = nn.Parameter(torch.from_numpy(init["embedding"]))
-            self.cells = nn.ModuleList([LSTMCell(init[f"w_ih{k}"], init[f"w_hh{k}"], init[f"b{k}"])
-                                        for k in range(size["layers"])])
+            self.cells = nn.ModuleList(
+                [LSTMCell(init[f"w_ih{k}"], init[f"w_hh{k}"], init[f"b{k}"]) for k in range(size["layers"])]
+            )
             self.softmax_w = nn.Parameter(torch.from_numpy(init["softmax_w"]))
             self.softmax_b = nn.Parameter(torch.from_numpy(init["softmax_b"]))
             # carried across calls (truncated BPTT)
-            self.state = [(torch.zeros(size["batch"], self.hidden), torch.zeros(size["batch"], self.hidden))
-                          for _ in self.cells]
+            self.state = [
+                (torch.zeros(size["batch"], self.hidden), torch.zeros(size["batch"], self.hidden)) for _ in self.cells
+            ]
 
         def forward(self, tokens):
             batch, steps = tokens.shape
             state = self.state
-            emb = F.embedding(tokens, self.embedding)          # [batch, steps, hidden]
+            emb = F.embedding(tokens, self.embedding)  # [batch, steps, hidden]
             outputs = []
             for t in range(steps):
                 x = emb[:, t]
@@ -153,7 +157,7 @@ def _build_torch(size, seed, device, sampled: bool):
     def sampled_softmax_loss(weights, biases, labels, inputs, sampled_ids, true_expected, sampled_expected):
         true_logits = (inputs * weights[labels]).sum(1) + biases[labels] - torch.log(true_expected)
         sampled_logits = inputs @ weights[sampled_ids].t() + biases[sampled_ids] - torch.log(sampled_expected)
-        hits = labels[:, None] == sampled_ids[None, :]                    # accidental hits
+        hits = labels[:, None] == sampled_ids[None, :]  # accidental hits
         sampled_logits = sampled_logits.masked_fill(hits, NEG_MAX)
         logits = torch.cat([true_logits[:, None], sampled_logits], dim=1)
         return F.cross_entropy(logits, torch.zeros_like(labels))
@@ -177,8 +181,9 @@ def _build_torch(size, seed, device, sampled: bool):
 
     def lm_large_vocab_train(tokens, targets, sampled_ids, true_expected, sampled_expected):
         hidden = model(tokens)
-        loss = sampled_softmax_loss(model.softmax_w, model.softmax_b, targets.reshape(-1), hidden,
-                                    sampled_ids, true_expected, sampled_expected)
+        loss = sampled_softmax_loss(
+            model.softmax_w, model.softmax_b, targets.reshape(-1), hidden, sampled_ids, true_expected, sampled_expected
+        )
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -223,19 +228,25 @@ def _build_tf(size, seed, device, sampled: bool):
             super().__init__(name="lstm_lm")
             self.hidden = size["hidden"]
             self.embedding = tf.Variable(init["embedding"], name="embedding")
-            self.cells = [LSTMCell(init[f"w_ih{k}"], init[f"w_hh{k}"], init[f"b{k}"], name=f"cell{k}")
-                          for k in range(size["layers"])]
+            self.cells = [
+                LSTMCell(init[f"w_ih{k}"], init[f"w_hh{k}"], init[f"b{k}"], name=f"cell{k}")
+                for k in range(size["layers"])
+            ]
             self.softmax_w = tf.Variable(init["softmax_w"], name="softmax_w")
             self.softmax_b = tf.Variable(init["softmax_b"], name="softmax_b")
             # carried across calls (truncated BPTT), in variables as a stateful Keras RNN keeps it
-            self.state = [(tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"h{k}"),
-                           tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"c{k}"))
-                          for k in range(size["layers"])]
+            self.state = [
+                (
+                    tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"h{k}"),
+                    tf.Variable(tf.zeros([size["batch"], self.hidden]), trainable=False, name=f"c{k}"),
+                )
+                for k in range(size["layers"])
+            ]
 
         def __call__(self, tokens):
             batch, steps = tokens.shape
             state = self.state
-            emb = tf.nn.embedding_lookup(self.embedding, tokens)      # [batch, steps, hidden]
+            emb = tf.nn.embedding_lookup(self.embedding, tokens)  # [batch, steps, hidden]
             outputs = []
             for t in range(steps):
                 x = emb[:, t]
@@ -269,19 +280,27 @@ def _build_tf(size, seed, device, sampled: bool):
         with tf.GradientTape() as tape:
             hidden = model(tokens)
             logits = tf.matmul(hidden, model.softmax_w, transpose_b=True) + model.softmax_b
-            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-                labels=tf.reshape(targets, [-1]), logits=logits))
+            loss = tf.reduce_mean(
+                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.reshape(targets, [-1]), logits=logits)
+            )
         apply_sgd(loss, tape)
         return loss
 
     def lm_large_vocab_train(tokens, targets, sampled_ids, true_expected, sampled_expected):
         with tf.GradientTape() as tape:
             hidden = model(tokens)
-            loss = tf.reduce_mean(tf.nn.sampled_softmax_loss(
-                weights=model.softmax_w, biases=model.softmax_b, labels=tf.reshape(targets, [-1, 1]),
-                inputs=hidden, num_sampled=size["num_sampled"], num_classes=vocab,
-                sampled_values=(sampled_ids, tf.reshape(true_expected, [-1, 1]), sampled_expected),
-                remove_accidental_hits=True))
+            loss = tf.reduce_mean(
+                tf.nn.sampled_softmax_loss(
+                    weights=model.softmax_w,
+                    biases=model.softmax_b,
+                    labels=tf.reshape(targets, [-1, 1]),
+                    inputs=hidden,
+                    num_sampled=size["num_sampled"],
+                    num_classes=vocab,
+                    sampled_values=(sampled_ids, tf.reshape(true_expected, [-1, 1]), sampled_expected),
+                    remove_accidental_hits=True,
+                )
+            )
         apply_sgd(loss, tape)
         return loss
 
@@ -300,14 +319,28 @@ def build_large_tf(size, seed, device="cpu"):
     return _build_tf(size, seed, device, sampled=True)
 
 
-register("lstm_lm", family="lm", sizes=LM_SIZES, samples=lambda s: s["batch"] * s["steps"], training=True,
-         paper_model="LSTM language model (PTB)",
-         description="PTB LSTM LM: embedding + 2-layer LSTM unrolled by a Python loop, full softmax, "
-                     "state carried across calls, SGD + clipping; one training step per call (samples = tokens)",
-         torch=build_lm_torch, tf=build_lm_tf)
-register("lm_large_vocab", family="lm", sizes=LARGE_SIZES, samples=lambda s: s["batch"] * s["steps"],
-         training=True, paper_model="LM with large vocabulary (1B words, sampled softmax)",
-         description="2-layer LSTM LM over a large vocabulary with sampled softmax (tf.nn.sampled_softmax_loss / "
-                     "the same by hand in torch), candidates from a NumPy log-uniform sampler; one training step "
-                     "per call (samples = tokens)",
-         torch=build_large_torch, tf=build_large_tf)
+register(
+    "lstm_lm",
+    family="lm",
+    sizes=LM_SIZES,
+    samples=lambda s: s["batch"] * s["steps"],
+    training=True,
+    paper_model="LSTM language model (PTB)",
+    description="PTB LSTM LM: embedding + 2-layer LSTM unrolled by a Python loop, full softmax, "
+    "state carried across calls, SGD + clipping; one training step per call (samples = tokens)",
+    torch=build_lm_torch,
+    tf=build_lm_tf,
+)
+register(
+    "lm_large_vocab",
+    family="lm",
+    sizes=LARGE_SIZES,
+    samples=lambda s: s["batch"] * s["steps"],
+    training=True,
+    paper_model="LM with large vocabulary (1B words, sampled softmax)",
+    description="2-layer LSTM LM over a large vocabulary with sampled softmax (tf.nn.sampled_softmax_loss / "
+    "the same by hand in torch), candidates from a NumPy log-uniform sampler; one training step "
+    "per call (samples = tokens)",
+    torch=build_large_torch,
+    tf=build_large_tf,
+)

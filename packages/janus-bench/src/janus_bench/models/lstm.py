@@ -9,6 +9,7 @@
 Weights are attributes of an ``nn.Module`` / ``tf.Module``, initialised from NumPy with
 the seed, so both frameworks start from the same numbers.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -26,8 +27,13 @@ SIZES: Dict[str, Dict[str, Any]] = {
 def _init(size, seed):
     r = rng(seed, 0)
     i, h = size["input"], size["hidden"]
-    return dict(w_ih=uniform(r, (i, 4 * h), h), w_hh=uniform(r, (h, 4 * h), h),
-                bias=uniform(r, (4 * h,), h), w_out=uniform(r, (h, 1), h), b_out=uniform(r, (1,), h))
+    return dict(
+        w_ih=uniform(r, (i, 4 * h), h),
+        w_hh=uniform(r, (h, 4 * h), h),
+        bias=uniform(r, (4 * h,), h),
+        w_out=uniform(r, (h, 1), h),
+        b_out=uniform(r, (1,), h),
+    )
 
 
 # --------------------------------------------------------------------------- torch
@@ -76,6 +82,7 @@ def _torch_model(size, seed, device, head: bool):
 
 def _torch_batches(size, seed, device, with_targets: bool):
     import torch
+
     r = rng(seed, 1)
     dev = torch_device(device)
 
@@ -85,11 +92,13 @@ def _torch_batches(size, seed, device, with_targets: bool):
             return (xs,)
         ys = torch.from_numpy(normal(r, (size["batch"], 1))).to(dev)
         return xs, ys
+
     return make_batch
 
 
 def build_forward_torch(size, seed, device="cpu"):
     import torch
+
     model = _torch_model(size, seed, device, head=False)
     model.eval()
 
@@ -102,6 +111,7 @@ def build_forward_torch(size, seed, device="cpu"):
 
 def build_train_torch(size, seed, device="cpu"):
     import torch
+
     model = _torch_model(size, seed, device, head=True)
     opt = torch.optim.SGD(model.parameters(), lr=size["lr"])
 
@@ -160,6 +170,7 @@ def _tf_model(size, seed, head: bool):
 
 def _tf_batches(size, seed, device, with_targets: bool):
     import tensorflow as tf
+
     r = rng(seed, 1)
 
     def make_batch():
@@ -169,11 +180,13 @@ def _tf_batches(size, seed, device, with_targets: bool):
                 return (xs,)
             ys = tf.constant(normal(r, (size["batch"], 1)))
             return xs, ys
+
     return make_batch
 
 
 def build_forward_tf(size, seed, device="cpu"):
     import tensorflow as tf
+
     with tf.device(tf_device(device)):
         model = _tf_model(size, seed, head=False)
 
@@ -185,6 +198,7 @@ def build_forward_tf(size, seed, device="cpu"):
 
 def build_train_tf(size, seed, device="cpu"):
     import tensorflow as tf
+
     with tf.device(tf_device(device)):
         model = _tf_model(size, seed, head=True)
     lr = size["lr"]
@@ -202,10 +216,24 @@ def build_train_tf(size, seed, device="cpu"):
     return lstm_train, _tf_batches(size, seed, device, with_targets=True)
 
 
-register("lstm_forward", family="lstm", sizes=SIZES, samples=lambda s: s["batch"], paper_model="LSTM (RNN)",
-         description="LSTM cell unrolled over T steps (Python for loop), inference",
-         torch=build_forward_torch, tf=build_forward_tf)
-register("lstm_train", family="lstm", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="LSTM (RNN)",
-         description="LSTM + linear head + MSE, one SGD training step per call",
-         torch=build_train_torch, tf=build_train_tf)
+register(
+    "lstm_forward",
+    family="lstm",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    paper_model="LSTM (RNN)",
+    description="LSTM cell unrolled over T steps (Python for loop), inference",
+    torch=build_forward_torch,
+    tf=build_forward_tf,
+)
+register(
+    "lstm_train",
+    family="lstm",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="LSTM (RNN)",
+    description="LSTM + linear head + MSE, one SGD training step per call",
+    torch=build_train_torch,
+    tf=build_train_tf,
+)

@@ -15,6 +15,7 @@ torch: ``nn.Module`` + ``nn.ConvTranspose2d``, NCHW, two ``torch.optim.Adam``.
 tf: ``tf.Module`` over ``tf.nn`` ops, NHWC, tapes + two ``tf.keras.optimizers.Adam``.
 Weights N(0, 0.02) from NumPy, keyed by layer name, shared by both.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +37,10 @@ def _plan(size):
     """U-Net channels per level, and the PatchGAN's (cin, cout, stride, batch norm, bias) layers."""
     depth = int(round(math.log2(size["image"])))
     ngf, ndf, c = size["ngf"], size["ndf"], size["channels"]
-    chans = [min(ngf * 2 ** i, ngf * 8) for i in range(depth)]
+    chans = [min(ngf * 2**i, ngf * 8) for i in range(depth)]
     disc = [(2 * c, ndf, 2, False, True)]
     for i in range(1, 4):
-        disc.append((disc[-1][1], ndf * min(2 ** i, 8), 2 if i < 3 else 1, True, False))
+        disc.append((disc[-1][1], ndf * min(2**i, 8), 2 if i < 3 else 1, True, False))
     disc.append((disc[-1][1], 1, 1, False, True))
     return depth, chans, disc
 
@@ -70,6 +71,7 @@ def _data(size, seed):
         a = r.uniform(-1.0, 1.0, size=shape).astype("float32")
         b = r.uniform(-1.0, 1.0, size=shape).astype("float32")
         return a, b
+
     return next_np
 
 
@@ -175,7 +177,6 @@ def build_tf(size, seed, device="cpu"):
     BatchNorm = tf_batchnorm_class()
     depth, chans, disc = _plan(size)
     w = _weights(size, seed)
-    c = size["channels"]
     pad1 = [[0, 0], [1, 1], [1, 1], [0, 0]]
 
     class UNet(tf.Module):
@@ -207,8 +208,10 @@ def build_tf(size, seed, device="cpu"):
         def __init__(self):
             super().__init__()
             self.convs = [tf.Variable(hwio(w[f"disc{j}"]), name=f"disc{j}") for j in range(len(disc))]
-            self.biases = [tf.Variable(w[f"disc{j}.bias"], name=f"disc{j}_b") if bias else None
-                           for j, (_ci, _co, _s, _bn, bias) in enumerate(disc)]
+            self.biases = [
+                tf.Variable(w[f"disc{j}.bias"], name=f"disc{j}_b") if bias else None
+                for j, (_ci, _co, _s, _bn, bias) in enumerate(disc)
+            ]
             self.bns = [BatchNorm(cout) if bn else None for (_ci, cout, _s, bn, _b) in disc]
             self.strides = [s for (_ci, _co, s, _bn, _b) in disc]
 
@@ -240,8 +243,9 @@ def build_tf(size, seed, device="cpu"):
             fake_b = G(real_a)
             with g_tape.stop_recording():
                 with tf.GradientTape() as d_tape:
-                    d_loss = 0.5 * (gan_loss(D(real_a, tf.stop_gradient(fake_b)), False)
-                                    + gan_loss(D(real_a, real_b), True))
+                    d_loss = 0.5 * (
+                        gan_loss(D(real_a, tf.stop_gradient(fake_b)), False) + gan_loss(D(real_a, real_b), True)
+                    )
                 d_vars = D.trainable_variables
                 d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
             g_loss = gan_loss(D(real_a, fake_b), True) + l1_weight * tf.reduce_mean(tf.abs(fake_b - real_b))
@@ -257,8 +261,15 @@ def build_tf(size, seed, device="cpu"):
     return pix2pix_train, make_batch
 
 
-register("pix2pix", family="pix2pix", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="pix2pix (image-to-image GAN)",
-         description="pix2pix: U-Net generator with skip connections + PatchGAN discriminator, "
-                     "one D and one G Adam step per call (BCE + 100*L1), returns (d_loss, g_loss)",
-         torch=build_torch, tf=build_tf)
+register(
+    "pix2pix",
+    family="pix2pix",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="pix2pix (image-to-image GAN)",
+    description="pix2pix: U-Net generator with skip connections + PatchGAN discriminator, "
+    "one D and one G Adam step per call (BCE + 100*L1), returns (d_loss, g_loss)",
+    torch=build_torch,
+    tf=build_tf,
+)

@@ -17,6 +17,7 @@ Each model family lives in its own module of `janus_bench.models` and registers 
 workloads with `register(...)` at import time; `PLANNED` lists the paper's models that
 are not implemented yet (the runner reports them as such).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -55,25 +56,35 @@ class Implementation:
 class Workload:
     name: str
     description: str
-    family: str                      # module under janus_bench.models
-    paper_model: Optional[str]       # the paper's model this stands for, if any
-    training: bool                   # one call = one optimizer step (mutates weights)
+    family: str  # module under janus_bench.models
+    paper_model: Optional[str]  # the paper's model this stands for, if any
+    training: bool  # one call = one optimizer step (mutates weights)
     sizes: Dict[str, Dict[str, Any]]
     implementations: Dict[str, Implementation] = field(default_factory=dict)
 
     def impl(self, framework: str) -> Implementation:
         if framework not in self.implementations:
-            raise KeyError(f"workload {self.name!r} has no {framework} implementation "
-                           f"(has: {', '.join(self.implementations) or 'none'})")
+            raise KeyError(
+                f"workload {self.name!r} has no {framework} implementation "
+                f"(has: {', '.join(self.implementations) or 'none'})"
+            )
         return self.implementations[framework]
 
 
 _REGISTRY: Dict[str, Workload] = {}
 
 
-def register(name: str, *, description: str, family: str, sizes: Dict[str, Dict[str, Any]],
-             samples: Callable[[Dict[str, Any]], int], training: bool = False,
-             paper_model: Optional[str] = None, **builders: BuildFn) -> Workload:
+def register(
+    name: str,
+    *,
+    description: str,
+    family: str,
+    sizes: Dict[str, Dict[str, Any]],
+    samples: Callable[[Dict[str, Any]], int],
+    training: bool = False,
+    paper_model: Optional[str] = None,
+    **builders: BuildFn,
+) -> Workload:
     """Register workload `name` with one builder per framework (``torch=``, ``tf=``).
     A builder is ``build(size: dict, seed: int, device: str) -> (step_fn, make_batch)``."""
     missing = [p for p in PROFILES if p not in sizes]

@@ -17,6 +17,7 @@ tf: ``tf.Module`` blocks over ``tf.nn.conv2d`` (NHWC, explicit padding as in tor
 batch norm from ``tf.nn.moments``, ``tf.GradientTape`` + ``tf.keras.optimizers.SGD``.
 Weights come from NumPy, keyed by layer name, so both start from the same numbers.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -43,12 +44,13 @@ def _data(size, seed):
         images = normal(r, (size["batch"], 3, size["image"], size["image"]))
         labels = r.integers(0, size["classes"], size=(size["batch"],))
         return images, labels
+
     return next_np
 
 
 def _stages(width):
     """(stage name, bottleneck width, first stride) of the four stages."""
-    return [(f"layer{i + 1}", width * 2 ** i, 1 if i == 0 else 2) for i in range(4)]
+    return [(f"layer{i + 1}", width * 2**i, 1 if i == 0 else 2) for i in range(4)]
 
 
 # --------------------------------------------------------------------------- torch
@@ -221,8 +223,15 @@ def build_tf(size, seed, device="cpu"):
     return resnet50_train, make_batch
 
 
-register("resnet50", family="resnet", sizes=SIZES, samples=lambda s: s["batch"], training=True,
-         paper_model="ResNet-50 (CNN, ImageNet)",
-         description="ResNet-50 ([3,4,6,3] bottlenecks, batch norm in training mode), one SGD-momentum "
-                     "training step per call on synthetic ImageNet-shaped images (quick: narrow, 32x32)",
-         torch=build_torch, tf=build_tf)
+register(
+    "resnet50",
+    family="resnet",
+    sizes=SIZES,
+    samples=lambda s: s["batch"],
+    training=True,
+    paper_model="ResNet-50 (CNN, ImageNet)",
+    description="ResNet-50 ([3,4,6,3] bottlenecks, batch norm in training mode), one SGD-momentum "
+    "training step per call on synthetic ImageNet-shaped images (quick: narrow, 32x32)",
+    torch=build_torch,
+    tf=build_tf,
+)

@@ -25,6 +25,7 @@ torch: ``nn.Module``, ``torch.optim.RMSprop`` / ``torch.optim.Adam``.  tf: ``tf.
 formulas (Keras' put epsilon elsewhere), so both frameworks take the same steps.
 Both return the loss (a3c) / the minibatch losses (ppo).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,7 @@ A3C_SIZES: Dict[str, Dict[str, Any]] = {
 PPO_SIZES: Dict[str, Dict[str, Any]] = {
     "smoke": dict(hidden=16, envs=2, rollout=5, epochs=2, minibatches=2, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
     "quick": dict(hidden=64, envs=4, rollout=8, epochs=2, minibatches=2, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
-    "paper": dict(hidden=256, envs=8, rollout=128, epochs=4, minibatches=4, lr=3e-4, gamma=0.99, lam=0.95,
-                  clip=0.2),
+    "paper": dict(hidden=256, envs=8, rollout=128, epochs=4, minibatches=4, lr=3e-4, gamma=0.99, lam=0.95, clip=0.2),
 }
 OBS, ACTIONS = 4, 2
 
@@ -69,12 +69,20 @@ class CartPole:
         cos, sin = np.cos(theta), np.sin(theta)
         total_mass = self.masspole + self.masscart
         pml = self.masspole * self.length
-        temp = (force + pml * theta_dot ** 2 * sin) / total_mass
+        temp = (force + pml * theta_dot**2 * sin) / total_mass
         theta_acc = (self.gravity * sin - cos * temp) / (
-            self.length * (4.0 / 3.0 - self.masspole * cos ** 2 / total_mass))
+            self.length * (4.0 / 3.0 - self.masspole * cos**2 / total_mass)
+        )
         x_acc = temp - pml * theta_acc * cos / total_mass
-        self.state = np.stack([x + self.tau * x_dot, x_dot + self.tau * x_acc,
-                               theta + self.tau * theta_dot, theta_dot + self.tau * theta_acc], axis=1)
+        self.state = np.stack(
+            [
+                x + self.tau * x_dot,
+                x_dot + self.tau * x_acc,
+                theta + self.tau * theta_dot,
+                theta_dot + self.tau * theta_acc,
+            ],
+            axis=1,
+        )
         self.t += 1
         fell = (np.abs(self.state[:, 0]) > self.x_limit) | (np.abs(self.state[:, 2]) > self.theta_limit)
         done = fell | (self.t >= self.max_steps)
@@ -108,9 +116,16 @@ def gae(rewards, values, dones, last_value, gamma, lam):
 def _init(size, seed):
     r = rng(seed, 0)
     h = size["hidden"]
-    return dict(w1=uniform(r, (OBS, h), OBS), b1=uniform(r, (h,), OBS), w2=uniform(r, (h, h), h),
-                b2=uniform(r, (h,), h), w_pi=uniform(r, (h, ACTIONS), h) * 0.1,
-                b_pi=np.zeros(ACTIONS, np.float32), w_v=uniform(r, (h, 1), h), b_v=np.zeros(1, np.float32))
+    return dict(
+        w1=uniform(r, (OBS, h), OBS),
+        b1=uniform(r, (h,), OBS),
+        w2=uniform(r, (h, h), h),
+        b2=uniform(r, (h,), h),
+        w_pi=uniform(r, (h, ACTIONS), h) * 0.1,
+        b_pi=np.zeros(ACTIONS, np.float32),
+        w_v=uniform(r, (h, 1), h),
+        b_v=np.zeros(1, np.float32),
+    )
 
 
 def _minibatches(r, n, k):
@@ -139,6 +154,7 @@ def _torch_policy(size, seed, device):
 def build_a3c_torch(size, seed, device="cpu"):
     import torch
     import torch.nn.functional as F
+
     dev = torch_device(device)
     model = _torch_policy(size, seed, device)
     opt = torch.optim.RMSprop(model.parameters(), lr=size["lr"], alpha=0.99, eps=1e-5)
@@ -185,6 +201,7 @@ def build_a3c_torch(size, seed, device="cpu"):
 def build_ppo_torch(size, seed, device="cpu"):
     import torch
     import torch.nn.functional as F
+
     dev = torch_device(device)
     model = _torch_policy(size, seed, device)
     opt = torch.optim.Adam(model.parameters(), lr=size["lr"], eps=1e-5)
@@ -208,7 +225,7 @@ def build_ppo_torch(size, seed, device="cpu"):
             last_value = model(torch.from_numpy(obs).to(dev))[1].cpu().numpy()
         adv, ret = gae(rew_buf, val_buf, done_buf, last_value, size["gamma"], size["lam"])
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        flat = lambda a: torch.from_numpy(a.reshape((T * N,) + a.shape[2:])).to(dev)  # noqa: E731
+        flat = lambda a: torch.from_numpy(a.reshape((T * N,) + a.shape[2:])).to(dev)
         b_obs, b_act, b_logp, b_adv, b_ret = flat(obs_buf), flat(act_buf), flat(logp_buf), flat(adv), flat(ret)
         losses = []
         for _ in range(size["epochs"]):
@@ -255,6 +272,7 @@ def _tf_policy(size, seed):
 def _tf_optimizer(kind: str, variables, lr: float, eps: float):
     """RMSprop (alpha 0.99) / Adam (0.9, 0.999) with torch.optim's update formulas."""
     import tensorflow as tf
+
     slots = [[tf.Variable(tf.zeros_like(v), trainable=False) for v in variables] for _ in range(2)]
     step = [0]
 
@@ -269,11 +287,13 @@ def _tf_optimizer(kind: str, variables, lr: float, eps: float):
                 s.assign(0.999 * s + 0.001 * tf.square(g))
                 bias1, bias2 = 1.0 - 0.9 ** step[0], 1.0 - 0.999 ** step[0]
                 v.assign_sub((lr / bias1) * m / (tf.sqrt(s) / math.sqrt(bias2) + eps))
+
     return apply
 
 
 def build_a3c_tf(size, seed, device="cpu"):
     import tensorflow as tf
+
     with tf.device(tf_device(device)):
         model = _tf_policy(size, seed)
         variables = model.trainable_variables
@@ -320,6 +340,7 @@ def build_a3c_tf(size, seed, device="cpu"):
 
 def build_ppo_tf(size, seed, device="cpu"):
     import tensorflow as tf
+
     with tf.device(tf_device(device)):
         model = _tf_policy(size, seed)
         variables = model.trainable_variables
@@ -343,7 +364,7 @@ def build_ppo_tf(size, seed, device="cpu"):
         last_value = model(tf.constant(obs))[1].numpy()
         adv, ret = gae(rew_buf, val_buf, done_buf, last_value, size["gamma"], size["lam"])
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        flat = lambda a: tf.constant(a.reshape((T * N,) + a.shape[2:]))  # noqa: E731
+        flat = lambda a: tf.constant(a.reshape((T * N,) + a.shape[2:]))
         b_obs, b_act, b_logp, b_adv, b_ret = flat(obs_buf), flat(act_buf), flat(logp_buf), flat(adv), flat(ret)
         losses = []
         for _ in range(size["epochs"]):
@@ -368,14 +389,28 @@ def build_ppo_tf(size, seed, device="cpu"):
     return ppo_train, lambda: ()
 
 
-register("a3c", family="rl", sizes=A3C_SIZES, samples=lambda s: s["rollout"], training=True,
-         paper_model="A3C (DRL)",
-         description="A3C worker iteration on a NumPy cart-pole: rollout of <= `rollout` steps (policy forward per "
-                     "step, NumPy env between), GAE actor-critic + entropy loss, one RMSprop step (samples = env "
-                     "steps, at most)",
-         torch=build_a3c_torch, tf=build_a3c_tf)
-register("ppo", family="rl", sizes=PPO_SIZES, samples=lambda s: s["rollout"] * s["envs"], training=True,
-         paper_model="PPO (DRL)",
-         description="PPO iteration on batched NumPy cart-poles: rollout (policy forward per step), GAE, "
-                     "clipped-surrogate epochs over shuffled minibatches, one Adam step each (samples = env steps)",
-         torch=build_ppo_torch, tf=build_ppo_tf)
+register(
+    "a3c",
+    family="rl",
+    sizes=A3C_SIZES,
+    samples=lambda s: s["rollout"],
+    training=True,
+    paper_model="A3C (DRL)",
+    description="A3C worker iteration on a NumPy cart-pole: rollout of <= `rollout` steps (policy forward per "
+    "step, NumPy env between), GAE actor-critic + entropy loss, one RMSprop step (samples = env "
+    "steps, at most)",
+    torch=build_a3c_torch,
+    tf=build_a3c_tf,
+)
+register(
+    "ppo",
+    family="rl",
+    sizes=PPO_SIZES,
+    samples=lambda s: s["rollout"] * s["envs"],
+    training=True,
+    paper_model="PPO (DRL)",
+    description="PPO iteration on batched NumPy cart-poles: rollout (policy forward per step), GAE, "
+    "clipped-surrogate epochs over shuffled minibatches, one Adam step each (samples = env steps)",
+    torch=build_ppo_torch,
+    tf=build_ppo_tf,
+)

@@ -16,6 +16,7 @@ word vectors are frozen (as with GloVe vectors); SGD on the TreeLSTM and classif
 weights.  torch: ``nn.Module`` + ``loss.backward()`` + ``torch.optim.SGD``; tf:
 ``tf.Module`` + ``tf.GradientTape`` + ``assign_sub``.  Returns the loss.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -34,10 +35,15 @@ SIZES: Dict[str, Dict[str, Any]] = {
 def _init(size, seed):
     r = rng(seed, 0)
     e, h, k = size["embed"], size["hidden"], size["classes"]
-    return dict(emb=normal(r, (size["vocab"], e)) * 0.5,
-                w_leaf=uniform(r, (e, 3 * h), e), b_leaf=uniform(r, (3 * h,), e),
-                u_node=uniform(r, (2 * h, 5 * h), 2 * h), b_node=uniform(r, (5 * h,), 2 * h),
-                w_cls=uniform(r, (h, k), h), b_cls=uniform(r, (k,), h))
+    return dict(
+        emb=normal(r, (size["vocab"], e)) * 0.5,
+        w_leaf=uniform(r, (e, 3 * h), e),
+        b_leaf=uniform(r, (3 * h,), e),
+        u_node=uniform(r, (2 * h, 5 * h), 2 * h),
+        b_node=uniform(r, (5 * h,), 2 * h),
+        w_cls=uniform(r, (h, k), h),
+        b_cls=uniform(r, (k,), h),
+    )
 
 
 def _data(size, seed):
@@ -46,6 +52,7 @@ def _data(size, seed):
 
     def next_tree():
         return make_tree(), int(r.integers(size["classes"]))
+
     return next_tree
 
 
@@ -165,8 +172,15 @@ def build_tf(size, seed, device="cpu"):
     return treelstm_train, make_batch
 
 
-register("treelstm", family="treelstm", sizes=SIZES, samples=lambda s: 1, training=True,
-         paper_model="TreeLSTM (TreeNN, SST)",
-         description="binary TreeLSTM by a recursive Python method over a new random SST-like tree "
-                     "(nested tuples) every call, root classifier + cross-entropy, one SGD step per call",
-         torch=build_torch, tf=build_tf)
+register(
+    "treelstm",
+    family="treelstm",
+    sizes=SIZES,
+    samples=lambda s: 1,
+    training=True,
+    paper_model="TreeLSTM (TreeNN, SST)",
+    description="binary TreeLSTM by a recursive Python method over a new random SST-like tree "
+    "(nested tuples) every call, root classifier + cross-entropy, one SGD step per call",
+    torch=build_torch,
+    tf=build_tf,
+)

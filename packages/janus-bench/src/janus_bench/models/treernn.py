@@ -12,6 +12,7 @@ Python method::
 
 Inference only; parameters are frozen.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -42,6 +43,7 @@ def tree_maker(size, seed):
     def make_tree():
         n = int(r.integers(size["min_leaves"], size["max_leaves"] + 1))
         return random_tree(r, n, size["vocab"])
+
     return make_tree
 
 
@@ -104,6 +106,13 @@ def build_tf(size, seed, device="cpu"):
     return model.__call__, lambda: (make_tree(),)
 
 
-register("treernn", family="treernn", sizes=SIZES, samples=lambda s: 1, paper_model="TreeRNN (TreeNN)",
-         description="recursive TreeRNN, a new random binary tree (nested tuples) every call (inference)",
-         torch=build_torch, tf=build_tf)
+register(
+    "treernn",
+    family="treernn",
+    sizes=SIZES,
+    samples=lambda s: 1,
+    paper_model="TreeRNN (TreeNN)",
+    description="recursive TreeRNN, a new random binary tree (nested tuples) every call (inference)",
+    torch=build_torch,
+    tf=build_tf,
+)

@@ -6,6 +6,7 @@ parts with their own state: `session.Session` (graph, inputs, guards, heap), `ob
 `calls`, `control`, `recursion`, `state` (in-place tensor writes).  See
 docs/architecture.md.
 """
+
 from .driver import Conversion, convert
 
 __all__ = ["Conversion", "convert"]

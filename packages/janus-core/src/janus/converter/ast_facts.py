@@ -1,4 +1,5 @@
 """Facts about statements the converter reads off the AST (no conversion state)."""
+
 from __future__ import annotations
 
 import ast

@@ -3,6 +3,7 @@
 Each handler receives the converter, the evaluated arguments and the call site.  The
 result is computed now (partial evaluation), guarded where it depends on outside state.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -36,8 +37,12 @@ def _concrete_ints(cv, args, frame, node, what):
     for a in args:
         if isinstance(a, Sym):
             if not isinstance(a.spec, PySpec):
-                raise unsupported(f"{what} of a tensor value", frame, node,
-                                     "the count is data-dependent; a graph `while` is not supported yet")
+                raise unsupported(
+                    f"{what} of a tensor value",
+                    frame,
+                    node,
+                    "the count is data-dependent; a graph `while` is not supported yet",
+                )
             a = cv.session.demand(a, f"{what} bound", where(frame, node))
         out.append(a)
     return out
@@ -72,13 +77,16 @@ def _container(kind):
         src = args[0]
         if kind is dict:
             if isinstance(src, dict) or cv.session.heap.path_of(src) is not None and hasattr(src, "keys"):
-                return cv.session.journal.born({k: cv.objects.get_item(src, k, frame, node) for k in cv.objects.iterate(src, frame, node)} | kwargs)
+                return cv.session.journal.born(
+                    {k: cv.objects.get_item(src, k, frame, node) for k in cv.objects.iterate(src, frame, node)} | kwargs
+                )
             return cv.session.journal.born(dict(cv.objects.iterate(src, frame, node), **kwargs))
         items = cv.objects.iterate(src, frame, node)
         if kind in (set, frozenset) and any(contains_sym(i) for i in items):
             raise unsupported("a set of tensors", frame, node)
         made = kind(items)
         return cv.session.journal.born(made) if kind in (list, set) else made
+
     return handler
 
 
@@ -106,8 +114,9 @@ def _print(cv, args, kwargs, frame, node):
     sep, end = kwargs.get("sep", " "), kwargs.get("end", "\n")
     if isinstance(sep, Sym) or isinstance(end, Sym):
         raise unsupported("print() with a symbolic separator", frame, node)
-    cv.session.heap.add("print", None, (cv.snapshot(list(args)), sep, end, bool(kwargs.get("flush"))),
-                       where(frame, node))
+    cv.session.heap.add(
+        "print", None, (cv.snapshot(list(args)), sep, end, bool(kwargs.get("flush"))), where(frame, node)
+    )
     return None
 
 
@@ -148,11 +157,13 @@ def _scalar(kind):
                 raise host_read_feeds("a truth value", frame, node)
             return defer(kind, (x,), f"{kind.__name__}() of a tensor")
         return kind(*args, **kwargs)
+
     return handler
 
 
 def _text(kind):
     """`str(x)` / `repr(x)`: of a graph value, computed after the graph (deferred)."""
+
     def handler(cv, args, kwargs, frame, node):
         if len(args) == 1 and not kwargs and isinstance(args[0], (Sym, Deferred)):
             return defer(kind, (args[0],), f"{kind.__name__}() of a graph value")
@@ -161,6 +172,7 @@ def _text(kind):
         for a in args:
             cv.objects.plain(a, frame, node)
         return kind(*args, **kwargs)
+
     return handler
 
 
@@ -182,6 +194,7 @@ def _minmax(kind):
             raise unsupported(f"{kind.__name__}() over tensors", frame, node, "it compares values on the host")
         cv.objects.plain(items, frame, node)
         return kind(items, **kwargs)
+
     return handler
 
 
@@ -193,13 +206,19 @@ def _abs(cv, args, kwargs, frame, node):
 
 def _map(cv, args, kwargs, frame, node):
     fn, *its = args
-    return [cv.calls.call(fn, list(items), {}, frame, node) for items in zip(*[cv.objects.iterate(i, frame, node) for i in its])]
+    return [
+        cv.calls.call(fn, list(items), {}, frame, node)
+        for items in zip(*[cv.objects.iterate(i, frame, node) for i in its])
+    ]
 
 
 def _filter(cv, args, kwargs, frame, node):
     fn, it = args
-    return [x for x in cv.objects.iterate(it, frame, node)
-            if cv.truth(x if fn is None else cv.calls.call(fn, [x], {}, frame, node), frame, node)]
+    return [
+        x
+        for x in cv.objects.iterate(it, frame, node)
+        if cv.truth(x if fn is None else cv.calls.call(fn, [x], {}, frame, node), frame, node)
+    ]
 
 
 def _sorted(cv, args, kwargs, frame, node):
@@ -221,24 +240,51 @@ def _super(cv, args, kwargs, frame, node):
 def _no(what, why):
     def handler(cv, args, kwargs, frame, node):
         raise unsupported(what, frame, node, why)
+
     return handler
 
 
 HANDLERS: Dict[Callable, Callable] = {
-    builtins.len: _len, builtins.range: _range, builtins.enumerate: _enumerate, builtins.zip: _zip,
-    builtins.reversed: _reversed, builtins.list: _container(list), builtins.tuple: _container(tuple),
-    builtins.dict: _container(dict), builtins.set: _container(set), builtins.frozenset: _container(frozenset),
-    builtins.isinstance: _isinstance, builtins.type: _type, builtins.callable: _callable, builtins.print: _print, builtins.getattr: _getattr,
-    builtins.hasattr: _hasattr, builtins.setattr: _setattr, builtins.float: _scalar(float), builtins.int: _scalar(int),
-    builtins.bool: _scalar(bool), builtins.complex: _scalar(complex), builtins.sum: _sum,
-    builtins.min: _minmax(min), builtins.max: _minmax(max), builtins.abs: _abs, builtins.map: _map,
-    builtins.filter: _filter, builtins.str: _text(str), builtins.repr: _text(repr), builtins.sorted: _sorted, builtins.super: _super,
+    builtins.len: _len,
+    builtins.range: _range,
+    builtins.enumerate: _enumerate,
+    builtins.zip: _zip,
+    builtins.reversed: _reversed,
+    builtins.list: _container(list),
+    builtins.tuple: _container(tuple),
+    builtins.dict: _container(dict),
+    builtins.set: _container(set),
+    builtins.frozenset: _container(frozenset),
+    builtins.isinstance: _isinstance,
+    builtins.type: _type,
+    builtins.callable: _callable,
+    builtins.print: _print,
+    builtins.getattr: _getattr,
+    builtins.hasattr: _hasattr,
+    builtins.setattr: _setattr,
+    builtins.float: _scalar(float),
+    builtins.int: _scalar(int),
+    builtins.bool: _scalar(bool),
+    builtins.complex: _scalar(complex),
+    builtins.sum: _sum,
+    builtins.min: _minmax(min),
+    builtins.max: _minmax(max),
+    builtins.abs: _abs,
+    builtins.map: _map,
+    builtins.filter: _filter,
+    builtins.str: _text(str),
+    builtins.repr: _text(repr),
+    builtins.sorted: _sorted,
+    builtins.super: _super,
     builtins.next: _no("next()", "advancing an iterator is a host-side effect that cannot be deferred yet"),
     builtins.iter: _no("iter()", "iterators are not supported yet"),
     builtins.id: _no("id()", "object identities differ between calls"),
-    builtins.input: _no("input()", "reading stdin"), builtins.open: _no("open()", "file I/O"),
-    builtins.eval: _no("eval()", "dynamic code"), builtins.exec: _no("exec()", "dynamic code"),
-    builtins.globals: _no("globals()", "frame introspection"), builtins.locals: _no("locals()", "frame introspection"),
+    builtins.input: _no("input()", "reading stdin"),
+    builtins.open: _no("open()", "file I/O"),
+    builtins.eval: _no("eval()", "dynamic code"),
+    builtins.exec: _no("exec()", "dynamic code"),
+    builtins.globals: _no("globals()", "frame introspection"),
+    builtins.locals: _no("locals()", "frame introspection"),
     builtins.vars: _no("vars()", "frame introspection"),
 }
 _ = Any
@@ -262,8 +308,23 @@ def is_output_call(func) -> bool:
     sys.stdout / sys.stderr."""
     owner = getattr(func, "__self__", None)
     name = getattr(func, "__name__", "")
-    if isinstance(owner, logging.Logger) and name in ("debug", "info", "warning", "error", "critical", "exception", "log"):
+    if isinstance(owner, logging.Logger) and name in (
+        "debug",
+        "info",
+        "warning",
+        "error",
+        "critical",
+        "exception",
+        "log",
+    ):
         return True
-    if getattr(func, "__module__", None) == "logging" and name in ("debug", "info", "warning", "error", "critical", "log"):
+    if getattr(func, "__module__", None) == "logging" and name in (
+        "debug",
+        "info",
+        "warning",
+        "error",
+        "critical",
+        "log",
+    ):
         return True
     return owner is not None and (owner is sys.stdout or owner is sys.stderr) and name in ("write", "flush")

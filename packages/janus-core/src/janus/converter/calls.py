@@ -11,6 +11,7 @@ in-place write computed out of place), a callable user object, an exception clas
 pure library call on plain values (evaluated now), a user class (an object built in
 the call).  Anything else is unsupported: its effects could not be deferred.
 """
+
 from __future__ import annotations
 
 import ast
@@ -29,15 +30,45 @@ from .signals import PASS, ReturnSignal
 from .sym import Sym, contains_sym
 from .values import ConvFunction, SymMethod
 
-
 MAX_INLINE_DEPTH = 200
 _PURE_MODULES = frozenset({"math", "operator", "cmath", "string", "itertools", "functools", "collections", "numbers"})
-_PURE_BUILTINS = frozenset({
-    builtins.abs, builtins.all, builtins.any, builtins.bool, builtins.chr, builtins.divmod, builtins.float,
-    builtins.format, builtins.frozenset, builtins.hasattr, builtins.int, builtins.issubclass, builtins.max,
-    builtins.min, builtins.ord, builtins.pow, builtins.round, builtins.set, builtins.slice, builtins.sorted,
-    builtins.sum, builtins.tuple, builtins.list, builtins.dict, builtins.type, builtins.isinstance, builtins.bytes,
-    builtins.complex, builtins.hash, builtins.ascii, builtins.bin, builtins.hex, builtins.oct})
+_PURE_BUILTINS = frozenset(
+    {
+        builtins.abs,
+        builtins.all,
+        builtins.any,
+        builtins.bool,
+        builtins.chr,
+        builtins.divmod,
+        builtins.float,
+        builtins.format,
+        builtins.frozenset,
+        builtins.hasattr,
+        builtins.int,
+        builtins.issubclass,
+        builtins.max,
+        builtins.min,
+        builtins.ord,
+        builtins.pow,
+        builtins.round,
+        builtins.set,
+        builtins.slice,
+        builtins.sorted,
+        builtins.sum,
+        builtins.tuple,
+        builtins.list,
+        builtins.dict,
+        builtins.type,
+        builtins.isinstance,
+        builtins.bytes,
+        builtins.complex,
+        builtins.hash,
+        builtins.ascii,
+        builtins.bin,
+        builtins.hex,
+        builtins.oct,
+    }
+)
 
 
 def bind_params(node, defaults: list, kw_defaults: dict, args: list, kwargs: dict, name: str) -> Dict[str, Any]:
@@ -52,7 +83,7 @@ def bind_params(node, defaults: list, kw_defaults: dict, args: list, kwargs: dic
         elif a.vararg is None:
             raise TypeError(f"{name}() takes {len(positional)} positional arguments but {len(args)} were given")
     if a.vararg is not None:
-        out[a.vararg.arg] = tuple(args[len(positional):])
+        out[a.vararg.arg] = tuple(args[len(positional) :])
     posonly = {p.arg for p in a.posonlyargs}
     for pname in positional + [p.arg for p in a.kwonlyargs]:
         if pname in kwargs and pname not in posonly:
@@ -87,8 +118,8 @@ class Calls:
     def __init__(self, cv: Any):
         self.cv = cv
         self.session = cv.session
-        self.depth = 0                                   # inlined calls now open
-        self.inline_stack: List[Tuple[Any, list]] = []   # (code, args) of the inlined user calls
+        self.depth = 0  # inlined calls now open
+        self.inline_stack: List[Tuple[Any, list]] = []  # (code, args) of the inlined user calls
 
     def call(self, func: Any, args: list, kwargs: dict, frame: Frame, node: ast.AST) -> Any:
         inner = getattr(func, "__janus_function__", None)
@@ -100,10 +131,18 @@ class Calls:
                 return result
         name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or type(func).__name__
         if isinstance(func, type):
-            raise unsupported(f"creating a `{name}` object", frame, node, "only plain user classes, dataclasses and "
-                              "namedtuples can be built inside the function")
-        raise unsupported(f"call of `{name}`", frame, node,
-                          "not a framework function nor user Python code, so its effects cannot be deferred")
+            raise unsupported(
+                f"creating a `{name}` object",
+                frame,
+                node,
+                "only plain user classes, dataclasses and namedtuples can be built inside the function",
+            )
+        raise unsupported(
+            f"call of `{name}`",
+            frame,
+            node,
+            "not a framework function nor user Python code, so its effects cannot be deferred",
+        )
 
     # -- inlining ---------------------------------------------------------------------------
     def run_body(self, fn_node: Any, callee: Frame, label: str, frame: Frame, node: ast.AST) -> Any:
@@ -121,7 +160,7 @@ class Calls:
             self.depth -= 1
         return None
 
-    def inline_function(self, fn: types.FunctionType, args: list, kwargs: dict, frame: Frame, node: ast.AST) -> Any:
+    def inline_function(self, fn: Any, args: list, kwargs: dict, frame: Frame, node: ast.AST) -> Any:
         scheduled = self.cv.recursion.on_call(fn, args, kwargs, frame, node)
         if scheduled is not PASS:
             return scheduled
@@ -133,8 +172,9 @@ class Calls:
             raise unsupported(f"call of async function `{fn.__qualname__}`", frame, node)
         callee = self.callee_frame(fn, src)
         defaults = list(fn.__defaults__ or ())
-        callee.locals.update(bind_params(src.node, defaults, dict(fn.__kwdefaults__ or {}), list(args), kwargs,
-                                         fn.__name__))
+        callee.locals.update(
+            bind_params(src.node, defaults, dict(fn.__kwdefaults__ or {}), list(args), kwargs, fn.__name__)
+        )
         self.inline_stack.append((fn.__code__, list(args)))
         try:
             return self.run_body(src.node, callee, fn.__qualname__, frame, node)
@@ -145,14 +185,20 @@ class Calls:
         """A frame for a user function: its globals, and its closure cells read by path."""
         session = self.session
         fpath = session.heap.path_of(fn) or session.object_root(fn, fn.__qualname__)
-        cells = {name: (cell, fpath.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars,
-                                                                                  fn.__closure__ or ()))}
+        cells = {
+            name: (cell, fpath.cell(i))
+            for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        }
         return Frame(fn.__name__, src.filename, src.scope, fn.__globals__, session.gid(fn.__globals__), cells)
 
     def inline_local(self, cf: ConvFunction, args: list, kwargs: dict, frame: Frame, node: ast.AST) -> Any:
         if cf.is_generator:
-            raise unsupported(f"generator function `{cf.__name__}`", frame, node,
-                              "generators run lazily on the host; call it outside the jitted function")
+            raise unsupported(
+                f"generator function `{cf.__name__}`",
+                frame,
+                node,
+                "generators run lazily on the host; call it outside the jitted function",
+            )
         d = cf.frame
         callee = Frame(cf.__name__, d.filename, cf.scope, d.fn_globals, d.gid, enclosing=d)
         callee.locals.update(bind_params(cf.node, cf.defaults, cf.kw_defaults, list(args), kwargs, cf.__name__))
@@ -198,8 +244,12 @@ class Calls:
         target, written_at = pure
         written = args[written_at] if isinstance(written_at, int) else kwargs.get(written_at)
         if not isinstance(written, Sym):
-            raise unsupported(f"in-place call {getattr(func, '__name__', func)}", frame, node,
-                              "it writes into a value that is not a tensor of the graph")
+            raise unsupported(
+                f"in-place call {getattr(func, '__name__', func)}",
+                frame,
+                node,
+                "it writes into a value that is not a tensor of the graph",
+            )
         result = session.emit("call", target, tuple(args), kwargs, site)
         return session.tensors.write(session.tensors.current(written), result, site)
 
@@ -210,11 +260,15 @@ class Calls:
         if hasattr(cls, "_fields") and issubclass(cls, tuple):  # namedtuple: a tuple with names
             return cls(*args, **kwargs)
         module = getattr(cls, "__module__", "") or ""
-        if module == "builtins" or module.split(".")[0] in self.session.backend.framework_modules \
-                or cls.__new__ is not object.__new__ or type(cls) is not type \
-                or getattr(cls, "__slots__", None) is not None:
+        if (
+            module == "builtins"
+            or module.split(".")[0] in self.session.backend.framework_modules
+            or cls.__new__ is not object.__new__  # type: ignore[comparison-overlap]
+            or type(cls) is not type
+            or getattr(cls, "__slots__", None) is not None
+        ):
             return PASS
-        init = cls.__init__
+        init = cls.__init__  # type: ignore[misc]
         if hasattr(cls, "__dataclass_fields__") and not is_user_function(init, self.session.opaque):
             if hasattr(cls, "__post_init__"):
                 return PASS
@@ -240,8 +294,10 @@ class Calls:
         owner = getattr(func, "__self__", None)
         if owner is not None and not isinstance(owner, (type, types.ModuleType)) and heap.path_of(owner) is not None:
             return False
-        return not any(hasattr(a, "__array__") and not isinstance(a, type) and heap.path_of(a) is not None
-                       for a in list(args) + list(kwargs.values()))
+        return not any(
+            hasattr(a, "__array__") and not isinstance(a, type) and heap.path_of(a) is not None
+            for a in list(args) + list(kwargs.values())
+        )
 
 
 def _examples(values: Any) -> Any:
@@ -308,8 +364,12 @@ def _output_call(c: Calls, func, args, kwargs, frame, node):
     if not builtin_models.is_output_call(func):
         return PASS
     snapshot = c.cv.snapshot
-    c.session.heap.add("call", None, (builtin_models.stream_bound(func), snapshot(list(args)), snapshot(dict(kwargs))),
-                       where(frame, node))
+    c.session.heap.add(
+        "call",
+        None,
+        (builtin_models.stream_bound(func), snapshot(list(args)), snapshot(dict(kwargs))),
+        where(frame, node),
+    )
     return None
 
 
@@ -349,8 +409,12 @@ def _on_host_reads(c: Calls, func, args, kwargs, frame, node):
 def _framework_update(c: Calls, func, args, kwargs, frame, node):
     """e.g. optimizer.step(): the graph calls the class's method on the (guarded) object."""
     owner = getattr(func, "__self__", None)
-    if owner is None or isinstance(owner, (types.ModuleType, type)) or c.session.heap.path_of(owner) is None \
-            or not c.session.rules.is_impure(func, _examples(args), _examples(kwargs)):
+    if (
+        owner is None
+        or isinstance(owner, (types.ModuleType, type))
+        or c.session.heap.path_of(owner) is None
+        or not c.session.rules.is_impure(func, _examples(args), _examples(kwargs))
+    ):
         return PASS
     unbound = getattr(type(owner), func.__name__)
     return c.session.emit("call", unbound, (owner,) + tuple(args), kwargs, where(frame, node))
@@ -361,10 +425,18 @@ def _framework_callable(c: Calls, func, args, kwargs, frame, node):
     if not session.backend.is_framework_callable(func) or (isinstance(func, type) and not _graph_class(session, func)):
         return PASS
     owner = getattr(func, "__self__", None)
-    if owner is not None and not isinstance(owner, types.ModuleType) and session.heap.path_of(owner) is not None \
-            and not session.backend.owns(owner):
-        raise unsupported(f"call of {getattr(func, '__qualname__', func)!s}", frame, node,
-                          "a method of a stateful outside object (its state change cannot be deferred)")
+    if (
+        owner is not None
+        and not isinstance(owner, types.ModuleType)
+        and session.heap.path_of(owner) is not None
+        and not session.backend.owns(owner)
+    ):
+        raise unsupported(
+            f"call of {getattr(func, '__qualname__', func)!s}",
+            frame,
+            node,
+            "a method of a stateful outside object (its state change cannot be deferred)",
+        )
     return c.framework_call(func, args, kwargs, frame, node)
 
 
@@ -376,7 +448,11 @@ def _graph_class(session, cls: type) -> bool:
 
 def _callable_object(c: Calls, func, args, kwargs, frame, node):
     call_impl = getattr(type(func), "__call__", None)
-    if isinstance(func, type) or not isinstance(call_impl, types.FunctionType) or not is_user_function(call_impl, c.session.opaque):
+    if (
+        isinstance(func, type)
+        or not isinstance(call_impl, types.FunctionType)
+        or not is_user_function(call_impl, c.session.opaque)
+    ):
         return PASS
     return c.inline_function(call_impl, [func] + list(args), kwargs, frame, node)
 
@@ -402,8 +478,19 @@ def _user_class(c: Calls, func, args, kwargs, frame, node):
 
 
 RESOLVERS: Tuple[Resolver, ...] = (
-    _tensor_method, _not_callable, _local_function, _builtin_model, _output_call, _user_function, _container_method,
-    _on_host_reads, _framework_update, _framework_callable, _callable_object, _exception_class, _pure_call,
+    _tensor_method,
+    _not_callable,
+    _local_function,
+    _builtin_model,
+    _output_call,
+    _user_function,
+    _container_method,
+    _on_host_reads,
+    _framework_update,
+    _framework_callable,
+    _callable_object,
+    _exception_class,
+    _pure_call,
     _user_class,
 )
 

@@ -15,6 +15,7 @@ from outside become explicit region parameters (`lift_captures`), so every backe
 closed regions.  A `for` over `range(n)` whose `n` is a graph input becomes the same
 `while` loop, so a new `n` builds no new graph.
 """
+
 from __future__ import annotations
 
 import ast
@@ -38,19 +39,67 @@ from .signals import Reconvert, ReturnSignal
 from .sym import Sym, contains_sym
 
 
-
 def merge_spec(a: Any, b: Any, what: str, site: str) -> Any:
     if isinstance(a, TensorSpec) and isinstance(b, TensorSpec):
         if a.dtype != b.dtype or a.rank != b.rank or a.device != b.device:
             raise Unsupported(what, site, f"the branches produce {a} and {b}; a graph value has one dtype and rank")
-        return dataclasses.replace(a, shape=tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
-                       requires_grad=a.requires_grad or b.requires_grad)
+        return dataclasses.replace(
+            a,
+            shape=tuple(x if x == y else None for x, y in zip(a.shape, b.shape)),
+            requires_grad=a.requires_grad or b.requires_grad,
+        )
     if isinstance(a, PySpec) and isinstance(b, PySpec) and a.type is b.type:
         return PySpec(a.type)
     raise Unsupported(what, site, f"the branches produce {a} and {b}")
 
 
 COUNTER = "<counter>"
+
+
+class _BranchPairs:
+    """Lines up what two branches produced: parts they share are kept, Python values a
+    graph cannot carry become host-side choices, and differing graph values or numbers
+    become leaves (one per distinct pair), the cond's results."""
+
+    def __init__(self, pred: Sym, what: str, site: str):
+        self.pred, self.what, self.site = pred, what, site
+        self.leaves_t: List[Any] = []
+        self.leaves_e: List[Any] = []
+        self._seen: dict = {}
+
+    def flatten(self, a: Any, b: Any) -> tuple:
+        if a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value):
+            return ("same", a)
+        if type(a) in (tuple, list) and type(a) is type(b) and len(a) == len(b):
+            return (type(a), [self.flatten(x, y) for x, y in zip(a, b)])
+        if type(a) is dict and type(b) is dict and a.keys() == b.keys():
+            return (dict, [(k, self.flatten(a[k], b[k])) for k in a])
+        if is_const_like(a) and is_const_like(b) and type(a) is type(b) and a == b:
+            return ("same", a)
+        same_number = type(a) is type(b) and type(a) in (int, float, bool)
+        if not same_number and not any(contains_sym(v) or contains_deferred(v) for v in (a, b)):
+            # Python values a graph cannot carry (strings, None, objects): chosen on the
+            # host after the graph ran, by the condition's value
+            return ("same", defer(select, (self.pred, a, b), "a value chosen by a data-dependent `if`"))
+        if contains_sym(a) and not isinstance(a, Sym) or contains_sym(b) and not isinstance(b, Sym):
+            raise Unsupported(self.what, self.site, "the branches build differently shaped containers")
+        pair = (_leaf_key(a), _leaf_key(b))
+        if pair not in self._seen:  # one result for one pair (a name and a tensor version alike)
+            self._seen[pair] = len(self.leaves_t)
+            self.leaves_t.append(a)
+            self.leaves_e.append(b)
+        return ("leaf", self._seen[pair])
+
+
+def _rebuild(tree: tuple, outs: list) -> Any:
+    kind = tree[0]
+    if kind == "same":
+        return tree[1]
+    if kind == "leaf":
+        return outs[tree[1]]
+    if kind is dict:
+        return {k: _rebuild(t, outs) for k, t in tree[1]}
+    return kind(_rebuild(t, outs) for t in tree[1])
 
 
 def _leaf_key(value: Any) -> tuple:
@@ -82,10 +131,16 @@ def _loop_slots(written: dict, carried: List[Carried], site: str) -> List[Carrie
     for obj, before, after in written.values():
         b_slots, a_slots = slots(before), slots(after)
         if isinstance(before, set) or [k for k, _ in b_slots] != [k for k, _ in a_slots]:
-            raise Unsupported("a loop converted to a graph `while`", site,
-                              f"its body adds to or removes from a `{type(obj).__name__}` built before the loop")
-        found += [Carried(obj, k, bv) for (k, bv), (_, av) in zip(b_slots, a_slots)
-                  if av is not bv and (id(obj), k) not in known]
+            raise Unsupported(
+                "a loop converted to a graph `while`",
+                site,
+                f"its body adds to or removes from a `{type(obj).__name__}` built before the loop",
+            )
+        found += [
+            Carried(obj, k, bv)
+            for (k, bv), (_, av) in zip(b_slots, a_slots)
+            if av is not bv and (id(obj), k) not in known
+        ]
     return found
 
 
@@ -95,7 +150,7 @@ class Control:
     def __init__(self, cv: Any):
         self.cv = cv
         self.session = cv.session
-        self.loop_depth = 0        # Python loops (unrolled) now open
+        self.loop_depth = 0  # Python loops (unrolled) now open
         self.graph_loop_depth = 0  # graph `while` regions now open
 
     # -- speculation -------------------------------------------------------------------------
@@ -109,25 +164,45 @@ class Control:
         if isinstance(node, ast.If):
             direction = analyzer.branch_direction(site_key)
             if direction is None or direction != actual:
-                seen = "both directions" if stats is not None and len(stats.branches) > 1 else "a direction it has not seen"
-                raise unsupported("data-dependent `if` on a tensor", frame, node,
-                                  f"the profile saw {seen}; a graph `cond` is not supported yet")
+                seen = (
+                    "both directions"
+                    if stats is not None and len(stats.branches) > 1
+                    else "a direction it has not seen"
+                )
+                raise unsupported(
+                    "data-dependent `if` on a tensor",
+                    frame,
+                    node,
+                    f"the profile saw {seen}; a graph `cond` is not supported yet",
+                )
         elif isinstance(node, ast.While):
             counts = set(stats.trips) if stats is not None and site_key not in analyzer.relaxed else set()
             if len(counts) != 1:
-                raise unsupported("data-dependent `while` on a tensor", frame, node,
-                                  "its trip count varied in the profile; a graph `while` is not supported yet")
+                raise unsupported(
+                    "data-dependent `while` on a tensor",
+                    frame,
+                    node,
+                    "its trip count varied in the profile; a graph `while` is not supported yet",
+                )
         else:
-            raise unsupported("a tensor used as a Python truth value", frame, node,
-                              "only `if`, `while` and `assert` conditions may depend on tensors")
+            raise unsupported(
+                "a tensor used as a Python truth value",
+                frame,
+                node,
+                "only `if`, `while` and `assert` conditions may depend on tensors",
+            )
         self.emit_assert(value, actual, frame, node, profile_site=site_key)
         return actual
 
     def emit_assert(self, pred: Sym, expect: bool, frame, node, profile_site) -> None:
         site = f"{where(frame, node)}: {ast.unparse(getattr(node, 'test', node))[:60]}"
         if self.session.impure_emitted:
-            raise unsupported("speculation after an in-graph framework update", frame, node,
-                              "an assertion after e.g. backward() or an optimizer step could not undo it")
+            raise unsupported(
+                "speculation after an in-graph framework update",
+                frame,
+                node,
+                "an assertion after e.g. backward() or an optimizer step could not undo it",
+            )
         a = Node("assert", site, (pred.value,), {"expect": expect}, site=where(frame, node))
         self.session.region.add(a)
         self.session.asserts[site] = profile_site
@@ -149,7 +224,9 @@ class Control:
         if direction is not None and direction == bool(test.example) and not self.session.impure_emitted:
             return False
         if not self.session.backend.capabilities.cond:
-            raise unsupported("data-dependent `if` on a tensor", frame, node, f"backend {self.session.backend.name} has no cond")
+            raise unsupported(
+                "data-dependent `if` on a tensor", frame, node, f"backend {self.session.backend.name} has no cond"
+            )
         return True
 
     def region_value(self, value: Any, region: Region, what: str, site: str) -> Tuple[Value, Any]:
@@ -186,18 +263,28 @@ class Control:
         for e in self.session.heap.effects[n_effects:]:
             e.conds = e.conds + ((pred, expect),)
         shadows, self.session.heap.shadows = self.session.heap.shadows, saved_shadows
-        return BranchState(outcome, value, branch_locals, objects, shadows, self.session.heap.effects[n_effects:],
-                           self.session.templates.outputs[n_outputs:])
+        return BranchState(
+            outcome,
+            value,
+            branch_locals,
+            objects,
+            shadows,
+            self.session.heap.effects[n_effects:],
+            self.session.templates.outputs[n_outputs:],
+        )
 
     def emit_if_cond(self, s: ast.If, test: Sym, frame, rest: Optional[List[ast.stmt]]) -> bool:
         """Convert `s` into a graph cond.  Returns True when it consumed `rest` (tail mode)."""
         site = where(frame, s)
         returns = has(s.body, ast.Return) or has(s.orelse, ast.Return)
         if any(has_own(st, (ast.Break, ast.Continue)) for st in s.body + s.orelse):
-            raise unsupported("`break`/`continue` under a data-dependent `if`", frame, s, "not supported in a graph cond yet")
+            raise unsupported(
+                "`break`/`continue` under a data-dependent `if`", frame, s, "not supported in a graph cond yet"
+            )
         tail = returns
         if tail and (rest is None or self.loop_depth):
             raise unsupported("`return` under a data-dependent `if` inside other control flow", frame, s)
+        rest = rest or []
         then_stmts = s.body if not tail or always_returns(s.body) else s.body + rest
         else_stmts = s.orelse if not tail or always_returns(s.orelse) else s.orelse + rest
         then_r, else_r = Region(), Region()
@@ -207,14 +294,22 @@ class Control:
         what = "merging the branches of a data-dependent `if`"
         slots = [Slot(None, "<return>", t_out.value, e_out.value)] if tail else name_slots(t_out, e_out, frame.locals)
         written, structures = object_slots(t_out, e_out, what, site)
-        merged_shadows, one_sided = shadow_slots(t_out, e_out, shadows_before,
-                                                 lambda k: self._shadowed_before(k, shadows_before, site))
+        merged_shadows, one_sided = shadow_slots(
+            t_out, e_out, shadows_before, lambda k: self._shadowed_before(k, shadows_before, site)
+        )
         slots += written + merged_shadows
         bound = [sl for sl in slots if sl.then is not UNBOUND and sl.orelse is not UNBOUND]
         exports = self._branch_exports(t_out, then_r, else_r, True) + self._branch_exports(e_out, else_r, then_r, False)
-        merged = self.merge_into_cond(test, then_r, else_r, [sl.then for sl in bound + exports],
-                                      [sl.orelse for sl in bound + exports], bool(test.example), site)
-        self._rebind_exports(t_out, e_out, exports, merged[len(bound):])
+        merged = self.merge_into_cond(
+            test,
+            then_r,
+            else_r,
+            [sl.then for sl in bound + exports],
+            [sl.orelse for sl in bound + exports],
+            bool(test.example),
+            site,
+        )
+        self._rebind_exports(t_out, e_out, exports, merged[len(bound) :])
         for obj, state in structures:  # both sides agree on every object's structure
             self.session.journal.write(obj)
             restore(obj, state)
@@ -231,7 +326,7 @@ class Control:
                 frame.locals[sl.key] = value
         self.session.tensors.merged(test, written, merged, bound)
         if tail:
-                raise ReturnSignal(merged[0])
+            raise ReturnSignal(merged[0])
         return False
 
     def _shadowed_before(self, shadow_key: tuple, before: dict, site: str) -> Any:
@@ -281,40 +376,15 @@ class Control:
                 outputs[i] = mapping[v.id].value
                 self.session.templates.reindex(i)
 
-    def merge_into_cond(self, pred: Sym, then_r: Region, else_r: Region, tvals: list, evals: list,
-                        taken: bool, site: str) -> list:
+    def merge_into_cond(
+        self, pred: Sym, then_r: Region, else_r: Region, tvals: list, evals: list, taken: bool, site: str
+    ) -> list:
         """Emit the cond node whose results merge the branch values pairwise."""
         what = "merging the branches of a data-dependent `if`"
-        leaves_t, leaves_e = [], []
-        seen: dict = {}
-
-        def flatten(a, b):
-            if a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value):
-                return ("same", a)
-            if type(a) in (tuple, list) and type(a) is type(b) and len(a) == len(b):
-                return (type(a), [flatten(x, y) for x, y in zip(a, b)])
-            if type(a) is dict and type(b) is dict and a.keys() == b.keys():
-                return (dict, [(k, flatten(a[k], b[k])) for k in a])
-            if is_const_like(a) and is_const_like(b) and type(a) is type(b) and a == b:
-                return ("same", a)
-            same_number = type(a) is type(b) and type(a) in (int, float, bool)
-            if not same_number and not contains_sym(a) and not contains_sym(b) \
-                    and not contains_deferred(a) and not contains_deferred(b):
-                # Python values a graph cannot carry (strings, None, objects): chosen on the
-                # host after the graph ran, by the condition's value
-                return ("same", defer(select, (pred, a, b), "a value chosen by a data-dependent `if`"))
-            if contains_sym(a) and not isinstance(a, Sym) or contains_sym(b) and not isinstance(b, Sym):
-                raise Unsupported(what, site, "the branches build differently shaped containers")
-            pair = (_leaf_key(a), _leaf_key(b))
-            if pair not in seen:  # one result for one pair (a name and a tensor version alike)
-                seen[pair] = len(leaves_t)
-                leaves_t.append(a)
-                leaves_e.append(b)
-            return ("leaf", seen[pair])
-
-        trees = [flatten(a, b) for a, b in zip(tvals, evals)]
-        t_vals = [self.region_value(v, then_r, what, site) for v in leaves_t]
-        e_vals = [self.region_value(v, else_r, what, site) for v in leaves_e]
+        pairs = _BranchPairs(pred, what, site)
+        trees = [pairs.flatten(a, b) for a, b in zip(tvals, evals)]
+        t_vals = [self.region_value(v, then_r, what, site) for v in pairs.leaves_t]
+        e_vals = [self.region_value(v, else_r, what, site) for v in pairs.leaves_e]
         then_r.add(Node("output", None, tuple(v for v, _ in t_vals)))
         else_r.add(Node("output", None, tuple(v for v, _ in e_vals)))
         operands = lift_captures([then_r, else_r])
@@ -325,16 +395,7 @@ class Control:
             spec = merge_spec(tv.spec, ev.spec, what, site)
             outs.append(Sym(node.add_output(spec), tex if taken else eex))
 
-        def build(tree):
-            kind = tree[0]
-            if kind == "same":
-                return tree[1]
-            if kind == "leaf":
-                return outs[tree[1]]
-            if kind is dict:
-                return {k: build(t) for k, t in tree[1]}
-            return kind(build(t) for t in tree[1])
-        return [build(t) for t in trees]
+        return [_rebuild(t, outs) for t in trees]
 
     def wants_graph_while(self, test: Any, frame, node) -> bool:
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
@@ -345,11 +406,19 @@ class Control:
         if len(counts) == 1:
             return False  # a stable trip count: unroll it with an assertion per test
         if not self.session.backend.capabilities.while_loop:
-            raise unsupported("data-dependent `while` on a tensor", frame, node, f"backend {self.session.backend.name} has no while")
+            raise unsupported(
+                "data-dependent `while` on a tensor", frame, node, f"backend {self.session.backend.name} has no while"
+            )
         return True
 
-    def emit_while(self, frame, node, body: List[ast.stmt], test_expr: Optional[ast.expr],
-                   counter: Optional[Tuple[ast.AST, Sym]] = None) -> None:
+    def emit_while(
+        self,
+        frame,
+        node,
+        body: List[ast.stmt],
+        test_expr: Optional[ast.expr],
+        counter: Optional[Tuple[ast.AST, Sym]] = None,
+    ) -> None:
         """A graph `while` over `body`.  With `counter=(target, n)` it is `for target in range(n)`.
 
         Loop-carried: the local names the body rebinds, and the slots (dict keys, list
@@ -365,13 +434,14 @@ class Control:
             carried.insert(0, Carried(None, COUNTER, 0))
         init_vals = [self._loop_init(c, what, frame, node) for c in carried]
         specs = [v.spec for v in init_vals]
-        for attempt in range(6):
-            cond_r, body_r, new_specs, found = self._while_regions(frame, node, body, test_expr, carried, init_vals,
-                                                                   specs, counter)
+        for _attempt in range(6):
+            cond_r, body_r, new_specs, found = self._while_regions(
+                frame, node, body, test_expr, carried, init_vals, specs, counter
+            )
             if found:  # the body writes objects built before the loop: carry those slots too
                 carried += found
                 init_vals += [self._loop_init(c, what, frame, node) for c in found]
-                specs += [v.spec for v in init_vals[len(specs):]]
+                specs += [v.spec for v in init_vals[len(specs) :]]
                 continue
             if new_specs == specs:
                 break
@@ -382,7 +452,7 @@ class Control:
         for n in temps:
             frame.locals[n] = InGraphOnly(f"`{n}` is bound inside the graph loop at {site}")
 
-    def _loop_init(self, c: "Carried", what: str, frame, node) -> Sym:
+    def _loop_init(self, c: Carried, what: str, frame, node) -> Sym:
         v = c.value
         if isinstance(v, Sym):
             return v
@@ -394,8 +464,9 @@ class Control:
         k = len(init_vals)
         operands = lift_captures([cond_r, body_r], leading=k)
         body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[k:])
-        wnode = Node("while", None, tuple(v.value for v in init_vals) + tuple(operands),
-                     regions=[cond_r, body_r], site=site)
+        wnode = Node(
+            "while", None, tuple(v.value for v in init_vals) + tuple(operands), regions=[cond_r, body_r], site=site
+        )
         self.session.region.add(wnode)
         outs = [wnode.add_output(s) for s in specs] + [wnode.add_output(v.spec) for v in operands]
         # examples after the loop: run it on the example values
@@ -422,7 +493,9 @@ class Control:
             self.session.region = cond_r
             self._bind_carried(frame, carried, cond_r.params, init_vals)
             if counter is not None:
-                pred = self.session.emit("call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, where(frame, node))
+                pred = self.session.emit(
+                    "call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, where(frame, node)
+                )
             else:
                 pred = self.cv.eval(test_expr, frame)
             if not isinstance(pred, Sym):
@@ -433,13 +506,21 @@ class Control:
             if counter is not None:
                 self.cv.assign(counter[0], Sym(body_r.params[0], 0), frame)
             self.cv.exec_block(body, frame)
-            results = [self.session.emit("call", operator.add, (Sym(param, 0), 1), {}, "") if c.key == COUNTER and c.owner is None
-                       else c.current(frame) for c, param in zip(carried, body_r.params)]
+            results = [
+                self.session.emit("call", operator.add, (Sym(param, 0), 1), {}, "")
+                if c.key == COUNTER and c.owner is None
+                else c.current(frame)
+                for c, param in zip(carried, body_r.params)
+            ]
             vals = [self.region_value(r, body_r, "a loop-carried value", where(frame, node)) for r in results]
             body_r.add(Node("output", None, tuple(v for v, _ in vals)))
             if len(self.session.heap.effects) != n_effects:
-                raise unsupported("side effects inside a data-dependent loop", frame, node, "not supported in a graph while yet")
-            new_specs = [merge_spec(s, v.spec, "a loop-carried value", where(frame, node)) for s, (v, _) in zip(specs, vals)]
+                raise unsupported(
+                    "side effects inside a data-dependent loop", frame, node, "not supported in a graph while yet"
+                )
+            new_specs = [
+                merge_spec(s, v.spec, "a loop-carried value", where(frame, node)) for s, (v, _) in zip(specs, vals)
+            ]
         finally:
             self.session.journal.leave(scope)
             self.graph_loop_depth -= 1

@@ -7,10 +7,11 @@ expression over graph outputs that the runtime evaluates after the graph succeed
 A `Deferred` that would feed tensor work or a control-flow decision is unsupported (the
 call falls back), never silently wrong.
 """
+
 from __future__ import annotations
 
 import operator
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 from .sym import unwrap_examples
 
@@ -61,9 +62,12 @@ def joined_str(*parts) -> str:
     return "".join(parts)
 
 
+_CONVERSIONS: Dict[int, Callable[[Any], Any]] = {115: str, 114: repr, 97: ascii}  # !s !r !a
+
+
 def format_value(value, conversion: int, spec: str) -> str:
-    conv = {115: str, 114: repr, 97: ascii}.get(conversion, lambda x: x)
-    return format(conv(value), spec)
+    conv = _CONVERSIONS.get(conversion)
+    return format(value if conv is None else conv(value), spec)
 
 
 HOST_READ_METHODS = frozenset({"item", "tolist", "numpy", "__float__", "__int__", "__index__"})

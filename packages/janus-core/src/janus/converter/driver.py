@@ -1,5 +1,6 @@
 """Converting one call: the attempts (modes), the root frame, and the finished
 `Conversion` (graph, guards, typed effects, result template)."""
+
 from __future__ import annotations
 
 import ast
@@ -97,14 +98,22 @@ def run_root(cv: Converter, fn, args, kwargs) -> Any:
     a = src.node.args
     param_nodes = {p.arg: p for p in a.posonlyargs + a.args + a.kwonlyargs + [x for x in (a.vararg, a.kwarg) if x]}
     for read, value in session.backend.state_guards():
-        session.guard("expr", None, (("call", read, ()), False, value), f"framework state {getattr(read, '__name__', read)}()")
+        session.guard(
+            "expr", None, (("call", read, ()), False, value), f"framework state {getattr(read, '__name__', read)}()"
+        )
     root = session.object_root(fn, fn.__name__)
-    cells = {name: (cell, root.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))}
+    cells = {
+        name: (cell, root.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    }
     frame = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, session.gid(fn.__globals__), cells)
     for name, value in bound.arguments.items():
         pnode = param_nodes[name]
-        frame.locals[name] = session.read_host(value, Path(("arg", name)), site_key(src.filename, pnode),
-                                               f"{site_of(src.filename, pnode)}: parameter {name}")
+        frame.locals[name] = session.read_host(
+            value,
+            Path(("arg", name)),
+            site_key(src.filename, pnode),
+            f"{site_of(src.filename, pnode)}: parameter {name}",
+        )
     try:
         if isinstance(src.node, ast.Lambda):
             return cv.eval(src.node.body, frame)
@@ -124,9 +133,20 @@ def finish(cv: Converter, result: Any) -> Conversion:
     effects = [_typed_effect(e, tb, memo) for e in session.heap.effects]
     result_tpl = tb.build(result, memo)
     session.graph.add(Node("output", None, tuple(tb.outputs)))
-    return Conversion(session.graph, session.guards, session.input_paths, tb.host_paths, result_tpl, effects,
-                      session.globals_dicts, list(session.object_roots), dict(session.asserts),
-                      list(cv.recursion.builders), session.effects_before_update, _reads_what_it_writes(session))
+    return Conversion(
+        session.graph,
+        session.guards,
+        session.input_paths,
+        tb.host_paths,
+        result_tpl,
+        effects,
+        session.globals_dicts,
+        list(session.object_roots),
+        dict(session.asserts),
+        list(cv.recursion.builders),
+        session.effects_before_update,
+        _reads_what_it_writes(session),
+    )
 
 
 def _typed_effect(e: PendingEffect, tb: TemplateBuilder, memo: Dict[int, Any]) -> fx.Effect:

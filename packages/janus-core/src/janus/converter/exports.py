@@ -7,6 +7,7 @@ returns a placeholder of the same spec (never looked at: the effect is not commi
 when that branch did not run).  `escaping` finds them; `rebind` points the effects at
 the cond's results.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List

@@ -4,6 +4,7 @@ Python values are concrete; tensor values are `Sym`s.  Operators on tensors beco
 nodes; Python-level computation on specialized values happens now (partial evaluation).
 A truth value of a tensor is speculated (`Control.speculate`), of a host read refused.
 """
+
 from __future__ import annotations
 
 import ast
@@ -61,8 +62,12 @@ class ExpressionConverter:
         for hook in ("__bool__", "__len__"):
             impl = getattr(type(value), hook, None)
             if isinstance(impl, types.FunctionType):
-                raise unsupported(f"the truth value of a `{type(value).__name__}` object", frame, node,
-                                       f"its class computes it in Python ({hook})")
+                raise unsupported(
+                    f"the truth value of a `{type(value).__name__}` object",
+                    frame,
+                    node,
+                    f"its class computes it in Python ({hook})",
+                )
         return bool(value)
 
     def load_name(self, frame: Frame, name: str, node: ast.AST) -> Any:
@@ -79,7 +84,10 @@ class ExpressionConverter:
             while f is not None:
                 if f is not frame and name in f.scope.locals:
                     if name not in f.locals:
-                        raise NameError(f"cannot access free variable '{name}' where it is not associated with a value in enclosing scope")
+                        raise NameError(
+                            f"cannot access free variable '{name}' where it is not associated "
+                            f"with a value in enclosing scope"
+                        )
                     return f.locals[name]
                 if name in f.cells:
                     cell, path = f.cells[name]
@@ -98,12 +106,17 @@ class ExpressionConverter:
         if shadow_key in self.session.heap.shadows:
             shadow = self.session.heap.shadows[shadow_key]
             if isinstance(shadow, ConditionalWrite):
-                raise unsupported(f"reading global `{name}` after a data-dependent write", frame, node,
-                                  "it was written on one branch of a graph `if` only")
+                raise unsupported(
+                    f"reading global `{name}` after a data-dependent write",
+                    frame,
+                    node,
+                    "it was written on one branch of a graph `if` only",
+                )
             return shadow
         if name in g:
-            return self.session.read_host(g[name], Path(("global", frame.gid, name)), key(frame, node),
-                                  f"{where(frame, node)}: {name}")
+            return self.session.read_host(
+                g[name], Path(("global", frame.gid, name)), key(frame, node), f"{where(frame, node)}: {name}"
+            )
         b = g.get("__builtins__", __builtins__)
         b = b if isinstance(b, dict) else b.__dict__
         if name in b:
@@ -141,14 +154,18 @@ class ExpressionConverter:
                 i = stars[0]
                 after = len(target.elts) - i - 1
                 if len(items) < len(target.elts) - 1:
-                    raise ValueError(f"not enough values to unpack (expected at least {len(target.elts) - 1}, got {len(items)})")
-                parts = items[:i] + [list(items[i:len(items) - after])] + items[len(items) - after:]
+                    raise ValueError(
+                        f"not enough values to unpack (expected at least {len(target.elts) - 1}, got {len(items)})"
+                    )
+                parts = items[:i] + [list(items[i : len(items) - after])] + items[len(items) - after :]
                 for e, v in zip(target.elts, parts):
                     self.assign(e.value if isinstance(e, ast.Starred) else e, v, frame)
                 return
             if len(items) != len(target.elts):
-                raise ValueError(f"{'too many' if len(items) > len(target.elts) else 'not enough'} values to unpack "
-                                 f"(expected {len(target.elts)}, got {len(items)})")
+                raise ValueError(
+                    f"{'too many' if len(items) > len(target.elts) else 'not enough'} values to unpack "
+                    f"(expected {len(target.elts)}, got {len(items)})"
+                )
             for e, v in zip(target.elts, items):
                 self.assign(e, v, frame)
         elif isinstance(target, ast.Attribute):
@@ -224,8 +241,12 @@ class ExpressionConverter:
             return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
             result = self.session.emit("call", op, (a, b), {}, where(frame, node))
-            if inplace and isinstance(a, Sym) and self.session.backend.capabilities.inplace_operators \
-                    and not isinstance(a.spec, PySpec):
+            if (
+                inplace
+                and isinstance(a, Sym)
+                and self.session.backend.capabilities.inplace_operators
+                and not isinstance(a.spec, PySpec)
+            ):
                 # `a op= b` writes into a: later reads (and the outside tensor) see the result
                 return self.tensors.write(self.tensors.current(a), result, where(frame, node))
             return result
@@ -310,8 +331,9 @@ class ExpressionConverter:
         pa, pb = self.session.heap.path_of(a), self.session.heap.path_of(b)
         same = a is b
         if pa is not None and pb is not None and pa != pb:
-            self.session.guard("expr", None, (("call", operator.is_, (("path", pa), ("path", pb))), True, same),
-                       where(frame, node))
+            self.session.guard(
+                "expr", None, (("call", operator.is_, (("path", pa), ("path", pb))), True, same), where(frame, node)
+            )
         return same
 
     def expr_BoolOp(self, n, frame):
@@ -386,7 +408,9 @@ class ExpressionConverter:
         return self.session.journal.born(set(self._comprehension(n, frame, lambda f: self.eval(n.elt, f))))
 
     def expr_DictComp(self, n, frame):
-        return self.session.journal.born(dict(self._comprehension(n, frame, lambda f: (self.eval(n.key, f), self.eval(n.value, f)))))
+        return self.session.journal.born(
+            dict(self._comprehension(n, frame, lambda f: (self.eval(n.key, f), self.eval(n.value, f))))
+        )
 
     def expr_Call(self, n, frame):
         func = self.eval(n.func, frame)

@@ -1,4 +1,5 @@
 """One activation of a converted function, and how the converter names places in it."""
+
 from __future__ import annotations
 
 import ast
@@ -31,12 +32,20 @@ class InGraphOnly:
 class Frame:
     """One activation of a converted function."""
 
-    def __init__(self, name: str, filename: str, scope: Scope, fn_globals: dict, gid: int,
-                 cells: Optional[Dict[str, tuple]] = None, enclosing: Optional["Frame"] = None):
+    def __init__(
+        self,
+        name: str,
+        filename: str,
+        scope: Scope,
+        fn_globals: dict,
+        gid: int,
+        cells: Optional[Dict[str, tuple]] = None,
+        enclosing: Optional[Frame] = None,
+    ):
         self.name, self.filename, self.scope = name, filename, scope
         self.fn_globals, self.gid = fn_globals, gid
-        self.cells = cells or {}        # name -> (cell, Path|None) for real closures
-        self.enclosing = enclosing      # defining frame, for functions defined in converted code
+        self.cells = cells or {}  # name -> (cell, Path|None) for real closures
+        self.enclosing = enclosing  # defining frame, for functions defined in converted code
         self.locals: Dict[str, Any] = FrameLocals()
 
 
@@ -55,5 +64,9 @@ def unsupported(construct: str, frame: Frame, node: Optional[ast.AST], why: str 
 
 
 def host_read_feeds(what: str, frame: Frame, node: ast.AST) -> Unsupported:
-    return unsupported(f"a tensor value read on the host feeding {what}", frame, node,
-                       "splitting the graph around a host read is not supported yet")
+    return unsupported(
+        f"a tensor value read on the host feeding {what}",
+        frame,
+        node,
+        "splitting the graph around a host read is not supported yet",
+    )

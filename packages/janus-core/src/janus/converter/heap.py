@@ -1,6 +1,7 @@
 """What the converter knows about the world outside the function: the origins of the
 outside objects the conversion touched, its writes to them (shadows, visible to later
 reads of the same call) and the deferred effects, in program order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,11 +24,11 @@ class PendingEffect:
     """An effect as conversion builds it: operands are converter values (finished into a
     `janus.effects` record, with templates, when the conversion ends)."""
 
-    kind: str   # setattr | delattr | setitem | delitem | append | extend | insert | clear | ... | print | call
+    kind: str  # setattr | delattr | setitem | delitem | append | extend | insert | clear | ... | print | call
     target: Any
     args: Tuple
     site: str = ""
-    conds: Tuple = ()   # ((predicate Sym, expected bool), ...) for effects inside a graph cond
+    conds: Tuple = ()  # ((predicate Sym, expected bool), ...) for effects inside a graph cond
 
 
 @dataclass

@@ -14,6 +14,7 @@ So while a region is converted, every in-place write goes through the journal fi
 
 Objects built inside the region itself (`born` after the region began) need no journal.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -77,7 +78,7 @@ def store(obj: Any, key: Any, value: Any) -> None:
 
 @dataclass
 class Scope:
-    kind: str                       # "branch" | "loop" | "node"
+    kind: str  # "branch" | "loop" | "node"
     epoch: int
     #: id(obj) -> (obj, state before the region's first write to it)
     saved: Dict[int, Tuple[Any, Any]] = field(default_factory=dict)

@@ -9,6 +9,7 @@ differing pair through the cond's results, or, for Python values a graph cannot 
 (strings, None, objects), as a host-side choice made after the graph ran (`select`).
 A difference in structure (a key or list item on one side only) cannot be merged.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,14 +20,15 @@ from .frame import UNBOUND
 from .journal import slots
 from .sym import Sym
 
+
 @dataclass
 class BranchState:
-    outcome: str                    # "fall" (ran to the end) | "return"
-    value: Any                      # the returned value
+    outcome: str  # "fall" (ran to the end) | "return"
+    value: Any  # the returned value
     names: Dict[str, Any]
     objects: Dict[int, Tuple[Any, Any, Any]]  # id -> (obj, state before, state after)
     shadows: Dict[Tuple, Any] = field(default_factory=dict)
-    effects: List[Any] = field(default_factory=list)        # the effects made on the branch
+    effects: List[Any] = field(default_factory=list)  # the effects made on the branch
     template_values: List[Any] = field(default_factory=list)  # values its print snapshots use
 
 
@@ -63,8 +65,12 @@ def object_slots(then: BranchState, orelse: BranchState, what: str, site: str) -
         t_slots, e_slots = slots(t_state), slots(e_state)
         if [k for k, _ in t_slots] != [k for k, _ in e_slots]:
             if not hasattr(obj, "missing"):  # a table whose absent keys mean something (names, versions)
-                raise Unsupported(what, site, f"the branches leave a `{type(obj).__name__}` with different "
-                                              f"{'keys' if isinstance(t_state, dict) else 'lengths'}")
+                raise Unsupported(
+                    what,
+                    site,
+                    f"the branches leave a `{type(obj).__name__}` with different "
+                    f"{'keys' if isinstance(t_state, dict) else 'lengths'}",
+                )
             t_state, e_state = _union(obj, t_state, e_state)
             t_slots, e_slots = slots(t_state), slots(e_state)
         structures.append((obj, t_state))
@@ -74,20 +80,26 @@ def object_slots(then: BranchState, orelse: BranchState, what: str, site: str) -
 
 def _union(table: Any, a: dict, b: dict) -> Tuple[dict, dict]:
     keys = list(dict.fromkeys(list(a) + list(b)))
-    return ({k: a[k] if k in a else table.missing(k) for k in keys},
-            {k: b[k] if k in b else table.missing(k) for k in keys})
+    return (
+        {k: a[k] if k in a else table.missing(k) for k in keys},
+        {k: b[k] if k in b else table.missing(k) for k in keys},
+    )
 
 
 def name_slots(then: BranchState, orelse: BranchState, before: Dict[str, Any]) -> List[Slot]:
     """The local names the branches rebound (UNBOUND where a branch leaves one unbound)."""
-    names = [n for n in dict.fromkeys(list(then.names) + list(orelse.names))
-             if then.names.get(n, UNBOUND) is not before.get(n, UNBOUND)
-             or orelse.names.get(n, UNBOUND) is not before.get(n, UNBOUND)]
+    names = [
+        n
+        for n in dict.fromkeys(list(then.names) + list(orelse.names))
+        if then.names.get(n, UNBOUND) is not before.get(n, UNBOUND)
+        or orelse.names.get(n, UNBOUND) is not before.get(n, UNBOUND)
+    ]
     return [Slot(None, n, then.names.get(n, UNBOUND), orelse.names.get(n, UNBOUND)) for n in names]
 
 
-def shadow_slots(then: BranchState, orelse: BranchState, before: Dict[Tuple, Any],
-                 read_before: Callable[[Tuple], Any]) -> Tuple[List[Slot], List[Tuple]]:
+def shadow_slots(
+    then: BranchState, orelse: BranchState, before: Dict[Tuple, Any], read_before: Callable[[Tuple], Any]
+) -> Tuple[List[Slot], List[Tuple]]:
     """Writes to outside objects seen by later reads in the call: merged, the side that
     did not write keeping the value from before the `if` (`read_before(key)`, UNBOUND
     when it cannot be read); one that cannot be merged is unknown after the `if`."""

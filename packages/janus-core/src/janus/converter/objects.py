@@ -7,6 +7,7 @@ written at once (through the journal, under graph control flow).  Python code ev
 during conversion that reads an outside container whole guards it by its contents
 (`plain`).
 """
+
 from __future__ import annotations
 
 import ast
@@ -27,17 +28,52 @@ from .signals import Respecialize
 from .sym import Sym
 from .values import ConvFunction, SymMethod
 
-
 #: tensor attributes that are part of its spec (static in a graph)
 SPEC_ATTRS = frozenset({"shape", "dtype", "ndim", "device", "is_cuda", "layout", "requires_grad", "is_leaf"})
 #: methods through which library code would run a user class's Python code
-PYTHON_LEVEL_HOOKS = ("__str__", "__repr__", "__format__", "__eq__", "__lt__", "__le__", "__gt__", "__ge__",
-                      "__hash__", "__len__", "__iter__", "__getitem__", "__contains__", "__bool__", "__index__",
-                      "__int__", "__float__")
+PYTHON_LEVEL_HOOKS = (
+    "__str__",
+    "__repr__",
+    "__format__",
+    "__eq__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__len__",
+    "__iter__",
+    "__getitem__",
+    "__contains__",
+    "__bool__",
+    "__index__",
+    "__int__",
+    "__float__",
+)
 #: methods of list/dict/set that never change the container
-READ_ONLY_METHODS = frozenset({"get", "keys", "values", "items", "copy", "count", "index", "__contains__",
-                               "__getitem__", "__len__", "isdisjoint", "issubset", "issuperset", "union",
-                               "intersection", "difference", "symmetric_difference", "__eq__", "__ne__"})
+READ_ONLY_METHODS = frozenset(
+    {
+        "get",
+        "keys",
+        "values",
+        "items",
+        "copy",
+        "count",
+        "index",
+        "__contains__",
+        "__getitem__",
+        "__len__",
+        "isdisjoint",
+        "issubset",
+        "issuperset",
+        "union",
+        "intersection",
+        "difference",
+        "symmetric_difference",
+        "__eq__",
+        "__ne__",
+    }
+)
 
 
 class Objects:
@@ -65,16 +101,28 @@ class Objects:
             raise AttributeError(f"'{type(obj).__name__}' object has no attribute '{name}'")
         if shadow is not MISSING:
             return shadow
-        static = inspect.getattr_static(type(obj), name, None) if not isinstance(obj, (type, types.ModuleType)) else None
-        if isinstance(static, property) and static.fget is not None and is_user_function(static.fget, self.session.opaque):
+        static = (
+            inspect.getattr_static(type(obj), name, None) if not isinstance(obj, (type, types.ModuleType)) else None
+        )
+        if (
+            isinstance(static, property)
+            and static.fget is not None
+            and is_user_function(static.fget, self.session.opaque)
+        ):
             return self.cv.calls.inline_function(static.fget, [obj], {}, frame, node)
         try:
             value = getattr(obj, name)
         except AttributeError:  # `hasattr`, `getattr(o, n, default)`: the absence is guarded too
-            self.session.guard("expr", None, (("call", builtins.hasattr, (("path", path), ("const", name))), True, False),
-                       where(frame, node))
+            self.session.guard(
+                "expr",
+                None,
+                (("call", builtins.hasattr, (("path", path), ("const", name))), True, False),
+                where(frame, node),
+            )
             raise
-        return self.session.read_host(value, path.attr(name), key(frame, node), f"{where(frame, node)}: {ast.unparse(node)[:60]}")
+        return self.session.read_host(
+            value, path.attr(name), key(frame, node), f"{where(frame, node)}: {ast.unparse(node)[:60]}"
+        )
 
     def sym_attr(self, sym: Sym, name: str, frame, node):
         if isinstance(sym.spec, PySpec):
@@ -100,15 +148,20 @@ class Objects:
                 node_ = Node("call", getattr, (sym.value, name), site=where(frame, node))
                 node_.meta["live_state"] = True  # in-place methods on it run in the graph, in order
                 self.session.region.add(node_)
-                spec = dataclasses.replace(sym.spec, requires_grad=False) if hasattr(sym.spec, "requires_grad") else sym.spec
+                spec = (
+                    dataclasses.replace(sym.spec, requires_grad=False)
+                    if hasattr(sym.spec, "requires_grad")
+                    else sym.spec
+                )
                 grad = getattr(sym.example, name, None)
                 return self.session.sym(node_.add_output(spec), sym.example if grad is None else grad)
             raw = getattr(sym.example, name)
             if not callable(raw) or self.session.backend.owns(raw):
                 # state hanging off an outside tensor (`p.grad`): read fresh on every call
                 self.session.heap.note(sym.example, host_path)
-                return self.session.read_host(raw, host_path.attr(name), key(frame, node),
-                                      f"{where(frame, node)}: .{name}")
+                return self.session.read_host(
+                    raw, host_path.attr(name), key(frame, node), f"{where(frame, node)}: .{name}"
+                )
         attr = getattr(self.attribute_holder(sym, name), name)
         if name in SPEC_ATTRS:
             if name == "shape" and None in sym.spec.shape:
@@ -148,8 +201,12 @@ class Objects:
                 return
             if isinstance(obj, ConvFunction):
                 raise unsupported("setting an attribute of a nested function", frame, node)
-            raise unsupported(f"setting `.{name}` on a `{type(obj).__name__}` object created in the call", frame, node,
-                                   "objects built inside the function are not supported yet")
+            raise unsupported(
+                f"setting `.{name}` on a `{type(obj).__name__}` object created in the call",
+                frame,
+                node,
+                "objects built inside the function are not supported yet",
+            )
         if isinstance(value, Sym) and self.same_tensor_at(path.attr(name), value):
             self.session.heap.shadows[(id(obj), ("attr", name))] = value
             return  # `obj.w -= g`: written in place, the attribute still holds the same tensor
@@ -206,8 +263,12 @@ class Objects:
         if path is None:
             return obj[idx]
         if id(obj) in self.session.heap.dirty:
-            raise unsupported(f"reading `{type(obj).__name__}` after it was changed in the same call", frame, node,
-                                   "read-after-write of outside containers is not supported yet")
+            raise unsupported(
+                f"reading `{type(obj).__name__}` after it was changed in the same call",
+                frame,
+                node,
+                "read-after-write of outside containers is not supported yet",
+            )
         if isinstance(obj, dict) and is_const_like(idx):
             shadow = self.session.heap.shadows.get((id(obj), ("item", idx)), MISSING)
             if isinstance(shadow, ConditionalWrite):
@@ -216,16 +277,23 @@ class Objects:
                 raise KeyError(idx)
             if shadow is not MISSING:
                 return shadow
-            return self.session.read_host(obj[idx], path.item(idx), key(frame, node), f"{site}: {ast.unparse(node)[:60]}")
+            return self.session.read_host(
+                obj[idx], path.item(idx), key(frame, node), f"{site}: {ast.unparse(node)[:60]}"
+            )
         if isinstance(obj, (list, tuple)) or hasattr(obj, "__len__"):
             if type(idx) is slice:
                 n = self.host_len(obj, frame, node)
-                return type(obj)(self.session.read_host(obj[i], path.item(i), None, site) for i in range(n)[idx]) \
-                    if type(obj) in (list, tuple) else self._unsupported_slice(frame, node)
+                return (
+                    type(obj)(self.session.read_host(obj[i], path.item(i), None, site) for i in range(n)[idx])
+                    if type(obj) in (list, tuple)
+                    else self._unsupported_slice(frame, node)
+                )
             if type(idx) is int:
                 if idx < 0:
                     idx += self.host_len(obj, frame, node)
-                return self.session.read_host(obj[idx], path.item(idx), key(frame, node), f"{site}: {ast.unparse(node)[:60]}")
+                return self.session.read_host(
+                    obj[idx], path.item(idx), key(frame, node), f"{site}: {ast.unparse(node)[:60]}"
+                )
         if is_const_like(idx):
             return self.session.read_host(obj[idx], path.item(idx), key(frame, node), site)
         raise unsupported("subscript of an outside object", frame, node)
@@ -247,10 +315,16 @@ class Objects:
             if not self.session.backend.capabilities.item_assignment and not isinstance(obj.spec, PySpec):
                 raise TypeError(f"'{type(obj.example).__name__}' object does not support item assignment")
             if isinstance(obj.spec, PySpec) or self.session.rules.setitem_functional is None:
-                raise unsupported("item assignment into a tensor", frame, node,
-                                       f"backend {self.session.backend.name} has no functional item assignment")
+                raise unsupported(
+                    "item assignment into a tensor",
+                    frame,
+                    node,
+                    f"backend {self.session.backend.name} has no functional item assignment",
+                )
             cur = self.tensors.current(obj)
-            result = self.session.emit("call", self.session.rules.setitem_functional, (cur, idx, value), {}, where(frame, node))
+            result = self.session.emit(
+                "call", self.session.rules.setitem_functional, (cur, idx, value), {}, where(frame, node)
+            )
             self.tensors.write(cur, result, where(frame, node))
             return
         if isinstance(idx, Sym):
@@ -301,7 +375,9 @@ class Objects:
                 if not value.spec.shape:
                     raise TypeError("iteration over a 0-d tensor")
                 raise Respecialize()
-            return [self.session.emit("call", operator.getitem, (value, i), {}, site) for i in range(value.spec.shape[0])]
+            return [
+                self.session.emit("call", operator.getitem, (value, i), {}, site) for i in range(value.spec.shape[0])
+            ]
         if isinstance(value, (ConvFunction, SymMethod)):
             raise TypeError("object is not iterable")
         path = self.session.heap.path_of(value)
@@ -334,23 +410,31 @@ class Objects:
         t = type(value)
         if t not in (list, tuple, dict, set, frozenset) or depth > 8:
             if self.session.heap.path_of(value) is not None and any(
-                    isinstance(getattr(t, hook, None), types.FunctionType) for hook in PYTHON_LEVEL_HOOKS):
-                raise unsupported(f"library code using a `{t.__name__}` object", frame, node,
-                                       "its class defines how it prints or compares in Python code")
+                isinstance(getattr(t, hook, None), types.FunctionType) for hook in PYTHON_LEVEL_HOOKS
+            ):
+                raise unsupported(
+                    f"library code using a `{t.__name__}` object",
+                    frame,
+                    node,
+                    "its class defines how it prints or compares in Python code",
+                )
             return
         path = self.session.heap.path_of(value)
         if path is None:
-            for item in (list(value.keys()) + list(value.values()) if t is dict else value):
+            for item in list(value.keys()) + list(value.values()) if t is dict else value:
                 self.plain(item, frame, node, depth + 1)
             return
         if id(value) in self.session.heap.dirty or any(k[0] == id(value) for k in self.session.heap.shadows):
-            raise unsupported(f"reading an outside `{t.__name__}` whole after writing it in the same call",
-                                   frame, node)
+            raise unsupported(f"reading an outside `{t.__name__}` whole after writing it in the same call", frame, node)
         snapshot = typed_snapshot(value)
         if snapshot is None:
-            raise unsupported(f"Python code reading an outside `{t.__name__}` whole", frame, node,
-                                   "it holds tensors or objects; only numbers, strings and containers of them "
-                                   "can be guarded by their contents")
+            raise unsupported(
+                f"Python code reading an outside `{t.__name__}` whole",
+                frame,
+                node,
+                "it holds tensors or objects; only numbers, strings and containers of them "
+                "can be guarded by their contents",
+            )
         self.session.guard("equals", path, snapshot, where(frame, node))
 
     def container_effect(self, owner, method: str, args, kwargs, frame, node):
@@ -382,8 +466,12 @@ class Objects:
             heap.dirty[id(owner)] = method
             heap.add("add", owner, tuple(args), site)
             return None
-        raise unsupported(f"`{type(owner).__name__}.{method}` on an outside object", frame, node,
-                               "this container operation is not supported yet")
+        raise unsupported(
+            f"`{type(owner).__name__}.{method}` on an outside object",
+            frame,
+            node,
+            "this container operation is not supported yet",
+        )
 
     def local_container_call(self, owner, func, args, kwargs):
         """A method of a list/dict/set built in this call: run now (journaled when it may

@@ -21,6 +21,7 @@ So a new tree is new *data* for the same graph: no conversion, no compilation, n
 per-tree graph.  A tree with a node of an unseen kind fails the host check (a guard
 miss): that call runs imperatively and the next graph knows the new kind.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -41,13 +42,12 @@ from .schedule import Kind, RowStacker, ScheduleBuilder
 from .signals import PASS, ReturnSignal, ScheduleRecursion
 from .sym import Sym
 
-
 NODE = Path(("node",))
 UNSET = object()
 
 
 def _under(path: Path, prefix: Path) -> bool:
-    return path.root == prefix.root and path.steps[:len(prefix.steps)] == prefix.steps
+    return path.root == prefix.root and path.steps[: len(prefix.steps)] == prefix.steps
 
 
 @dataclasses.dataclass
@@ -56,11 +56,11 @@ class ScheduleState:
 
     fn: Any
     args: list
-    index: int                 # which argument is the structure
+    index: int  # which argument is the structure
     frame: Any
     node: Any
     kinds: Dict[tuple, Kind] = dataclasses.field(default_factory=dict)
-    result_type: Any = UNSET        # the type nodes return (a tuple type, or None: one tensor)
+    result_type: Any = UNSET  # the type nodes return (a tuple type, or None: one tensor)
 
 
 class NodeScope:
@@ -70,7 +70,7 @@ class NodeScope:
     def __init__(self, session: Any):
         self.session = session
         self.guards: List[Guard] = []
-        self.payloads: List[Tuple[Path, Any, Value]] = []   # (path, spec, param)
+        self.payloads: List[Tuple[Path, Any, Value]] = []  # (path, spec, param)
         self.children: List[Tuple[Path, List[Value]]] = []
 
     def read(self, value: Any, path: Path, site: str) -> Any:
@@ -112,9 +112,9 @@ class Recursion:
     def __init__(self, cv: Any):
         self.cv = cv
         self.session = cv.session
-        self.codes = dict(cv.session.mode.schedule)   # code -> structure argument, converted as data
-        self.schedule: Optional[ScheduleState] = None
-        self.builders: List[ScheduleBuilder] = []     # host schedule builders (guard paths reach them)
+        self.codes = dict(cv.session.mode.schedule)  # code -> structure argument, converted as data
+        self.schedule: Any = None  # the ScheduleState while a recursion is converted as data
+        self.builders: List[ScheduleBuilder] = []  # host schedule builders (guard paths reach them)
 
     def on_call(self, fn: Any, args: list, kwargs: dict, frame, node) -> Any:
         """A call of user function `fn`: a node's recursive call, the start of a recursion
@@ -125,9 +125,14 @@ class Recursion:
             sched = self.schedule
             if sched is not None and sched.fn.__code__ is code and self.session.node_scope is not None:
                 others = [a for i, a in enumerate(args) if i != index]
-                if len(args) != len(sched.args) or kwargs or any(
-                        a is not b for a, b in zip(others, [a for i, a in enumerate(sched.args) if i != index])):
-                    raise unsupported("recursion as data", frame, node, "recursive calls must pass the other arguments unchanged")
+                if (
+                    len(args) != len(sched.args)
+                    or kwargs
+                    or any(a is not b for a, b in zip(others, [a for i, a in enumerate(sched.args) if i != index]))
+                ):
+                    raise unsupported(
+                        "recursion as data", frame, node, "recursive calls must pass the other arguments unchanged"
+                    )
                 return self.recursive_child(args[index])
             if sched is None:
                 return self.schedule_call(fn, list(args), kwargs, index, frame, node)
@@ -142,8 +147,12 @@ class Recursion:
         code = fn.__code__
         outer = next((a for c, a in reversed(self.cv.calls.inline_stack) if c is code), None)
         session = self.session
-        if outer is None or session.config.recursion != "schedule" or not session.backend.capabilities.recursion \
-                or schedule_ops(session.backend) is None:
+        if (
+            outer is None
+            or session.config.recursion != "schedule"
+            or not session.backend.capabilities.recursion
+            or schedule_ops(session.backend) is None
+        ):
             return None
         for i, (a, b) in enumerate(zip(outer, args)):
             if a is b:
@@ -165,15 +174,21 @@ class Recursion:
         kinds = list(self.schedule.kinds.values())
         specs = {k.result_spec for k in kinds}
         if len(specs) != 1 or not all(isinstance(sp, TensorSpec) and None not in sp.shape for sp in next(iter(specs))):
-            raise unsupported("recursion as data", frame, node,
-                              "every node must return tensors of one fixed spec (or one tuple of them)")
+            raise unsupported(
+                "recursion as data",
+                frame,
+                node,
+                "every node must return tensors of one fixed spec (or one tuple of them)",
+            )
         result_spec = next(iter(specs))
         backend = self.session.backend
         # level by level needs each kind's body as plain dataflow (no speculation or control
         # flow of its own, which a batched region could not check per node)
         levelwise = backend.capabilities.map_regions and all(
             n.op in ("call", "call_method", "const", "output") and not n.meta.get("impure")
-            for k in kinds for n in k.region.nodes)
+            for k in kinds
+            for n in k.region.nodes
+        )
         builder = ScheduleBuilder(kinds, backend, result_spec, fn.__qualname__, levelwise)
         compile_kind_matchers(kinds, backend, self.session.globals_dicts, self.session.object_roots)
         if levelwise:
@@ -198,8 +213,9 @@ class Recursion:
             raise unsupported("side effects in a recursion converted as data", sched.frame, sched.node)
         leaves = list(result) if type(result) in (tuple, list) else [result]
         if not leaves or not all(isinstance(r, Sym) and not isinstance(r.spec, PySpec) for r in leaves):
-            raise unsupported("recursion as data", sched.frame, sched.node,
-                              "each node must return a tensor or a tuple of tensors")
+            raise unsupported(
+                "recursion as data", sched.frame, sched.node, "each node must return a tensor or a tuple of tensors"
+            )
         shape = type(result) if type(result) in (tuple, list) else None
         if sched.result_type is UNSET:
             sched.result_type = shape
@@ -215,10 +231,12 @@ class Recursion:
         src = get_source(fn)
         callee = cv.calls.callee_frame(fn, src)
         args = list(sched.args)
-        args[sched.index] = value if isinstance(value, (tuple, list)) else \
-            self.session.read_host(value, NODE, None, "recursion node")
-        callee.locals.update(bind_params(src.node, list(fn.__defaults__ or ()), dict(fn.__kwdefaults__ or {}), args,
-                                         {}, fn.__name__))
+        args[sched.index] = (
+            value if isinstance(value, (tuple, list)) else self.session.read_host(value, NODE, None, "recursion node")
+        )
+        callee.locals.update(
+            bind_params(src.node, list(fn.__defaults__ or ()), dict(fn.__kwdefaults__ or {}), args, {}, fn.__name__)
+        )
         cv.calls.depth += 1
         try:
             cv.exec_block(src.node.body, callee, top=True)
@@ -231,11 +249,13 @@ class Recursion:
     def _file_kind(self, scope: NodeScope, region: Region, leaves: list) -> None:
         """Guards and payloads under a child's path belong to the child's own kind."""
         child_paths = [p for p, _ in scope.children]
-        guards = [g for g in scope.guards if not any(_under(g.path, c) for c in child_paths)]
+        guards = [g for g in scope.guards if g.path is None or not any(_under(g.path, c) for c in child_paths)]
         payloads = [p for p in scope.payloads if not any(_under(p[0], c) for c in child_paths)]
         key = (tuple(g.key() for g in guards), tuple(p[0] for p in payloads), tuple(child_paths))
         if key not in self.schedule.kinds:
-            self.schedule.kinds[key] = Kind(key, region, payloads, scope.children, guards, tuple(r.spec for r in leaves))
+            self.schedule.kinds[key] = Kind(
+                key, region, payloads, scope.children, guards, tuple(r.spec for r in leaves)
+            )
 
     def recursive_child(self, child: Any) -> Sym:
         """A recursive call inside schedule mode: the child's result, as a parameter."""
@@ -248,8 +268,12 @@ class Recursion:
             path = session.heap.path_of(child)
             concrete = child
         if path is None or path.root != NODE.root:
-            raise unsupported("recursion as data", self.schedule.frame, self.schedule.node,
-                              "a recursive call on something other than a part of the node")
+            raise unsupported(
+                "recursion as data",
+                self.schedule.frame,
+                self.schedule.node,
+                "a recursive call on something other than a part of the node",
+            )
         example = self._convert_node(concrete)
         session.node_scope = scope
         leaves = list(example) if type(example) in (tuple, list) else [example]
@@ -265,8 +289,12 @@ class Recursion:
         fed, on every call, with that field of the call's schedule (first dim relaxed)."""
         arrays = builder(root_value)
         if arrays is None:
-            raise unsupported("recursion as data", self.schedule.frame, self.schedule.node,
-                                   "internal: the example tree does not match its own kinds")
+            raise unsupported(
+                "recursion as data",
+                self.schedule.frame,
+                self.schedule.node,
+                "internal: the example tree does not match its own kinds",
+            )
         bidx = self.builders
         bidx.append(builder)
         b = len(bidx) - 1
@@ -274,10 +302,13 @@ class Recursion:
         def derived(field: str) -> Sym:
             path = Path(("derived", b, root_path, field))
             example = arrays[field]
-            spec = self.session.backend.spec_of(example) if self.session.backend.owns(example) else PySpec(type(example))
+            spec = (
+                self.session.backend.spec_of(example) if self.session.backend.owns(example) else PySpec(type(example))
+            )
             if isinstance(spec, TensorSpec):
                 spec = spec.relaxed({0})
             return self.session.new_input(path, spec, example)
+
         return derived
 
     def _emit_schedule_loop(self, kinds, builder, root_path, root_value, result_spec, root_example) -> Sym:
@@ -317,30 +348,36 @@ class Recursion:
                 region.nodes[:0] = head.nodes
             branches.append(region)
         results = self._cond_chain(body_r, k_val, branches, result_spec, site)
-        new_bufs = [add(body_r, self.session.backend.setitem_functional, (bufs_b[leaf], i_b, results[leaf]), bufs0[leaf].spec)
-                    for leaf in range(m)]
+        new_bufs = [
+            add(body_r, self.session.backend.setitem_functional, (bufs_b[leaf], i_b, results[leaf]), bufs0[leaf].spec)
+            for leaf in range(m)
+        ]
         nxt = add(body_r, operator.add, (i_b, 1), PySpec(int))
         body_r.add(Node("output", None, (nxt, *new_bufs)))
         zero = self.session.region.add(Node("const", 0)).add_output(PySpec(int))
         operands = lift_captures([cond_r, body_r], leading=1 + m)
-        return self._run_schedule_loop(cond_r, body_r, operands, (zero, 0), [(b.value, b.example) for b in bufs0],
-                                       carried_specs, site)
+        return self._run_schedule_loop(
+            cond_r, body_r, operands, (zero, 0), [(b.value, b.example) for b in bufs0], carried_specs, site
+        )
 
     def _run_schedule_loop(self, cond_r, body_r, operands, counter, bufs, carried_specs, site) -> Sym:
         """Emit the schedule's `while` (counter and buffers carried, `operands` lifted), run
         it on the examples, and return the root's result(s): the buffers' last rows."""
         m = len(bufs)
-        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m:])
-        wnode = Node("while", None, (counter[0], *(v for v, _e in bufs)) + tuple(operands),
-                     regions=[cond_r, body_r], site=site)
+        body_r.nodes[-1].args = tuple(body_r.nodes[-1].args) + tuple(body_r.params[1 + m :])
+        wnode = Node(
+            "while", None, (counter[0], *(v for v, _e in bufs)) + tuple(operands), regions=[cond_r, body_r], site=site
+        )
         self.session.region.add(wnode)
         outs = [wnode.add_output(sp) for sp in carried_specs] + [wnode.add_output(v.spec) for v in operands]
         env = {counter[0].id: counter[1]}
         env.update({v.id: e for v, e in bufs})
         env.update({v.id: self.session.examples[v.id] for v in operands})
         final = Interpreter(self.session.graph, self.session.deadline).op_while(wnode, env)
-        roots = [self.session.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
-                 for leaf in range(m)]
+        roots = [
+            self.session.emit("call", operator.getitem, (Sym(outs[1 + leaf], final[1 + leaf]), -1), {}, site)
+            for leaf in range(m)
+        ]
         rtype = self.schedule.result_type
         return roots[0] if rtype is None else rtype(roots)
 
@@ -371,7 +408,7 @@ class Recursion:
             session.examples[v.id] = e
         return self._level_loop(kinds, segments, derived("levels"), bufs, site)
 
-    def _level_loop(self, kinds, segments: "_LevelSegments", height: Sym, bufs: list, site: str) -> Sym:
+    def _level_loop(self, kinds, segments: _LevelSegments, height: Sym, bufs: list, site: str) -> Sym:
         """Heights 1..levels: the kinds with children, one loop iteration per height."""
         m = len(bufs)
         carried_specs = [PySpec(int)] + [b.spec for b in segments.bufs0]
@@ -387,8 +424,9 @@ class Recursion:
         body_r.add(Node("output", None, (nxt, *new_bufs)))
         one = self.session.region.add(Node("const", 1)).add_output(PySpec(int))
         operands = lift_captures([cond_r, body_r], leading=1 + m)
-        return self._run_schedule_loop(cond_r, body_r, operands, (one, 1),
-                                       [(v, self.session.examples[v.id]) for v in bufs], carried_specs, site)
+        return self._run_schedule_loop(
+            cond_r, body_r, operands, (one, 1), [(v, self.session.examples[v.id]) for v in bufs], carried_specs, site
+        )
 
     def _cond_chain(self, region: Region, k_val: Value, branches: List[Region], specs, site, k: int = 0) -> List[Value]:
         """`branches[k]` selected by the kind id `k_val`, as nested conds (inside `region`)."""
@@ -424,8 +462,9 @@ class _LevelSegments:
     def __init__(self, kinds: List[Kind], derived: Callable[[str], Sym], m: int, backend: Any, site: str):
         self.kinds, self.backend, self.site, self.m = kinds, backend, site, m
         self.offsets, self.child_ix = derived("offsets"), derived("children")
-        self.pay = {(k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds)
-                    for j in range(len(kind.payloads))}
+        self.pay = {
+            (k, j): derived(f"payload{k}_{j}") for k, kind in enumerate(kinds) for j in range(len(kind.payloads))
+        }
         self.bufs0 = [derived(f"buffer{leaf}") for leaf in range(m)]
 
     def segment(self, region: Region, level: Any, k: int, bufs: list) -> list:
@@ -434,8 +473,10 @@ class _LevelSegments:
         start = _add(region, operator.getitem, (self.offsets.value, (level, k)), i64)
         end = _add(region, operator.getitem, (self.offsets.value, (level, k + 1)), i64)
         rows = slice(start, end)
-        operands = [_add(region, operator.getitem, (self.pay[(k, j)].value, rows), _batched(spec))
-                    for j, (_p, spec, _param) in enumerate(kind.payloads)]
+        operands = [
+            _add(region, operator.getitem, (self.pay[(k, j)].value, rows), _batched(spec))
+            for j, (_p, spec, _param) in enumerate(kind.payloads)
+        ]
         params = [param for _p, _s, param in kind.payloads]
         for j, (_path, child_params) in enumerate(kind.children):
             ix = _add(region, operator.getitem, (self.child_ix.value, (rows, j)), TensorSpec("int64", (None,)))
@@ -445,9 +486,16 @@ class _LevelSegments:
         body = kind.region
         body.params = params
         whole = lift_captures([body], leading=len(params))
-        node = Node("map", RowStacker(backend), tuple(operands) + tuple(whole), {"batched": len(operands)},
-                    regions=[body], site=self.site)
+        node = Node(
+            "map",
+            RowStacker(backend),
+            tuple(operands) + tuple(whole),
+            {"batched": len(operands)},
+            regions=[body],
+            site=self.site,
+        )
         region.add(node)
         outs = [node.add_output(self.bufs0[leaf].spec) for leaf in range(self.m)]
-        return [_add(region, backend.concat_rows, (bufs[leaf], outs[leaf]), self.bufs0[leaf].spec)
-                for leaf in range(self.m)]
+        return [
+            _add(region, backend.concat_rows, (bufs[leaf], outs[leaf]), self.bufs0[leaf].spec) for leaf in range(self.m)
+        ]

@@ -1,5 +1,6 @@
 """The host side of recursion as data: node kinds, and the walk that turns each call's
 tree into a schedule (arrays a graph loop indexes).  See `recursion.py`."""
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -17,8 +18,15 @@ class Kind:
     """One kind of node (a leaf, an internal node): its region, what it reads from the
     node (payloads), its children, and the structural guards a node of this kind meets."""
 
-    def __init__(self, key, region: Region, payloads: List[Tuple[Path, Any, Value]],
-                 children: List[Tuple[Path, List[Value]]], guards: List[Guard], result_spec: tuple):
+    def __init__(
+        self,
+        key,
+        region: Region,
+        payloads: List[Tuple[Path, Any, Value]],
+        children: List[Tuple[Path, List[Value]]],
+        guards: List[Guard],
+        result_spec: tuple,
+    ):
         self.key, self.region, self.payloads, self.children = key, region, payloads, children
         self.guards, self.result_spec = guards, result_spec
         self.matcher: Optional[Callable] = None
@@ -61,6 +69,7 @@ class ScheduleBuilder:
                 if got is not None:
                     return k, got[0], got[1]
             raise LookupError
+
         return match
 
     def __call__(self, root) -> Optional[Dict[str, Any]]:
@@ -93,7 +102,7 @@ class ScheduleBuilder:
         if backend.capabilities.host_schedules:
             out = {"n": n, "kinds": kind_col, "children": HostRows(child_rows)}
             for leaf in range(len(self.result_spec)):
-                out[f"buffer{leaf}"] = [None] * n   # row i is written before it is read
+                out[f"buffer{leaf}"] = [None] * n  # row i is written before it is read
             for k, kind in enumerate(self.kinds):
                 for j in range(len(kind.payloads)):
                     out[f"payload{k}_{j}"] = [p[j] if kk == k else None for kk, p in zip(kind_col, payload_rows)]
@@ -101,7 +110,7 @@ class ScheduleBuilder:
         kinds = np.fromiter(kind_col, np.int64, n)
         children = np.zeros((n, max(self.max_children, 1)), np.int64)
         for i, ids in enumerate(child_rows):
-            children[i, :len(ids)] = ids
+            children[i, : len(ids)] = ids
         out = {"n": n, "kinds": backend.from_numpy(kinds), "children": backend.from_numpy(children)}
         for leaf, spec in enumerate(self.result_spec):
             out[f"buffer{leaf}"] = backend.zeros((n,) + tuple(spec.shape), spec)
@@ -110,7 +119,6 @@ class ScheduleBuilder:
                 column = [p[j] if kk == k else None for kk, p in zip(kind_col, payload_rows)]
                 out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out
-
 
     def _levels(self, root) -> Optional[Dict[str, Any]]:
         """One pass that files each node under its (height, kind) bucket as it returns; the
@@ -154,8 +162,9 @@ class ScheduleBuilder:
             offsets.append(line)
         pos = [starts[(h, k)] + i for h, k, i in where]
         children: List[List[int]] = []
-        columns: Dict[Tuple[int, int], list] = {(k, j): [] for k, kind in enumerate(self.kinds)
-                                                for j in range(len(kind.payloads))}
+        columns: Dict[Tuple[int, int], list] = {
+            (k, j): [] for k, kind in enumerate(self.kinds) for j in range(len(kind.payloads))
+        }
         pad = [[0] * (width - c) for c in range(width + 1)]
         for row in buckets:
             for k, bucket in enumerate(row):
@@ -165,16 +174,20 @@ class ScheduleBuilder:
                     children.append([pos[i] for i in ids] + pad[len(ids)])
                 for (kk, j), column in columns.items():  # every column has a row per node
                     column.extend([p[j] for p, _ids in bucket] if kk == k else [None] * len(bucket))
-        out = {"levels": len(buckets) - 1, "offsets": backend.from_numpy(np.array(offsets, np.int64)),
-               "children": backend.index_table(np.array(children, np.int64).reshape(len(children), width))}
+        out = {
+            "levels": len(buckets) - 1,
+            "offsets": backend.from_numpy(np.array(offsets, np.int64)),
+            "children": backend.index_table(np.array(children, np.int64).reshape(len(children), width)),
+        }
         for leaf, spec in enumerate(self.result_spec):
             out[f"buffer{leaf}"] = backend.stack_results([], spec)
         for k, kind in enumerate(self.kinds):
             for j, (_path, spec, _param) in enumerate(kind.payloads):
                 column = columns[(k, j)]
                 if isinstance(spec, PySpec) and spec.type is int:  # word ids: a whole level indexes at once
-                    out[f"payload{k}_{j}"] = backend.index_table(np.array([0 if v is None else v for v in column],
-                                                                          np.int64))
+                    out[f"payload{k}_{j}"] = backend.index_table(
+                        np.array([0 if v is None else v for v in column], np.int64)
+                    )
                 else:
                     out[f"payload{k}_{j}"] = backend.stack_rows(column, spec)
         return out

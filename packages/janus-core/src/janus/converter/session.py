@@ -6,6 +6,7 @@ the examples of its operands (partial evaluation of the Python around the tensor
 concolic evaluation of the tensors themselves), and decides how every value read from
 outside the function enters the graph (constant, input, guarded object).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -29,29 +30,45 @@ from .state import TensorState
 from .sym import Sym, to_node_arg, unwrap_examples
 from .templates import TemplateBuilder
 
-_LONG_LIVED = (types.ModuleType, types.BuiltinFunctionType, types.BuiltinMethodType, type,
-               types.MethodDescriptorType, types.WrapperDescriptorType, types.MethodWrapperType,
-               types.GetSetDescriptorType, types.ClassMethodDescriptorType, types.FunctionType)
+_LONG_LIVED = (
+    types.ModuleType,
+    types.BuiltinFunctionType,
+    types.BuiltinMethodType,
+    type,
+    types.MethodDescriptorType,
+    types.WrapperDescriptorType,
+    types.MethodWrapperType,
+    types.GetSetDescriptorType,
+    types.ClassMethodDescriptorType,
+    types.FunctionType,
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
     """How a conversion attempt runs (the driver restarts in another mode when needed)."""
 
-    exact_shapes: bool = False              # relaxed dims made exact (Python read one)
-    schedule: Tuple = ()                    # (code, structure argument index) converted as data
-    no_schedule: bool = False               # recursion inlined per structure
+    exact_shapes: bool = False  # relaxed dims made exact (Python read one)
+    schedule: Tuple = ()  # (code, structure argument index) converted as data
+    no_schedule: bool = False  # recursion inlined per structure
 
 
 class Session:
-    def __init__(self, root_fn: Any, backend: Any, analyzer: Any, config: Any, mode: Mode = Mode(),
-                 deadline: Optional[float] = None):
+    def __init__(
+        self,
+        root_fn: Any,
+        backend: Any,
+        analyzer: Any,
+        config: Any,
+        mode: Mode = Mode(),
+        deadline: Optional[float] = None,
+    ):
         self.root_fn, self.backend, self.analyzer, self.config, self.mode = root_fn, backend, analyzer, config, mode
         self.rules = rules_of(backend)
         self.opaque = tuple(backend.framework_modules)  # never inlined
         self.graph = Graph(getattr(root_fn, "__qualname__", "fn").replace("<", "").replace(">", ""))
         self.region = self.graph
-        self.examples: Dict[int, Any] = {}       # Value id -> example, for values a region reads
+        self.examples: Dict[int, Any] = {}  # Value id -> example, for values a region reads
         self.heap = Heap()
         self.journal = Journal()
         self.deadline = deadline if deadline is not None else time.monotonic() + config.conversion_timeout
@@ -62,14 +79,14 @@ class Session:
         self._inputs_by_id: Dict[int, Tuple[Path, Sym]] = {}
         self.globals_dicts: List[dict] = []
         self.object_roots: List[Any] = []
-        self.asserts: Dict[str, Any] = {}         # assert site text -> profile site key
-        self.impure_emitted = False               # an in-graph update (backward(), step()) was emitted
+        self.asserts: Dict[str, Any] = {}  # assert site text -> profile site key
+        self.impure_emitted = False  # an in-graph update (backward(), step()) was emitted
         self.effects_before_update = 0
-        self.local_objects: Dict[int, Any] = {}   # objects of user classes built in the call
+        self.local_objects: Dict[int, Any] = {}  # objects of user classes built in the call
         #: while converting one node of a recursion as data: takes that node's reads and guards
         self.node_scope: Any = None
         self.tensors = TensorState(self)
-        self.templates = TemplateBuilder(self)   # what the runtime rebuilds values from
+        self.templates = TemplateBuilder(self)  # what the runtime rebuilds values from
 
     # -- guards and host values ----------------------------------------------------------
     def guard(self, kind: str, path: Optional[Path], expect: Any, site: str = "", relax=None) -> None:
@@ -132,8 +149,11 @@ class Session:
         return self._new_input(path, spec, value)
 
     def _read_object(self, value: Any, path: Path, site: str) -> Any:
-        if isinstance(value, (types.BuiltinMethodType, types.MethodWrapperType)) and \
-                not isinstance(value.__self__, (types.ModuleType, type)) and value.__self__ is not None:
+        if (
+            isinstance(value, (types.BuiltinMethodType, types.MethodWrapperType))
+            and not isinstance(value.__self__, (types.ModuleType, type))
+            and value.__self__ is not None
+        ):
             return value  # a fresh bound builtin method: its owner's type guard decides what it is
         if isinstance(value, types.FunctionType) and is_user_function(value, self.opaque):
             # inlined: its code is what the graph follows (closure cells are read by path)
@@ -194,8 +214,11 @@ class Session:
     def emit(self, op: str, target: Any, args: tuple, kwargs: dict, site: str = "", region=None) -> Any:
         """Emit a call/call_method node; return a Sym (or a tuple of Syms for a tuple result)."""
         if contains_deferred((args, kwargs)):
-            raise Unsupported("a tensor value read on the host feeding tensor work", site,
-                              "splitting the graph around a host read is not supported yet")
+            raise Unsupported(
+                "a tensor value read on the host feeding tensor work",
+                site,
+                "splitting the graph around a host read is not supported yet",
+            )
         if op == "call" and not kwargs and region is None:
             derived = self.host_scalar(target, args, site)
             if derived is not None:
@@ -223,8 +246,11 @@ class Session:
         an optimizer step); never during conversion."""
         for e in self.heap.effects:  # deferred writes it could read would land after it
             if _seen_by_update(e, self.backend):
-                raise Unsupported("a write to framework state before an in-graph update", site,
-                                  f"the {e.kind} at {e.site} would be committed after the update")
+                raise Unsupported(
+                    "a write to framework state before an in-graph update",
+                    site,
+                    f"the {e.kind} at {e.site} would be committed after the update",
+                )
         node = self.add_in_order(op, target, args, kwargs, site, region)
         if not self.impure_emitted:  # the effects eager makes before the first update ran
             self.effects_before_update = len(self.heap.effects)
@@ -288,13 +314,16 @@ class Session:
         if self.rules.is_graph_object(example):
             node.meta["opaque"] = True
             return self.sym(node.add_output(PySpec(type(example))), example)
-        raise Unsupported(f"a framework call returning {type(example).__name__}", node.site,
-                          "only tensors, Python numbers and tuples of them can flow through a graph")
+        raise Unsupported(
+            f"a framework call returning {type(example).__name__}",
+            node.site or "",
+            "only tensors, Python numbers and tuples of them can flow through a graph",
+        )
 
     def _wrap_parts(self, node: Node, example: Any) -> Any:
         """A (nested) framework result flowing through the graph as getitem-ed parts."""
         whole = node.add_output(PySpec(type(example)))
-        items = []
+        items: List[Any] = []
         for i, e in enumerate(example):
             if e is None:  # e.g. the gradient of an unused variable
                 items.append(None)
@@ -341,8 +370,9 @@ class Session:
                 raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
             return ("path", self.input_path_of(v))
         if node.op == "call" and not node.kwargs and all(isinstance(a, Value) or is_const_like(a) for a in node.args):
-            args = tuple(self.host_expr(a, why, site, depth + 1) if isinstance(a, Value) else ("const", a)
-                         for a in node.args)
+            args = tuple(
+                self.host_expr(a, why, site, depth + 1) if isinstance(a, Value) else ("const", a) for a in node.args
+            )
             return ("call", node.target, args)
         raise Unsupported(why, site, "it needs the value of a tensor on the host (data-dependent)")
 
@@ -355,12 +385,18 @@ class Session:
         if not _host_evaluable(target):
             return None
         syms = [a for a in args if isinstance(a, Sym)]
-        if not syms or not all(isinstance(a.spec, PySpec) and a.spec.type in (int, float, bool) for a in syms) \
-                or not all(isinstance(a, Sym) or type(a) in (int, float, bool) for a in args):
+        if (
+            not syms
+            or not all(isinstance(a.spec, PySpec) and a.spec.type in (int, float, bool) for a in syms)
+            or not all(isinstance(a, Sym) or type(a) in (int, float, bool) for a in args)
+        ):
             return None
         try:
-            tree = ("call", target, tuple(self.host_expr(a.value, "", site) if isinstance(a, Sym) else ("const", a)
-                                          for a in args))
+            tree = (
+                "call",
+                target,
+                tuple(self.host_expr(a.value, "", site) if isinstance(a, Sym) else ("const", a) for a in args),
+            )
         except Unsupported:
             return None
         example = target(*(a.example if isinstance(a, Sym) else a for a in args))
@@ -382,8 +418,19 @@ def _host_evaluable(target: Any) -> bool:
     return (getattr(target, "__module__", None) or "") in ("_operator", "operator", "math")
 
 
-_NUMERIC_BUILTINS = frozenset({builtins.abs, builtins.round, builtins.min, builtins.max, builtins.pow, builtins.divmod,
-                               builtins.int, builtins.float, builtins.bool})
+_NUMERIC_BUILTINS = frozenset(
+    {
+        builtins.abs,
+        builtins.round,
+        builtins.min,
+        builtins.max,
+        builtins.pow,
+        builtins.divmod,
+        builtins.int,
+        builtins.float,
+        builtins.bool,
+    }
+)
 
 
 def _seen_by_update(effect, backend) -> bool:
@@ -404,7 +451,9 @@ def _flows(example: Any, backend, rules, depth: int = 0) -> bool:
         return True
     if rules.is_graph_object(example):  # e.g. tf.IndexedSlices among a tape's gradients
         return True
-    return depth < 3 and isinstance(example, (tuple, list)) and all(_flows(e, backend, rules, depth + 1) for e in example)
+    return (
+        depth < 3 and isinstance(example, (tuple, list)) and all(_flows(e, backend, rules, depth + 1) for e in example)
+    )
 
 
 def _value_name(path: Path) -> str:

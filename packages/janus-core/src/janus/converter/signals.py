@@ -1,5 +1,6 @@
 """Control signals of the converter: Python control flow while converting, and requests
 to convert again in another mode.  A leaf module."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -8,6 +8,7 @@ tensor only after the graph succeeded and every assertion held (an `assign` effe
 program order with the other effects).  A write through a view, or to a tensor with live
 views, is unsupported (the call falls back) rather than risk a stale alias.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
@@ -17,7 +18,6 @@ from ..ir.spec import PySpec
 from .heap import PendingEffect
 from .operators import VIEW_OPS, op_name
 from .sym import Sym
-
 
 
 class VersionTable(dict):
@@ -35,12 +35,12 @@ class VersionTable(dict):
 class TensorState:
     def __init__(self, session: Any):
         self.session = session
-        self.input_sym: Dict[int, Sym] = {}       # written tensor's root value id -> its first Sym
+        self.input_sym: Dict[int, Sym] = {}  # written tensor's root value id -> its first Sym
         self.versions = VersionTable(self.input_sym)  # root value id -> latest version
-        self.version_root: Dict[int, int] = {}    # any version's value id -> root value id
+        self.version_root: Dict[int, int] = {}  # any version's value id -> root value id
         self.assign_effects: Dict[int, PendingEffect] = {}
-        self.stale: set = set()                   # value ids of views taken before their base was written
-        self.input_roots: set = set()             # roots that are graph inputs (outside tensors)
+        self.stale: set = set()  # value ids of views taken before their base was written
+        self.input_roots: set = set()  # roots that are graph inputs (outside tensors)
 
     def written_input(self, sym: Sym) -> Optional[int]:
         """The input a tensor value is (a version of), or None for values computed in the call."""
@@ -93,8 +93,14 @@ class TensorState:
         """Views taken before a write would see it in eager: reading them is refused."""
         for n in self.session.graph.walk():
             name = op_name(n.target)
-            if name in VIEW_OPS and name != "getattr" and n.args and getattr(n.args[0], "id", None) is not None \
-                    and self.version_root.get(n.args[0].id, n.args[0].id) == root and n.outputs:
+            if (
+                name in VIEW_OPS
+                and name != "getattr"
+                and n.args
+                and getattr(n.args[0], "id", None) is not None
+                and self.version_root.get(n.args[0].id, n.args[0].id) == root
+                and n.outputs
+            ):
                 self.stale.add(n.outputs[0].id)
 
     def merged(self, pred: Sym, written: list, merged: list, bound: list) -> None:
@@ -113,8 +119,11 @@ class TensorState:
         if not self.stale:
             return
         if isinstance(arg, Sym) and arg.value.id in self.stale:
-            raise Unsupported("a view read after its base tensor was written in place", site,
-                              "views of written tensors are not supported yet")
+            raise Unsupported(
+                "a view read after its base tensor was written in place",
+                site,
+                "views of written tensors are not supported yet",
+            )
         if type(arg) in (tuple, list):
             for a in arg:
                 self.check_stale(a, site)
@@ -153,8 +162,11 @@ class TensorState:
 
 
 def _same_form(new: Any, old: Any) -> bool:
-    return new.dtype == old.dtype and len(new.shape) == len(old.shape) and \
-        all(a is None or b is None or a == b for a, b in zip(new.shape, old.shape))
+    return (
+        new.dtype == old.dtype
+        and len(new.shape) == len(old.shape)
+        and all(a is None or b is None or a == b for a, b in zip(new.shape, old.shape))
+    )
 
 
 def may_alias_outside(sym: Sym) -> bool:
@@ -179,8 +191,11 @@ def _may_alias(v: Any, depth: int) -> bool:
 def _check_own_tensor(target: Sym, site: str) -> None:
     """A tensor made in the call may be written in place unless it is a view."""
     if may_alias_outside(target):
-        raise Unsupported("in-place write through a view of an outside tensor", site,
-                          "only whole tensors that outlive the call can be written")
+        raise Unsupported(
+            "in-place write through a view of an outside tensor",
+            site,
+            "only whole tensors that outlive the call can be written",
+        )
     node = target.value.node
     if node is None or op_name(node.target) in VIEW_OPS:
         raise Unsupported("in-place write through a view", site)

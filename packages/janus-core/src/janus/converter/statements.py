@@ -8,6 +8,7 @@ Writes to outside objects become deferred effects.  The parts: `Session` (the gr
 inputs, guards), `Objects` (attributes, items), `Calls`, `Control`, `Recursion`,
 `TensorState` (in-place writes).
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,11 +36,15 @@ class Converter(ExpressionConverter):
         """Run statements; at a function's top level (`top`), a data-dependent `if` that
         returns on one branch may take the rest of the block along (tail duplication)."""
         if time.monotonic() > self.session.deadline:
-            raise unsupported("a function", frame, stmts[0] if stmts else None,
-                                   f"converting it took more than {self.session.config.conversion_timeout} s")
+            raise unsupported(
+                "a function",
+                frame,
+                stmts[0] if stmts else None,
+                f"converting it took more than {self.session.config.conversion_timeout} s",
+            )
         for i, stmt in enumerate(stmts):
             if type(stmt) is ast.If:
-                if self.stmt_If(stmt, frame, stmts[i + 1:] if top else None):
+                if self.stmt_If(stmt, frame, stmts[i + 1 :] if top else None):
                     return
                 continue
             method = getattr(self, "stmt_" + type(stmt).__name__, None)
@@ -74,11 +79,15 @@ class Converter(ExpressionConverter):
         elif isinstance(t, ast.Attribute):
             obj = self.eval(t.value, frame)
             current = self.objects.get_attr(obj, t.attr, frame, t)
-            self.objects.set_attr(obj, t.attr, self.binop(op, current, self.eval(s.value, frame), frame, s, inplace=True), frame, t)
+            self.objects.set_attr(
+                obj, t.attr, self.binop(op, current, self.eval(s.value, frame), frame, s, inplace=True), frame, t
+            )
         elif isinstance(t, ast.Subscript):
             obj, idx = self.eval(t.value, frame), self.eval(t.slice, frame)
             current = self.objects.get_item(obj, idx, frame, t)
-            self.objects.set_item(obj, idx, self.binop(op, current, self.eval(s.value, frame), frame, s, inplace=True), frame, t)
+            self.objects.set_item(
+                obj, idx, self.binop(op, current, self.eval(s.value, frame), frame, s, inplace=True), frame, t
+            )
         else:
             raise unsupported("augmented assignment target", frame, s)
 
@@ -149,8 +158,13 @@ class Converter(ExpressionConverter):
         n = self._varying_dim(it.args[0], frame)
         if n is None:
             n = self.eval(it.args[0], frame)
-        if not (isinstance(n, Sym) and isinstance(n.spec, PySpec) and n.spec.type is int
-                and (n.value.node.op == "input" or n.value.node.target is self.session.backend.dim)):
+        if not (
+            isinstance(n, Sym)
+            and isinstance(n.spec, PySpec)
+            and n.spec.type is int
+            and n.value.node is not None
+            and (n.value.node.op == "input" or n.value.node.target is self.session.backend.dim)
+        ):
             return False
         if not self.session.backend.capabilities.while_loop:
             return False
@@ -163,11 +177,21 @@ class Converter(ExpressionConverter):
     def _varying_dim(self, expr, frame):
         """`x.shape[k]` or `len(x)` where dimension k of the tensor x varies between calls:
         the size read in the graph (so `range` of it is one graph loop), else None."""
-        if isinstance(expr, ast.Subscript) and isinstance(expr.value, ast.Attribute) and expr.value.attr == "shape" \
-                and isinstance(expr.slice, ast.Constant) and type(expr.slice.value) is int:
+        if (
+            isinstance(expr, ast.Subscript)
+            and isinstance(expr.value, ast.Attribute)
+            and expr.value.attr == "shape"
+            and isinstance(expr.slice, ast.Constant)
+            and type(expr.slice.value) is int
+        ):
             base, k = expr.value.value, expr.slice.value
-        elif isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name) and expr.func.id == "len" \
-                and len(expr.args) == 1 and not expr.keywords:
+        elif (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and expr.func.id == "len"
+            and len(expr.args) == 1
+            and not expr.keywords
+        ):
             if self.eval(expr.func, frame) is not len:
                 return None
             base, k = expr.args[0], 0
@@ -176,8 +200,12 @@ class Converter(ExpressionConverter):
         if not isinstance(base, ast.Name):
             return None  # evaluated twice when it is no varying dimension: names only
         x = self.eval(base, frame)
-        if not (isinstance(x, Sym) and isinstance(x.spec, TensorSpec) and -len(x.spec.shape) <= k < len(x.spec.shape)
-                and x.spec.shape[k] is None):
+        if not (
+            isinstance(x, Sym)
+            and isinstance(x.spec, TensorSpec)
+            and -len(x.spec.shape) <= k < len(x.spec.shape)
+            and x.spec.shape[k] is None
+        ):
             return None
         return self.session.emit("call", self.session.backend.dim, (x, k), {}, where(frame, expr))
 
@@ -190,7 +218,7 @@ class Converter(ExpressionConverter):
             try:
                 if exit_at is None:
                     self.exec_block(s.body, frame)
-                elif self._iteration_with_break(s, frame, exit_at, items[n + 1:]):
+                elif self._iteration_with_break(s, frame, exit_at, items[n + 1 :]):
                     return  # a graph cond took the rest of the loop along
             except BreakSignal:
                 return
@@ -215,13 +243,14 @@ class Converter(ExpressionConverter):
         if not self.control.wants_cond(test, frame, stop):
             if self.truth(test, frame, stop):
                 raise BreakSignal()
-            self.exec_block(body[at + 1:], frame)
+            self.exec_block(body[at + 1 :], frame)
             return False
         # the remaining items ride in the synthetic loop's iter as an (interpreted) constant
-        remaining = ast.copy_location(ast.Constant(list(rest_items)), s.iter)
+        remaining = ast.copy_location(ast.Constant(list(rest_items)), s.iter)  # type: ignore[arg-type]
         loop = ast.copy_location(ast.For(target=s.target, iter=remaining, body=body, orelse=[], type_comment=None), s)
-        synthetic = ast.copy_location(ast.If(test=stop.test, body=[ast.copy_location(ast.Pass(), stop)],
-                                             orelse=body[at + 1:] + [loop]), stop)
+        synthetic = ast.copy_location(
+            ast.If(test=stop.test, body=[ast.copy_location(ast.Pass(), stop)], orelse=body[at + 1 :] + [loop]), stop
+        )
         self.control.emit_if_cond(synthetic, test, frame, None)
         return True
 
@@ -247,13 +276,17 @@ class Converter(ExpressionConverter):
             self.exec_block(s.body, frame)
         except (BreakSignal, ContinueSignal, ReturnSignal):
             if s.finalbody:
-                raise unsupported("`break`/`continue`/`return` leaving a `try` with `finally`", frame, s)
+                raise unsupported("`break`/`continue`/`return` leaving a `try` with `finally`", frame, s) from None
             raise
         except Exception as e:
             if isinstance(e, (Unsupported,) + RESTARTS):
                 raise
-            raise unsupported("an exception raised inside `try`", frame, s,
-                                   f"{type(e).__name__} for these arguments; the handler path runs imperatively") from None
+            raise unsupported(
+                "an exception raised inside `try`",
+                frame,
+                s,
+                f"{type(e).__name__} for these arguments; the handler path runs imperatively",
+            ) from None
         self.exec_block(s.orelse, frame)
         self.exec_block(s.finalbody, frame)
 
@@ -285,7 +318,9 @@ class Converter(ExpressionConverter):
                 if alias.asname:
                     self.store_name(frame, alias.asname, mod, s)
                 else:
-                    self.store_name(frame, alias.name.split(".")[0], importlib.import_module(alias.name.split(".")[0]), s)
+                    self.store_name(
+                        frame, alias.name.split(".")[0], importlib.import_module(alias.name.split(".")[0]), s
+                    )
 
     def stmt_With(self, s, frame):
         """`with` over a framework context (no_grad, a gradient tape): entered now for the
@@ -295,8 +330,12 @@ class Converter(ExpressionConverter):
             for item in s.items:
                 cm = self.eval(item.context_expr, frame)
                 if not isinstance(cm, Sym) or not isinstance(cm.spec, PySpec) or not hasattr(cm.example, "__enter__"):
-                    raise unsupported("`with` over a non-framework context manager", frame, s,
-                                           "only framework contexts (no_grad, gradient tapes) are supported")
+                    raise unsupported(
+                        "`with` over a non-framework context manager",
+                        frame,
+                        s,
+                        "only framework contexts (no_grad, gradient tapes) are supported",
+                    )
                 enter = Node("call_method", "__enter__", (cm.value,), site=where(frame, s))
                 enter.meta["impure"] = True
                 self.session.region.add(enter)

@@ -1,6 +1,7 @@
 """`Sym`: a value computed in the graph, with the concrete example this call produced,
 so the converter can read specs and evaluate the Python around tensors (partial
 evaluation).  Helpers to map Syms inside nested containers.  A leaf of the converter."""
+
 from __future__ import annotations
 
 from typing import Any

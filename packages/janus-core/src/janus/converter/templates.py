@@ -1,5 +1,6 @@
 """Building templates (`janus.templates`) from converter values: which graph values
 become outputs, which outside objects the guard function must hand over."""
+
 from __future__ import annotations
 
 import types
@@ -11,7 +12,6 @@ from ..ir.spec import PySpec, is_const_like
 from ..paths import Path
 from .deferred import Deferred
 from .sym import Sym
-
 
 _LONG_LIVED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
 
@@ -60,14 +60,17 @@ class TemplateBuilder:
         if session.is_local_object(value):
             if id(value) in memo:
                 return memo[id(value)]
-            tpl = ("object", id(value), type(value), [])
+            tpl: tuple = ("object", id(value), type(value), [])
             memo[id(value)] = tpl
             tpl[3].extend((k, self.build(v, memo, what)) for k, v in vars(value).items())
             return tpl
         if isinstance(value, _LONG_LIVED) or (not session.backend.owns(value) and session.backend.is_long_lived(value)):
             return ("const", value)
-        raise Unsupported(f"{what} holds a `{t.__name__}` created in the call", "",
-                          "only tensors, Python values and lists/tuples/dicts of them can leave a graph")
+        raise Unsupported(
+            f"{what} holds a `{t.__name__}` created in the call",
+            "",
+            "only tensors, Python values and lists/tuples/dicts of them can leave a graph",
+        )
 
     def _graph_value(self, value: Sym) -> tuple:
         tensors = self.session.tensors
@@ -89,7 +92,7 @@ class TemplateBuilder:
         if id(value) in memo:
             return memo[id(value)]
         if t is list:
-            tpl = ("list", id(value), [])
+            tpl: tuple = ("list", id(value), [])
             memo[id(value)] = tpl
             tpl[2].extend(self.build(v, memo, what) for v in value)
             return tpl

@@ -1,6 +1,7 @@
 """The Python-level values of converted code that stand for something else: functions
 defined inside it, and methods looked up on tensors.  Python's introspection builtins
 (`callable`, `type`, `isinstance`) must see them as what they stand for."""
+
 from __future__ import annotations
 
 import ast
@@ -8,8 +9,8 @@ import types
 from typing import Any
 
 from ..errors import Unsupported
-from .deferred import Deferred
 from ..source import scope_of
+from .deferred import Deferred
 from .sym import Sym
 
 
@@ -24,8 +25,11 @@ class ConvFunction:
         self.is_generator = _is_generator(node)
 
     def __call__(self, *args, **kwargs):  # so `callable()` holds; library code cannot run it
-        raise Unsupported(f"calling `{self.__name__}` from library code", "",
-                          "functions defined in the jitted code run only where the converter calls them")
+        raise Unsupported(
+            f"calling `{self.__name__}` from library code",
+            "",
+            "functions defined in the jitted code run only where the converter calls them",
+        )
 
 
 def _is_generator(node) -> bool:

@@ -5,6 +5,7 @@ printer and every backend's lowering dispatch on `Node.op`.  A `call` node keeps
 real callable (``torch.tanh``, ``operator.add``), so lowering a node means calling its
 target on the backend's symbolic values.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -18,7 +19,7 @@ OPCODES: Dict[str, str] = {
     "cond": "if `args[0]` then region 0 else region 1, each called with `args[1:]`",
     "while": "loop-carried `args`; region 0 maps them to a predicate, region 1 to the next values",
     "map": "region 0 applied to each row of the first `kwargs['batched']` args (the rest passed whole); "
-           "the outputs stack its per-row results; `target(rows, spec)` stacks rows (reference semantics)",
+    "the outputs stack its per-row results; `target(rows, spec)` stacks rows (reference semantics)",
     "assert": "speculation checked on the device: `args[0]` must be true; `target` names the site",
     "output": "the results of a graph or region",
 }
@@ -33,7 +34,7 @@ class Value:
     __slots__ = ("id", "spec", "node", "name", "__weakref__")
     _ids = itertools.count()
 
-    def __init__(self, spec: Any, node: Optional["Node"] = None, name: Optional[str] = None):
+    def __init__(self, spec: Any, node: Optional[Node] = None, name: Optional[str] = None):
         self.id = next(Value._ids)
         self.spec = spec
         self.node = node
@@ -46,8 +47,15 @@ class Value:
 class Node:
     __slots__ = ("op", "target", "args", "kwargs", "outputs", "regions", "site", "meta")
 
-    def __init__(self, op: str, target: Any = None, args: Sequence = (), kwargs: Optional[dict] = None,
-                 regions: Sequence["Region"] = (), site: Optional[str] = None):
+    def __init__(
+        self,
+        op: str,
+        target: Any = None,
+        args: Sequence = (),
+        kwargs: Optional[dict] = None,
+        regions: Sequence[Region] = (),
+        site: Optional[str] = None,
+    ):
         if op not in OPCODES:
             raise ValueError(f"unknown IR opcode {op!r}; known: {', '.join(OPCODES)}")
         self.op = op
@@ -71,7 +79,12 @@ class Node:
     def input_values(self) -> List[Value]:
         """Every Value this node reads in its args and kwargs."""
         found: List[Value] = []
-        map_values((self.args, self.kwargs), lambda v: found.append(v) or v)
+
+        def note(v: Value) -> Value:
+            found.append(v)
+            return v
+
+        map_values((self.args, self.kwargs), note)
         return found
 
     def __repr__(self) -> str:

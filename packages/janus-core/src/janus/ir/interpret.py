@@ -3,6 +3,7 @@
 The reference backend executes graphs with it directly; other backends subclass it to
 lower a graph (calling each target on symbolic values), like `torch.fx.Interpreter`.
 """
+
 from __future__ import annotations
 
 import time
@@ -15,6 +16,7 @@ from .graph import Graph, Node, Region, map_values
 def spec_of_row(spec: Any) -> Any:
     """The spec of one row of a batched value (its first dimension dropped)."""
     from dataclasses import replace
+
     return replace(spec, shape=tuple(spec.shape[1:])) if hasattr(spec, "shape") else spec
 
 
@@ -86,7 +88,9 @@ class Interpreter:
         while self.truth(self.call_region(cond_r, carried, env)[0]):
             carried = self.call_region(body_r, carried, env)
             if self.deadline is not None and time.monotonic() > self.deadline:
-                raise Unsupported("a graph `while` loop", node.site or "", "it did not end on the example values in time")
+                raise Unsupported(
+                    "a graph `while` loop", node.site or "", "it did not end on the example values in time"
+                )
         return carried if len(node.outputs) != 1 else carried[0]
 
     def op_map(self, node: Node, env):
@@ -96,8 +100,10 @@ class Interpreter:
         batched, whole = args[:k], args[k:]
         region = node.regions[0]
         per_output: List[List[Any]] = [[] for _ in node.outputs]
-        scalar = [getattr(p.spec, "type", None) if getattr(p.spec, "type", None) in (int, float, bool) else None
-                  for p in region.params[:k]]
+        scalar = [
+            getattr(p.spec, "type", None) if getattr(p.spec, "type", None) in (int, float, bool) else None
+            for p in region.params[:k]
+        ]
         for i in range(len(batched[0])):
             # a row of a Python-number column is that Python number again (as the node saw it)
             row = [b[i] if t is None else t(b[i]) for b, t in zip(batched, scalar)]

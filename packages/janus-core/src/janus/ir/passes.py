@@ -4,6 +4,7 @@ Every pass keeps `input` nodes (their order is the executable's calling conventi
 never merges, removes or folds a node the converter marked as run for its effect
 (`meta["impure"]`), drawing random numbers (`meta["random"]`) or opaque.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional
@@ -20,7 +21,7 @@ def _never(_target) -> bool:
 
 
 def _used_ids(region: Region) -> set:
-    used = set()
+    used: set = set()
     for node in region.walk():
         used.update(v.id for v in node.input_values())
     return used
@@ -38,8 +39,12 @@ def _kept(node: Node, is_random: IsRandom) -> bool:
 def _removable(node: Node, is_random: IsRandom) -> bool:
     if node.op not in PURE_OPCODES or node.op == "input" or _kept(node, is_random):
         return False
-    if node.op == "call_method" and node.args and isinstance(getattr(node.args[0], "spec", None), PySpec) \
-            and node.args[0].spec.type not in (int, float, bool, complex):
+    if (
+        node.op == "call_method"
+        and node.args
+        and isinstance(getattr(node.args[0], "spec", None), PySpec)
+        and node.args[0].spec.type not in (int, float, bool, complex)
+    ):
         return False  # a method of an opaque graph object (tape.watch): may change that object
     return not any(n.op == "assert" for r in node.regions for n in r.walk())
 
@@ -74,8 +79,14 @@ def _key(node: Node) -> Optional[tuple]:
             return ("s", freeze(a.start), freeze(a.stop), freeze(a.step))
         hash(a)
         return ("c", type(a), a)
+
     try:
-        return (node.op, node.target if node.op == "call_method" else id(node.target), freeze(node.args), freeze(node.kwargs))
+        return (
+            node.op,
+            node.target if node.op == "call_method" else id(node.target),
+            freeze(node.args),
+            freeze(node.kwargs),
+        )
     except TypeError:
         return None
 
@@ -121,8 +132,9 @@ def constant_folding(graph: Graph, is_random: IsRandom = _never) -> int:
         if not (isinstance(spec, PySpec) and spec.type in (int, float, bool)):
             continue
         try:
-            value = node.target(*map_values(node.args, lambda v: consts[v.id]),
-                                **map_values(node.kwargs, lambda v: consts[v.id]))
+            value = node.target(
+                *map_values(node.args, lambda v: consts[v.id]), **map_values(node.kwargs, lambda v: consts[v.id])
+            )
         except Exception:
             continue
         if not is_const_like(value):

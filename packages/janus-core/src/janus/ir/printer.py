@@ -1,4 +1,5 @@
 """One stable text form for every IR object (used by `janus.explain` and in tests)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List

@@ -1,4 +1,5 @@
 """Region utilities shared by everything that builds or rewrites graphs."""
+
 from __future__ import annotations
 
 from typing import Dict, List
@@ -8,8 +9,10 @@ from .graph import Region, Value, map_values
 
 def replace_uses(region: Region, old: Value, new: Value) -> None:
     """Read `new` wherever `region` (and the regions nested in it) reads `old`."""
+
     def swap(v: Value) -> Value:
         return new if v is old else v
+
     for node in region.walk():
         node.args = map_values(node.args, swap)
         node.kwargs = map_values(node.kwargs, swap)
@@ -27,7 +30,8 @@ def defined_in(region: Region) -> set:
 
 def free_values(region: Region) -> List[Value]:
     """Values a region (and the regions nested in it) uses but does not define."""
-    defined, used = set(), {}
+    defined: set = set()
+    used: Dict[int, Value] = {}
 
     def visit(r: Region) -> None:
         defined.update(p.id for p in r.params)
@@ -38,6 +42,7 @@ def free_values(region: Region) -> List[Value]:
             for sub in node.regions:
                 visit(sub)
             defined.update(v.id for v in node.outputs)
+
     visit(region)
     return [v for vid, v in used.items() if vid not in defined]
 

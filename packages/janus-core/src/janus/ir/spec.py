@@ -4,6 +4,7 @@ A `TensorSpec` describes a framework tensor (dtype, shape with `None` for a rela
 dimension, device); a `PySpec` describes a Python value (its type, and the constant when
 the analyzer specialized it).  Specs are immutable and hashable so they can key caches.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -23,12 +24,12 @@ class TensorSpec:
     def rank(self) -> int:
         return len(self.shape)
 
-    def relaxed(self, dims) -> "TensorSpec":
+    def relaxed(self, dims) -> TensorSpec:
         """This spec with the given dimensions made unknown."""
         shape = tuple(None if i in dims else d for i, d in enumerate(self.shape))
         return replace(self, shape=shape)  # keeps a backend's TensorSpec subclass
 
-    def matches(self, other: "TensorSpec") -> bool:
+    def matches(self, other: TensorSpec) -> bool:
         """Does a concrete spec `other` fit this (possibly relaxed) spec?"""
         if self.dtype != other.dtype or self.device != other.device:
             return False

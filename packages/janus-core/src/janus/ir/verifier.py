@@ -1,4 +1,5 @@
 """Checks a graph's well-formedness, with messages that say what to fix."""
+
 from __future__ import annotations
 
 from typing import List, Set
@@ -25,11 +26,15 @@ def _verify_region(region: Region, outer: Set[int], problems: List[str], top: bo
         if seen_output:
             problems.append(f"{where}: follows the region's `output`; move it before the output node")
         if node.op == "input" and not top:
-            problems.append(f"{where}: `input` nodes belong to the top-level graph; pass the value as a region parameter")
+            problems.append(
+                f"{where}: `input` nodes belong to the top-level graph; pass the value as a region parameter"
+            )
         for v in node.input_values():
             if v.id not in defined:
-                problems.append(f"{where}: uses {v!r} before it is defined (or from another region); "
-                                f"define it earlier or pass it in as a region parameter")
+                problems.append(
+                    f"{where}: uses {v!r} before it is defined (or from another region); "
+                    f"define it earlier or pass it in as a region parameter"
+                )
         for r in node.regions:
             _verify_region(r, defined, problems)
             if not any(n.op == "output" for n in r.nodes):

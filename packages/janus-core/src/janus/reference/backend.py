@@ -1,4 +1,5 @@
 """NumPy values for the reference backend: the whole contract, in its smallest form."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """Runs an IR graph on NumPy values with the core interpreter."""
+
 from __future__ import annotations
 
 from ..backend import Executable

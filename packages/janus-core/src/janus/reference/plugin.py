@@ -1,4 +1,5 @@
 """Entry point of the reference backend: registers a lazy factory, imports nothing heavy."""
+
 from __future__ import annotations
 
 import sys
@@ -15,6 +16,7 @@ def _claims(value) -> bool:
 def janus_register_backends(register):
     def factory():
         from .backend import ReferenceBackend
+
         return ReferenceBackend()
 
     register("reference", factory, claims=_claims)
