@@ -6,9 +6,9 @@ import threading
 
 import numpy as np
 import pytest
-from frameworks import BACKEND_OF, available, shim, to_py
 
 import janus
+from janus.testing.frameworks import BACKEND_OF, available, shim, to_py
 
 FRAMEWORKS = ["numpy", "torch", "tf"]
 THREADS, CALLS = 8, 200

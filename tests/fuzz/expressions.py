@@ -2,7 +2,7 @@
 
 Kinds of values: tensors of the argument's shape, 0-d tensors, Python floats and ints
 (with host-derived twins, see `Exprs`), lists, dicts, strings and closures.  Only `T`
-functions that every shim in tests/conformance/frameworks.py defines appear.
+functions that every shim in janus.testing.frameworks defines appear.
 """
 
 from __future__ import annotations

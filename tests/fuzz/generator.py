@@ -4,7 +4,7 @@ A program is module source: globals (`COUNT`, `TOTAL`, `HIST`, `SEEN`, a weight 
 user object `obj`, a `log` list, helper functions (two of them recursive), the function
 `f` under test and `CALLS()`, which returns the argument tuples of its call sequence.
 The text is framework-neutral: it names only `T` functions that every shim in
-tests/conformance/frameworks.py defines; `prelude(fw)` binds `T` to one of them.
+janus.testing.frameworks defines; `prelude(fw)` binds `T` to one of them.
 
 Scoping rule that keeps programs valid: a variable is usable after its definition in
 the same block or a block nested in it, never after the block that defined it ends.
@@ -23,7 +23,7 @@ from expressions import TYPES, Exprs
 
 
 def prelude(fw: str) -> str:
-    return f"import numpy as np\nfrom frameworks import shim\n\nT = shim({fw!r})\n\n"
+    return f"import numpy as np\nfrom janus.testing.frameworks import shim\n\nT = shim({fw!r})\n\n"
 
 
 @dataclass

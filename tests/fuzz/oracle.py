@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from typing import Any, List, Optional, Tuple
 
 import numpy as np
-from frameworks import BACKEND_OF, shim
 
 import janus
+from janus.testing.frameworks import BACKEND_OF, shim
 
 FRAMEWORK_OF = {backend: fw for fw, backend in BACKEND_OF.items()}
 RTOL, ATOL = 1e-5, 1e-6
@@ -324,7 +324,7 @@ def check(path: str, backend: str, timeout: float = 60.0) -> Verdict:
 
 
 _WARM_UP = """import numpy as np
-from frameworks import shim
+from janus.testing.frameworks import shim
 
 T = shim({fw!r})
 

@@ -1,7 +1,7 @@
 """Standalone reproducer files, and what they print when run.
 
 A reproducer is the (minimized) program module itself, with a header that puts
-tests/conformance and tests/fuzz on sys.path and a `__main__` block that runs it eagerly
+tests/fuzz on sys.path and a `__main__` block that runs it eagerly
 and under JANUS (each in a fresh import of the file) and prints both side by side:
 
     python fuzz-out/reference-state-1.py
@@ -13,7 +13,6 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CONFORMANCE = os.path.join(os.path.dirname(HERE), "conformance")
 
 _HEADER = '''"""JANUS fuzz reproducer: backend {backend!r}, mismatch {kind!r} (generator seed {seed}).
 
@@ -21,7 +20,7 @@ _HEADER = '''"""JANUS fuzz reproducer: backend {backend!r}, mismatch {kind!r} (g
 Run: python {name}
 """
 import sys
-sys.path[:0] = [{conformance!r}, {fuzz!r}]
+sys.path[:0] = [{fuzz!r}]
 '''
 
 _MAIN = """
@@ -36,9 +35,7 @@ def reproducer_source(program: str, backend: str, kind: str, seed: int, summary:
     """`program` is a full module source (prelude included)."""
     summary = summary.replace('"""', "'''")
     return (
-        _HEADER.format(
-            backend=backend, kind=kind, seed=seed, summary=summary, name=name, conformance=CONFORMANCE, fuzz=HERE
-        )
+        _HEADER.format(backend=backend, kind=kind, seed=seed, summary=summary, name=name, fuzz=HERE)
         + program.rstrip()
         + "\n"
         + _MAIN.format(backend=backend)
@@ -76,5 +73,5 @@ def main(path: str, backend: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.path[:0] = [CONFORMANCE, HERE]
+    sys.path[:0] = [HERE]
     sys.exit(main(sys.argv[1], sys.argv[2]))

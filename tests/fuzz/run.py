@@ -26,13 +26,14 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(os.path.dirname(HERE), "conformance"), HERE]
+sys.path[:0] = [HERE]
 
 import generator  # noqa: E402
 import minimize  # noqa: E402
 import oracle  # noqa: E402
 import reproduce  # noqa: E402
-from frameworks import available  # noqa: E402
+
+from janus.testing.frameworks import available  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

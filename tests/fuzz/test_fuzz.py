@@ -14,7 +14,8 @@ import os
 import generator
 import oracle
 import pytest
-from frameworks import available
+
+from janus.testing.frameworks import available
 
 PROGRAMS = int(os.environ.get("JANUS_FUZZ_PROGRAMS", "200"))
 FIRST_SEED = int(os.environ.get("JANUS_FUZZ_SEED", "0"))

@@ -13,30 +13,63 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .backend import Backend, Capabilities, Executable
+from .backend import Backend, Capabilities, ConversionRules, Executable, HostRows, ScheduleOps
 from .config import Config, Stats
-from .errors import AssumptionFailed, BackendNotFound, JanusError, SourceUnavailable, Unsupported
+from .errors import (
+    AssumptionFailed,
+    BackendNotFound,
+    EffectsApplied,
+    IRError,
+    JanusError,
+    PluginWarning,
+    SourceUnavailable,
+    Unsupported,
+)
 from .explain import explain
+from .hooks import BackendRegistrar, FallbackEvent, GraphBuiltEvent
+from .ir.graph import OPCODES, Graph, Node, Region, Value
+from .ir.interpret import Interpreter
+from .ir.spec import PySpec, TensorSpec
 from .plugin import backends, hookimpl
 from .runtime import JitFunction
 
 __version__ = "0.1.0"
 __all__ = [
+    # using JANUS
     "jit",
     "Config",
     "Stats",
     "explain",
     "backends",
-    "Backend",
-    "Capabilities",
-    "Executable",
+    "JitFunction",
     "JanusError",
     "BackendNotFound",
     "Unsupported",
     "SourceUnavailable",
+    # writing a backend (docs/writing-a-backend.md)
+    "Backend",
+    "Capabilities",
+    "ConversionRules",
+    "ScheduleOps",
+    "HostRows",
+    "Executable",
+    "TensorSpec",
+    "PySpec",
+    "Graph",
+    "Region",
+    "Node",
+    "Value",
+    "OPCODES",
+    "Interpreter",
     "AssumptionFailed",
-    "JitFunction",
+    "EffectsApplied",
+    "IRError",
+    # plugins
     "hookimpl",
+    "BackendRegistrar",
+    "FallbackEvent",
+    "GraphBuiltEvent",
+    "PluginWarning",
 ]
 
 

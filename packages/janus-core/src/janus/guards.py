@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import keyword
+import types
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -38,27 +39,63 @@ class Guard:
             exp = repr(exp)
         return (self.kind, self.path, exp)
 
+    def assumption(self) -> str:
+        """The assumption in words: the source expression, the value observed when the graph
+        was built, and what makes it fail."""
+        return _DESCRIBE[self.kind](self)
+
     def describe(self) -> str:
-        what = _DESCRIBE[self.kind](self)
-        return what + (f"    [{self.site}]" if self.site else "")
+        """`assumption()`, then the source site it came from."""
+        return self.assumption() + (f"    [{self.site}]" if self.site else "")
+
+
+def name_of(obj: Any) -> str:
+    """A name a user recognises for an object a guard holds: `numpy.tanh`, `the module numpy`."""
+    if isinstance(obj, types.ModuleType):
+        return f"the module {obj.__name__}"
+    qual = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    module = getattr(obj, "__module__", None)
+    if qual is not None:
+        return f"{module}.{qual}" if module and module != "builtins" else str(qual)
+    return f"a {type(obj).__module__}.{type(obj).__qualname__} object"
+
+
+def _where_code(code: Any) -> str:
+    filename = code.co_filename.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{getattr(code, 'co_qualname', code.co_name)} defined at {filename}:{code.co_firstlineno}"
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+def _describe_expr(g: Guard) -> str:
+    tree, truth, expect = g.expect
+    text = render_expr(tree)
+    if truth:
+        return f"bool({text}) is {expect}  (computed on the host on every call; fails when it turns {not expect})"
+    return f"{text} == {expect!r}  (computed on the host on every call; fails when it changes)"
 
 
 _DESCRIBE: Dict[str, Callable[[Guard], str]] = {
-    "type": lambda g: f"type({g.path}) is {getattr(g.expect, '__qualname__', g.expect)}",
-    "value": lambda g: f"{g.path} == {g.expect!r}",
-    "tensor": lambda g: f"{g.path} fits {g.expect}",
-    "code": lambda g: f"{g.path} runs the code of {g.expect.co_name} (line {g.expect.co_firstlineno})",
-    "identity": lambda g: f"{g.path} is {getattr(g.expect, '__name__', type(g.expect).__name__)}",
-    "len": lambda g: f"len({g.path}) == {g.expect}",
-    "keys": lambda g: f"keys of {g.path} == {list(g.expect)}",
-    "contains": lambda g: f"({g.expect[0]!r} in {g.path}) is {g.expect[1]}",
-    "equals": lambda g: f"{g.path} == {untyped(g.expect)!r:.80}",
-    "alias": lambda g: f"{g.path} is {g.expect}",
-    "expr": lambda g: (
-        f"bool({render_expr(g.expect[0])}) is {g.expect[2]}"
-        if g.expect[1]
-        else f"{render_expr(g.expect[0])} == {g.expect[2]!r}"
+    "type": lambda g: f"{g.path} is {_a(name_of(g.expect))}  (fails when it is another type)",
+    "value": lambda g: (
+        f"{g.path} == {g.expect!r}  ({_a(type(g.expect).__name__)} fixed in the graph; fails when it changes)"
     ),
+    "tensor": lambda g: f"{g.path} is {_a(str(g.expect))} tensor  (fails on another dtype, device or shape)",
+    "code": lambda g: f"{g.path} is the function {_where_code(g.expect)}  (fails when {g.path} is rebound or patched)",
+    "identity": lambda g: f"{g.path} is {name_of(g.expect)}  (fails when {g.path} is rebound)",
+    "len": lambda g: f"len({g.path}) == {g.expect}  (fails when items are added or removed)",
+    "keys": lambda g: f"{g.path} has the keys {list(g.expect)}, in order  (fails when its keys change)",
+    "contains": lambda g: (
+        f"{g.expect[0]!r} {'in' if g.expect[1] else 'not in'} {g.path}  "
+        f"(fails when {g.expect[0]!r} is {'removed' if g.expect[1] else 'added'})"
+    ),
+    "equals": lambda g: (
+        f"{g.path} == {untyped(g.expect)!r:.80}  (read whole by Python code; fails when any item changes)"
+    ),
+    "alias": lambda g: f"{g.path} is the same object as {g.expect}  (fails when they differ)",
+    "expr": _describe_expr,
 }
 
 
@@ -291,6 +328,34 @@ class GuardCompiler:
         if last_posonly:
             parts.append("/")
         return ", ".join(parts), defaults
+
+    def diagnosis(self, guards: List[Guard]) -> Callable:
+        """A function with the guard function's signature returning `(i, value)` for the
+        first guard `i` that fails and the value it read (an exception when reading raised;
+        i == -1: the function's code changed), or None when every guard holds.  Built
+        only to explain guard misses (JANUS_LOG=guards), never on the hot path."""
+        assert self.fn is not None, "internal: a call guard needs its function"
+        signature, defaults = self._signature(self.fn)
+        fn, code = self.ns.bind(self.fn, "__fn"), self.ns.bind(getattr(self.fn, "__code__", None), "__code")
+        lines = [f"if {fn}.__code__ is not {code}: return (-1, {fn}.__code__)"] + defaults
+        for i, g in enumerate(guards):
+            start = len(self.lines)
+            cond = self.check(g)
+            seen = self.path_expr(g.path) if g.path is not None else self.render(g.expect[0])
+            lines += [f"__i = {i}"] + self.lines[start:] + [f"if not ({cond}): return ({i}, {seen})"]
+            del self.lines[start:]
+        src = [f"def __janus_diagnose__({signature}):", "    __i = -1", "    try:"]
+        src += [f"        {line}" for line in lines + ["return None"]]
+        src += ["    except Exception as __error:", "        return (__i, __error)"]
+        namespace = dict(self.ns.values)
+        exec(compile("\n".join(src), "<janus guard diagnosis>", "exec"), namespace)
+        return namespace["__janus_diagnose__"]
+
+
+def compile_diagnosis(fn, backend, conversion) -> Callable:
+    """`GuardCompiler.diagnosis` for one specialization's guards."""
+    gc = GuardCompiler(fn, backend, conversion.globals_dicts, conversion.object_roots, conversion.builders)
+    return gc.diagnosis(conversion.guards)
 
 
 def compile_guards(fn, backend, conversion) -> Tuple[Callable, str]:

@@ -9,6 +9,8 @@ target on the backend's symbolic values.
 from __future__ import annotations
 
 import itertools
+import keyword
+import re
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 OPCODES: Dict[str, str] = {
@@ -118,11 +120,16 @@ class Region:
 
 
 class Graph(Region):
-    """A top-level graph: its `input` nodes read from sources, its `output` node returns."""
+    """A top-level graph: its `input` nodes read from sources, its `output` node returns.
+
+    `name` is a Python identifier (backends name generated functions and modules after
+    it): `Graph("Model.<locals>.step")` is named `Model_locals_step`; `title` keeps the
+    text it was given."""
 
     def __init__(self, name: str = "graph"):
         super().__init__()
-        self.name = name
+        self.title = name
+        self.name = identifier(name)
 
     @property
     def inputs(self) -> List[Node]:
@@ -131,6 +138,14 @@ class Graph(Region):
     @property
     def input_values(self) -> List[Value]:
         return [n.out for n in self.inputs]
+
+
+def identifier(text: str) -> str:
+    """`text` as a Python identifier: runs of other characters become one `_`."""
+    name = re.sub(r"\W+", "_", text).strip("_") or "graph"
+    if name[0].isdigit() or keyword.iskeyword(name):
+        name = "_" + name
+    return name
 
 
 def map_values(arg: Any, fn: Callable[[Value], Any]) -> Any:

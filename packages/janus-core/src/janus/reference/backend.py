@@ -33,7 +33,7 @@ def _filled(array, value):
 
 class ReferenceBackend(Backend, ConversionRules, ScheduleOps):
     name = "reference"
-    capabilities = Capabilities(devices=("cpu",), recursion=True, map_regions=True)
+    capabilities = Capabilities(devices=("cpu",), recursion=True, map_regions=True, inplace_writes=True)
     tensor_types = (np.ndarray, np.generic)
     framework_modules = ("numpy",)
 
@@ -64,7 +64,7 @@ class ReferenceBackend(Backend, ConversionRules, ScheduleOps):
 
     # -- conversion rules: NumPy's in-place writes, computed out of place -----------------
     def is_mutating(self, target, args, kwargs):
-        if numpy_rules.writes(target, kwargs):
+        if numpy_rules.writes(target, kwargs, args):
             return f"numpy.{getattr(target, '__name__', target)} writes into its argument"
         return None
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 import contextlib
 import io
 import random
-import sys
 
 import numpy as np
-from frameworks import to_py
 
 import janus
+
+from .corpus import case_modules
+from .frameworks import to_py
 
 
 def reseed(T):
     random.seed(0)
     np.random.seed(0)
-    for name, mod in list(sys.modules.items()):
-        if name.startswith("cases_") and hasattr(mod, "R"):
-            mod.R = np.random.default_rng(abs(hash(name)) % 1000)
+    for name, mod in case_modules().items():
+        if hasattr(mod, "R"):
+            # seeded by the module's own name (`cases_basics`), wherever the package lives
+            short = name.rpartition(".")[2]
+            mod.R = np.random.default_rng(abs(hash(short)) % 1000)
     if T.name == "torch":
         T.module.manual_seed(0)
     elif T.name == "tf":

@@ -3,7 +3,8 @@ control flow, guards on what Python code reads whole, Python-number semantics, p
 functions.  Each case is a user's report, run on every backend against eager."""
 
 import numpy as np
-from corpus import case
+
+from .corpus import case
 
 R = np.random.default_rng(12)
 SIGNS = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0, -1.0, 1.0]

@@ -7,7 +7,8 @@ import os
 import random
 
 import numpy as np
-from corpus import case
+
+from .corpus import case
 
 R = np.random.default_rng(1)
 

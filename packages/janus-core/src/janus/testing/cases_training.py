@@ -8,10 +8,13 @@ Each program is written as a user of each framework writes it (torch: `backward(
 and optimizers), from the same NumPy initial values.
 """
 
-import numpy as np
-from corpus import case
+from typing import Any, Dict
 
-TRAINING = dict(tags=["training"], frameworks=("torch", "tf"))
+import numpy as np
+
+from .corpus import case
+
+TRAINING: Dict[str, Any] = dict(tags=["training"], frameworks=("torch", "tf"))
 R = np.random.default_rng(7)
 
 

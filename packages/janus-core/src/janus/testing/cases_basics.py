@@ -1,7 +1,8 @@
 """Core JANUS features: control flow, types, shapes, heap access (ported from the shared corpus)."""
 
 import numpy as np
-from corpus import case
+
+from .corpus import case
 
 R = np.random.default_rng(0)
 
