@@ -133,11 +133,23 @@ def test_host_read_feeding_tensor_work_falls_back_with_reason():
         s = float(x.sum())
         return x / s
 
-    g = janus.jit(f, backend="reference")
+    g = janus.jit(f, backend="reference", config=janus.Config(islands=False))
     for v in (1.0, 2.0, 3.0, 4.0):
         np.testing.assert_array_equal(g(np.full(2, v, np.float32)), f(np.full(2, v, np.float32)))
     assert g.stats.graph_calls == 0
     assert "host feeding tensor work" in janus.explain(g)
+
+
+def test_host_read_feeding_tensor_work_becomes_an_island():
+    def f(x):
+        s = float(x.sum())
+        return x / s
+
+    g = janus.jit(f, backend="reference")
+    for v in (1.0, 2.0, 3.0, 4.0, 5.0):
+        np.testing.assert_array_equal(g(np.full(2, v, np.float32)), f(np.full(2, v, np.float32)))
+    assert g.stats.split_calls == 3 and g.stats.graph_calls == 3 and g.stats.islands_run == 3
+    assert "island at line" in janus.explain(g) and "host feeding tensor work" in janus.explain(g)
 
 
 def test_host_read_returned_as_python_value():

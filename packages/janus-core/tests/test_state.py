@@ -100,7 +100,8 @@ def test_writes_through_views_fall_back_and_stay_correct():
     (eo, es, _), (jo, js, g) = _pair(f, make, lambda s: [(1.0,)] * 4)
     _assert_same(eo, jo)
     _assert_same(es, js)
-    assert g.stats.graph_calls == 0
+    # the write through the view runs on the host, as a graph island
+    assert g.stats.islands_run == g.stats.split_calls == 2
     assert "view" in janus.explain(g)
 
 

@@ -1,4 +1,4 @@
-"""The backend contract (docs/architecture.md, "Writing a backend").
+"""The backend contract (docs/writing-a-backend.md).
 
 A backend turns IR graphs into something its framework runs, and tells the core about
 its tensors.  The contract has a small required core and optional capabilities:
@@ -54,6 +54,13 @@ class Capabilities:
     inplace_operators: bool = True
     #: `t[i] = v` is allowed on a tensor (torch, NumPy; not TensorFlow, where eager raises TypeError)
     item_assignment: bool = True
+    #: declared for `janus.testing`: in-place writes to tensors that outlive the call
+    #: (`np.subtract(v, g, out=v)`, `w.sub_(g)`, `v.assign_sub(g)`) run from graphs, because the
+    #: backend's `ConversionRules` give their out-of-place forms and `assign` writes them back
+    inplace_writes: bool = False
+    #: declared for `janus.testing`: training steps (gradients, optimizer updates) run from graphs
+    #: (`ConversionRules.is_impure` and `is_graph_object` cover the framework's training calls)
+    training: bool = False
 
 
 class HostRows(list):
@@ -161,13 +168,14 @@ class ConversionRules:
     def is_mutating(self, target: Any, args: Sequence, kwargs: Dict) -> Optional[str]:
         """If calling `target` writes to one of its arguments (in-place op, variable
         assign), a short description of the write; else None.  Default: an `out=`
-        argument, a method named like an in-place one (`add_`), a NumPy writer."""
+        argument (by keyword or position), a method named like an in-place one (`add_`), a
+        NumPy writer."""
         name = getattr(target, "__name__", "") or ""
-        if "out" in kwargs and kwargs["out"] is not None:
-            return "it writes into its out= argument"
+        if numpy_rules.out_argument_given(target, args, kwargs):
+            return "it writes into its out argument"
         if name.endswith("_") and not name.startswith("_") and getattr(target, "__self__", None) is not None:
             return f"`{name}` is named like an in-place method"
-        if numpy_rules.is_numpy(target) and numpy_rules.writes(target, kwargs):
+        if numpy_rules.is_numpy(target) and numpy_rules.writes(target, kwargs, args):
             return f"numpy.{name} writes into an argument"
         return None
 
@@ -191,7 +199,15 @@ class ConversionRules:
 
     def check_inplace(self, target: Any) -> None:
         """Raise what eager raises when `target` may not be written in place at this
-        point of the program; the call then runs imperatively."""
+        point of the program; the call then runs imperatively.  Default: refuse every
+        in-place write when the backend has no `assign` of its own (a write to a tensor
+        that outlives the call could not be committed)."""
+        if type(self).assign is ConversionRules.assign:
+            raise Unsupported(
+                "an in-place write to a tensor",
+                "",
+                f"backend {getattr(self, 'name', '?')!r} implements no ConversionRules.assign",
+            )
 
     def written_variable_method(self, name: str) -> Optional[Callable]:
         """After `v.assign(...)` in a graph, `v` stands for a plain tensor value: a pure
@@ -218,11 +234,24 @@ class ConversionRules:
         name = getattr(target, "__name__", target if isinstance(target, str) else "") or ""
         return any(k in name for k in ("rand", "normal", "uniform", "dropout", "bernoulli", "multinomial", "shuffle"))
 
+    def static_call(self, fn: Any) -> Optional[str]:
+        """A framework function of Python values returning a Python value (a dtype, a
+        device, `finfo`), evaluated during conversion: "pure" (a function of its arguments
+        only), "state" (reads process state, e.g. the default dtype: re-read by a guard on
+        every call), or None (not such a function)."""
+        return None
+
+    def local_object(self, cls: Any, args: Sequence, kwargs: Dict) -> Any:
+        """A framework object the converted code builds (`nn.ReLU()`), built now when that
+        is indistinguishable from eager building it on every call (no parameters, no random
+        numbers, no global names); PASS-like None when it is not such a class."""
+        return None
+
     def is_pure_host_call(self, fn: Any, args: Sequence, kwargs: Dict) -> bool:
         """May a library call on plain host values (no tensors of this backend) run now,
         during conversion, its result a constant?  Default: NumPy functions that write
         into no argument and draw no random numbers."""
-        if not numpy_rules.is_numpy(fn) or numpy_rules.writes(fn, kwargs):
+        if not numpy_rules.is_numpy(fn) or numpy_rules.writes(fn, kwargs, args):
             return False
         mod = getattr(fn, "__module__", None) or ""
         return not mod.startswith("numpy.random")

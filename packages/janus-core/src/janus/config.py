@@ -24,12 +24,17 @@ class Config(BaseModel):
     max_regenerations: int = Field(
         32, ge=0, description="graph builds per function after which it stays with what it has"
     )
-    compile_mode: Literal["default", "off", "fx", "inductor", "tiered"] = Field(
-        "default", description="backend compilation tier (torch: fx graph, Inductor, or fx first then Inductor)"
+    compile_mode: Literal["default", "off", "fx", "inductor", "tiered", "cudagraphs"] = Field(
+        "default",
+        description="backend compilation tier (torch: fx graph, Inductor, fx first then Inductor, "
+        "or static CUDA graphs replayed)",
     )
     passes: bool = Field(True, description="run DCE, CSE and constant folding on each graph")
     conversion_timeout: float = Field(
         30.0, gt=0, description="seconds one conversion may take before the call runs imperatively instead"
+    )
+    islands: bool = Field(
+        True, description="split a function that cannot be one graph into graph segments around host islands"
     )
     recursion: Literal["schedule", "inline"] = Field(
         "schedule",
@@ -50,4 +55,8 @@ class Stats(BaseModel):
     guard_misses: int = 0
     assumption_failures: int = 0
     conversion_failures: int = 0
+    #: calls run as graph segments around host islands (counted in graph_calls when a
+    #: segment ran from a graph), and the host islands those calls ran
+    split_calls: int = 0
+    islands_run: int = 0
     fallback_reasons: Dict[str, int] = Field(default_factory=dict)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class JanusError(Exception):
     """Base class of every error JANUS raises on its own account."""
 
 
 class BackendNotFound(JanusError, LookupError):
-    pass
+    """No usable backend of that name: not installed, or its plugin or factory failed
+    (the message names the distribution and the error)."""
+
+
+class PluginWarning(UserWarning):
+    """A JANUS plugin was skipped or shadowed (it failed to load, or its backend's name or
+    tensors belong to another backend); the other backends keep working."""
 
 
 class SourceUnavailable(JanusError):
@@ -24,6 +32,11 @@ class Unsupported(JanusError):
 
     def __init__(self, construct: str, where: str = "", why: str = ""):
         self.construct, self.where, self.why = construct, where, why
+        #: the node of the jitted function's own AST (a call, else a statement) that needs
+        #: the host: where the function can be split into graph segments around an island
+        self.island: Any = None
+        #: False when no island helps (a conversion that ran out of time, a recursion limit)
+        self.splittable = True
         text = construct + (f" at {where}" if where else "") + (f": {why}" if why else "")
         super().__init__(text)
 

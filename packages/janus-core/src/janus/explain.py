@@ -28,6 +28,8 @@ def explain(fn: Any) -> str:
     if st.failures:
         lines.append("  conversion failures:")
         lines += [f"    {reason}" for reason in dict.fromkeys(st.failures)]
+    if st.splitter.current is not None:
+        lines += st.splitter.current.describe()
     retired = getattr(st, "retired", [])
     for spec in list(retired) + list(st.cache.values()):
         conv = spec.conversion

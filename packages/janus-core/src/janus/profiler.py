@@ -303,6 +303,15 @@ class _Instrument(ast.NodeTransformer):
         node.orelse = [ast.Expr(self._call("__jb__", k, ast.Constant(False)))] + node.orelse
         return node
 
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        k = self._k(node)
+        for side, taken in (("body", True), ("orelse", False)):  # `(__jb__(k, taken), value)[1]`
+            value = getattr(node, side)
+            pair = ast.Tuple([self._call("__jb__", k, ast.Constant(taken)), value], ast.Load())
+            setattr(node, side, ast.copy_location(ast.Subscript(pair, ast.Constant(1), ast.Load()), value))
+        return node
+
     def _loop(self, node):
         self.generic_visit(node)
         k = self._k(node)

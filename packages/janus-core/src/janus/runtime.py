@@ -23,7 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
+from . import logs, observe
 from .analyzer import Analyzer
+from .backend import rules_of
 from .config import Config, Stats
 from .converter import Conversion, convert
 from .effects import commit, commit_known
@@ -33,6 +35,7 @@ from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
+from .segments import SplitFunction, Splitter
 from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
 from .templates import Materializer
@@ -78,6 +81,8 @@ class _Counters:
     """Plain counters on the hot path; `JitFunction.stats` snapshots them as a pydantic Stats."""
 
     __slots__ = (
+        "split_calls",
+        "islands_run",
         "calls",
         "graph_calls",
         "imperative_calls",
@@ -95,6 +100,7 @@ class _Counters:
         self.calls = self.graph_calls = self.imperative_calls = self.profiled_calls = 0
         self.graphs_built = self.graphs_evicted = self.guard_misses = 0
         self.assumption_failures = self.conversion_failures = 0
+        self.split_calls = self.islands_run = 0
         self.fallback_reasons: Dict[str, int] = {}
         self._reasons_lock = threading.Lock()
 
@@ -195,6 +201,9 @@ class _State:
         self.backoff = 0
         self.broken = 0
         self.gave_up = False  # no more graph builds: imperative calls are no longer profiled
+        self.splitter = Splitter(fn, self._make_segment, self._pure_op)
+        #: set on a segment of a split function: where islands the segment finds go
+        self.split_owner: Optional[Splitter] = None
         code = getattr(fn, "__code__", None)
         if code is not None and code.co_flags & _LAZY_CODE:
             self.imperative_reason = "a generator or coroutine function runs lazily on the host; JANUS calls it as is"
@@ -209,6 +218,9 @@ class _State:
         self.stats.calls += 1
         if _DISABLED[0]:
             return self._imperative(args, kwargs, "JANUS_DISABLE is set", "disabled", profile=False)
+        split = self.splitter.current
+        if split is not None:
+            return self._run_split(split, args, kwargs)
         mru = self.mru
         try:
             if mru is not None:  # the common case: the last specialization fits again
@@ -225,6 +237,48 @@ class _State:
                 args, kwargs, "the arguments do not match the signature", "arguments", profile=False
             )
         return self._miss(args, kwargs)
+
+    # -- a function split around host islands --------------------------------------------
+    def _split_at(self, e: Unsupported) -> bool:
+        """Split the function around the island `e` found (True when a split is in place).
+        A segment hands its island to the function it is part of."""
+        # fallback="raise" asks for whole-function graphs: a split would hide the construct
+        if not self.config.islands or e.island is None or not e.splittable or self.config.fallback == "raise":
+            return False
+        if self.split_owner is not None:
+            self.split_owner.add(e.island, str(e))
+            return False
+        return self.splitter.add(e.island, str(e))
+
+    def _pure_op(self, fn: Any) -> bool:
+        """May a call of `fn` move after an island's call (a framework op with no effect)?"""
+        backend = self.backend
+        if backend is None or not backend.is_framework_callable(fn):
+            return False
+        rules = rules_of(backend)
+        return not (rules.is_impure(fn, (), {}) or rules.is_random(fn))
+
+    def _make_segment(self, segment: Any, owner: Splitter) -> JitFunction:
+        # the whole function was profiled already: a segment converts on its first call, with
+        # general forms where a profile would have specialized (model_copy skips validation)
+        config = self.config.model_copy(update={"profile_runs": 0})
+        jitted = JitFunction(segment, backend=self.backend_name, config=config)
+        jitted._state.split_owner = owner
+        return jitted
+
+    def _run_split(self, split: SplitFunction, args, kwargs):
+        stats = self.stats
+        stats.split_calls += 1
+        served, islands = split.graph_served(), split.islands_run
+        try:
+            return split.host(*args, **kwargs)
+        finally:
+            if split.graph_served() > served:
+                stats.graph_calls += 1
+            else:
+                stats.imperative_calls += 1
+                stats.reason("split around host islands: no segment ran from a graph")
+            stats.islands_run += split.islands_run - islands
 
     def _run_graph(self, spec: Specialization, got, args, kwargs):
         if got is HOST_RAISED:
@@ -334,6 +388,8 @@ class _State:
             return self._imperative(args, kwargs, "profiling", "profiling")
         if self.cache:
             self.stats.guard_misses += 1
+            if logs.GUARDS:
+                observe.guard_missed(self, args, kwargs)
             if not self.pending_conversion:
                 # learn the new behaviour imperatively first; the next miss builds a graph for it
                 self.pending_conversion = True
@@ -342,6 +398,8 @@ class _State:
             self.backoff -= 1
             return self._imperative(args, kwargs, self.failures[-1], "unsupported", profile=not self.gave_up)
         spec = self._build(args, kwargs)
+        if spec is None and self.splitter.current is not None:  # split just now: this call runs split
+            return self._run_split(self.splitter.current, args, kwargs)
         if spec is None:
             return self._imperative(args, kwargs, self.failures[-1], "unsupported", profile=not self.gave_up)
         got = spec.guard(*args, **kwargs)
@@ -378,6 +436,8 @@ class _State:
             guard, guard_src = compile_guards(self.fn, self.backend, conversion)
             executable = self.backend.compile(conversion.graph, cfg)
         except Unsupported as e:
+            if self._split_at(e):
+                return self._conversion_failed(f"split around a host island: {e}", None)
             return self._conversion_failed(f"unsupported: {e}", e)
         except JanusError as e:
             return self._conversion_failed(f"{type(e).__name__}: {e}", e)
@@ -396,6 +456,8 @@ class _State:
         if not conversion.effects and res[0] == "out" and res[2] is None:
             spec.fast_result = res[1]  # the result is one graph output: nothing to commit or rebuild
         self._publish(spec)
+        if logs.GRAPHS:
+            observe.graph_built(self, spec)
         plugins.hook.janus_on_graph_built(
             event=GraphBuiltEvent(self.name, self.backend.name, graph_text, spec.build_seconds)
         )
@@ -436,6 +498,8 @@ class _State:
             if self.config.fallback == "raise" and kind == "unsupported":
                 raise JanusError(f"janus.jit({self.name}) cannot run from a graph: {reason}")
             plugins.hook.janus_on_fallback(event=FallbackEvent(self.name, reason, kind))
+            if logs.FALLBACKS:
+                observe.fell_back(self, reason, kind)
         # the profile is written under the lock
         if profile and self.profiler is not None and not self.gave_up and self.lock.acquire(blocking=False):
             try:
@@ -473,6 +537,8 @@ class _State:
         self.profile = Profile(lambda v: self.backend.spec_of(v) if self.backend.owns(v) else None)
         self.profiler = Profiler(self.profile, tuple(self.backend.framework_modules))
         self.analyzer = Analyzer(self.profile, self.config)
+        # a segment's parameters an island binds take a new value each call: graph inputs
+        self.analyzer.relaxed |= set(getattr(self.fn, "__janus_varying__", ()))
         self.cache, self.mru, self.pending_conversion = {}, None, False
 
 

@@ -9,6 +9,8 @@ objects and containers built in the call.  The converter turns it into a templat
     ("host_call", fn, args) fn applied after the graph (a deferred host read)
     ("list"|"dict"|"set", token, items)   a container built in the call (rebuilt fresh)
     ("object", token, cls, attrs)         an object built in the call
+    ("deque", token, items, maxlen)       a deque built in the call
+    ("mapping", token, cls, items, factory)   an OrderedDict/defaultdict/Counter built in the call
     ("tuple", type, items)
 
 `Materializer.value` rebuilds one; containers that were one object in the call are one
@@ -17,7 +19,14 @@ object afterwards (`token`), so aliasing between effects and the result holds.
 
 from __future__ import annotations
 
+import functools
+from collections import deque
 from typing import Any, Callable, Dict, Optional, Sequence
+
+
+def rebuild_partial(func: Any, args: tuple, kwargs: dict) -> Any:
+    """A `functools.partial` built in the call, rebuilt after the graph."""
+    return functools.partial(func, *args, **kwargs)
 
 
 def needs_outputs(template: Any) -> bool:
@@ -90,4 +99,19 @@ def _set(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Cal
     return out
 
 
-_CONTAINERS = {"list": _list, "object": _object, "dict": _dict, "set": _set}
+def _deque(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
+    out = memo[tpl[1]] = deque(maxlen=tpl[3])
+    out.extend(materialize(t, outs, hosts, memo, to_python) for t in tpl[2])
+    return out
+
+
+def _mapping(tpl: tuple, outs: Any, hosts: Any, memo: Dict[int, Any], to_python: Callable) -> Any:
+    """An OrderedDict, defaultdict (its factory kept) or Counter built in the call."""
+    cls, factory = tpl[2], tpl[4]
+    out = memo[tpl[1]] = cls(factory) if factory is not None else cls()
+    for k, t in tpl[3]:
+        out[k] = materialize(t, outs, hosts, memo, to_python)
+    return out
+
+
+_CONTAINERS = {"list": _list, "object": _object, "dict": _dict, "set": _set, "deque": _deque, "mapping": _mapping}

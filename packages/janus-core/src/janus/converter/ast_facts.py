@@ -67,3 +67,20 @@ def data_break_index(body) -> Optional[int]:
         elif has_own(st, (ast.Break, ast.Continue)):
             return None
     return found
+
+
+def continues(stmt: ast.If) -> bool:
+    """An `if` one of whose branches ends in `continue`, with no other `break`/`continue`
+    of the loop in it (so the rest of the iteration can move into the other branch)."""
+    ends = [b for b in (stmt.body, stmt.orelse) if b and isinstance(b[-1], ast.Continue)]
+    if not ends:
+        return False
+    others = [st for b in (stmt.body, stmt.orelse) for st in (b[:-1] if b in ends else b)]
+    return not any(has_own(st, (ast.Break, ast.Continue)) for st in others) and not has([stmt], ast.Return)
+
+
+def without_continue(branch: List[ast.stmt], rest: List[ast.stmt]) -> List[ast.stmt]:
+    """A branch of such an `if`: its `continue` dropped, else the rest of the iteration added."""
+    if branch and isinstance(branch[-1], ast.Continue):
+        return branch[:-1] or [ast.copy_location(ast.Pass(), branch[-1])]
+    return list(branch) + list(rest)

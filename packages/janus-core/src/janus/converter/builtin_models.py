@@ -13,9 +13,10 @@ import operator
 import sys
 from typing import Any, Callable, Dict
 
+from .. import program
 from ..ir.spec import PySpec
 from .deferred import Deferred, defer
-from .frame import host_read_feeds, unsupported, where
+from .frame import InGraphOnly, host_read_feeds, unsupported, where
 from .signals import Respecialize
 from .sym import Sym, contains_sym
 from .values import ConvFunction, SymMethod, python_type
@@ -154,8 +155,12 @@ def _scalar(kind):
                     return derived
                 return kind(cv.session.demand(x, f"{kind.__name__}() of a Python value", where(frame, node)))
             if kind is bool:
-                raise host_read_feeds("a truth value", frame, node)
+                raise host_read_feeds("a truth value", frame, node, x)
             return defer(kind, (x,), f"{kind.__name__}() of a tensor")
+        if len(args) == 1 and not kwargs and isinstance(args[0], Deferred):  # `int(t.item())`
+            if kind is bool:
+                raise host_read_feeds("a truth value", frame, node, args[0])
+            return defer(kind, (args[0],), f"{kind.__name__}() of a value read on the host")
         return kind(*args, **kwargs)
 
     return handler
@@ -187,6 +192,8 @@ def _sum(cv, args, kwargs, frame, node):
 def _minmax(kind):
     def handler(cv, args, kwargs, frame, node):
         items = cv.objects.iterate(args[0], frame, node) if len(args) == 1 else list(args)
+        if kwargs.get("key") is not None or (kwargs and not contains_sym(items)):
+            return _minmax_by_key(cv, kind, items, kwargs, frame, node)
         if any(contains_sym(i) for i in items):
             derived = None if kwargs else cv.session.host_scalar(kind, tuple(items), where(frame, node))
             if derived is not None:  # `min(lr, 0.1)` of Python-number inputs: on the host
@@ -198,10 +205,51 @@ def _minmax(kind):
     return handler
 
 
+def _minmax_by_key(cv, kind, items, kwargs, frame, node):
+    """`max(items, key=fn, default=d)`: keys computed now (a key function is converted
+    like any call), compared on the host; keys that are graph values are refused."""
+    key = kwargs.get("key")
+    if set(kwargs) - {"key", "default"}:
+        raise unsupported(f"{kind.__name__}() with unknown options", frame, node)
+    if not items:
+        if "default" in kwargs:
+            return kwargs["default"]
+        raise ValueError(f"{kind.__name__}() iterable argument is empty")
+    keys = items if key is None else [cv.calls.call(key, [i], {}, frame, node) for i in items]
+    best = 0
+    try:
+        for i in range(1, len(items)):  # the first of equal keys wins, as in Python
+            better = _less(keys[i], keys[best]) if kind is min else _less(keys[best], keys[i])
+            if better:
+                best = i
+    except _Incomparable:
+        raise unsupported(
+            f"{kind.__name__}() by tensor values", frame, node, "it compares values on the host"
+        ) from None
+    return items[best]
+
+
 def _abs(cv, args, kwargs, frame, node):
     if isinstance(args[0], Sym):
         return cv.session.emit("call", operator.abs, (args[0],), {}, where(frame, node))
     return abs(args[0])
+
+
+def _numeric(kind):
+    """`round`/`pow`/`divmod` of Python numbers: on the host, before the graph, when
+    they are computed from the call's inputs; after it when they read a tensor."""
+
+    def handler(cv, args, kwargs, frame, node):
+        if contains_sym((args, kwargs)):
+            derived = None if kwargs else cv.session.host_scalar(kind, tuple(args), where(frame, node))
+            if derived is not None:
+                return derived
+            raise unsupported(f"{kind.__name__}() of a graph value", frame, node, "the host computes it")
+        if not kwargs and any(isinstance(a, Deferred) for a in args):  # `round(t.item(), 3)`
+            return defer(kind, tuple(args), f"{kind.__name__}() of a value read on the host")
+        return kind(*args, **kwargs)
+
+    return handler
 
 
 def _map(cv, args, kwargs, frame, node):
@@ -222,10 +270,53 @@ def _filter(cv, args, kwargs, frame, node):
 
 
 def _sorted(cv, args, kwargs, frame, node):
+    """`sorted(items, key=..., reverse=...)`: the order is decided now, from Python values
+    (a key function is converted like any call); comparing graph values would need the
+    host, so an order that depends on them is refused."""
     items = cv.objects.iterate(args[0], frame, node)
-    if any(contains_sym(i) for i in items) or kwargs.get("key") is not None:
-        raise unsupported("sorted() over tensors or with a key function", frame, node)
-    return sorted(items, **kwargs)
+    key, reverse = kwargs.get("key"), kwargs.get("reverse", False)
+    if isinstance(reverse, Sym) or set(kwargs) - {"key", "reverse"}:
+        raise unsupported("sorted() with a symbolic or unknown option", frame, node)
+    keys = items if key is None else [cv.calls.call(key, [i], {}, frame, node) for i in items]
+    comparable = [_Comparable(k) for k in keys]
+    for k in keys:
+        cv.objects.plain(k, frame, node) if not contains_sym(k) else None
+    try:
+        order = sorted(range(len(items)), key=comparable.__getitem__, reverse=bool(reverse))
+    except _Incomparable:
+        raise unsupported(
+            "sorted() by tensor values", frame, node, "the order depends on values in the graph"
+        ) from None
+    return [items[i] for i in order]
+
+
+class _Incomparable(Exception):
+    pass
+
+
+class _Comparable:
+    """A sort key that refuses to compare graph values (ties on Python values are fine)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __lt__(self, other: _Comparable) -> bool:
+        return _less(self.value, other.value)
+
+
+def _less(a, b) -> bool:
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        raise _Incomparable()
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        for x, y in zip(a, b):
+            if x is y:
+                continue
+            if isinstance(x, Sym) or isinstance(y, Sym):
+                raise _Incomparable()
+            if x != y:
+                return _less(x, y)
+        return len(a) < len(b)
+    return a < b
 
 
 def _super(cv, args, kwargs, frame, node):
@@ -237,12 +328,47 @@ def _super(cv, args, kwargs, frame, node):
     return super(cls, frame.locals[frame.scope.params[0]])
 
 
+def _locals(cv, args, kwargs, frame, node):
+    """`locals()`: the frame's bound names (one bound on one branch of a graph `if` only
+    has no value here)."""
+    out = {}
+    for name, value in frame.locals.items():
+        if isinstance(value, InGraphOnly):
+            raise unsupported("locals() after a graph region bound a name on one path only", frame, node)
+        out[name] = value
+    return cv.session.journal.born(out)
+
+
+def _pick(cv, args, kwargs, frame, node):
+    """`program.pick(locals(), names)` in a graph segment: the named values, UNBOUND where unbound."""
+    values, names = args
+    return tuple(values.get(n, program.UNBOUND) for n in names)
+
+
 def _no(what, why):
     def handler(cv, args, kwargs, frame, node):
         raise unsupported(what, frame, node, why)
 
     return handler
 
+
+#: builtins whose handlers take values read on the host (computed after the graph)
+TAKES_DEFERRED = frozenset(
+    {
+        builtins.print,
+        builtins.str,
+        builtins.repr,
+        builtins.int,
+        builtins.float,
+        builtins.bool,
+        builtins.complex,
+        builtins.round,
+        builtins.pow,
+        builtins.divmod,
+        builtins.locals,
+        program.pick,
+    }
+)
 
 HANDLERS: Dict[Callable, Callable] = {
     builtins.len: _len,
@@ -270,21 +396,23 @@ HANDLERS: Dict[Callable, Callable] = {
     builtins.min: _minmax(min),
     builtins.max: _minmax(max),
     builtins.abs: _abs,
+    builtins.round: _numeric(round),
+    builtins.pow: _numeric(pow),
+    builtins.divmod: _numeric(divmod),
     builtins.map: _map,
     builtins.filter: _filter,
     builtins.str: _text(str),
     builtins.repr: _text(repr),
     builtins.sorted: _sorted,
     builtins.super: _super,
-    builtins.next: _no("next()", "advancing an iterator is a host-side effect that cannot be deferred yet"),
-    builtins.iter: _no("iter()", "iterators are not supported yet"),
     builtins.id: _no("id()", "object identities differ between calls"),
     builtins.input: _no("input()", "reading stdin"),
     builtins.open: _no("open()", "file I/O"),
     builtins.eval: _no("eval()", "dynamic code"),
     builtins.exec: _no("exec()", "dynamic code"),
     builtins.globals: _no("globals()", "frame introspection"),
-    builtins.locals: _no("locals()", "frame introspection"),
+    builtins.locals: _locals,
+    program.pick: _pick,
     builtins.vars: _no("vars()", "frame introspection"),
 }
 _ = Any

@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 from ..errors import SourceUnavailable
 from ..ir.spec import is_const_like
 from ..source import get_source, is_user_function
-from . import builtin_models
+from . import builtin_models, library
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
 from .frame import Frame, host_read_feeds, unsupported, where
 from .signals import PASS, ReturnSignal
@@ -353,10 +353,15 @@ def _local_function(c: Calls, func, args, kwargs, frame, node):
 
 def _builtin_model(c: Calls, func, args, kwargs, frame, node):
     try:
-        handler = builtin_models.HANDLERS.get(func)
+        handler = builtin_models.HANDLERS.get(func) or library.HANDLERS.get(func)
     except TypeError:  # an unhashable callable
         return PASS
-    return PASS if handler is None else handler(c.cv, args, kwargs, frame, node)
+    if handler is None:
+        return PASS
+    if func not in builtin_models.TAKES_DEFERRED and contains_deferred((args, kwargs)):
+        # `range(int(t.sum()))`: the value is needed now, on the host
+        raise host_read_feeds(f"`{func.__name__}()`", frame, node, (args, kwargs))
+    return handler(c.cv, args, kwargs, frame, node)
 
 
 def _output_call(c: Calls, func, args, kwargs, frame, node):
@@ -384,8 +389,19 @@ def _user_function(c: Calls, func, args, kwargs, frame, node):
     return PASS
 
 
+def _cached_function(c: Calls, func, args, kwargs, frame, node):
+    return library.call_cached(c.cv, func, args, kwargs, frame, node) if library.is_cached_function(func) else PASS
+
+
+def _partial_object(c: Calls, func, args, kwargs, frame, node):
+    return library.call_partial(c.cv, func, args, kwargs, frame, node) if library.is_partial(func) else PASS
+
+
 def _container_method(c: Calls, func, args, kwargs, frame, node):
     owner = getattr(func, "__self__", None)
+    local = c.session.heap.path_of(owner) is None
+    if local and isinstance(owner, library.LOCAL_COLLECTIONS) and c.session.is_local_object(owner):
+        return c.cv.objects.local_container_call(owner, func, args, kwargs)  # deque.append, move_to_end ...
     if not isinstance(func, (types.BuiltinMethodType, types.MethodWrapperType)) or type(owner) not in (list, dict, set):
         return PASS
     if c.session.heap.path_of(owner) is not None:
@@ -398,9 +414,9 @@ def _on_host_reads(c: Calls, func, args, kwargs, frame, node):
     if not contains_deferred((args, kwargs)):
         return PASS
     if c.session.backend.is_framework_callable(func) or contains_sym((args, kwargs)):
-        raise host_read_feeds("tensor work", frame, node)
+        raise host_read_feeds("tensor work", frame, node, (args, kwargs))
     if not (_is_pure(func) or func is print):
-        raise host_read_feeds(f"a call of `{getattr(func, '__qualname__', func)}`", frame, node)
+        raise host_read_feeds(f"a call of `{getattr(func, '__qualname__', func)}`", frame, node, (args, kwargs))
     if not kwargs:
         return defer(func, tuple(args), getattr(func, "__name__", "call"))
     return defer(lambda *a: func(*a[:-1], **a[-1]), tuple(args) + (kwargs,), "call")
@@ -418,6 +434,31 @@ def _framework_update(c: Calls, func, args, kwargs, frame, node):
         return PASS
     unbound = getattr(type(owner), func.__name__)
     return c.session.emit("call", unbound, (owner,) + tuple(args), kwargs, where(frame, node))
+
+
+def _static_value_call(c: Calls, func, args, kwargs, frame, node):
+    """`torch.finfo(x.dtype)`, `torch.get_default_dtype()`, `torch.device("cpu")`: Python
+    values computed now; one that reads process state is re-read by a guard each call."""
+    if contains_sym((args, kwargs)) or contains_deferred((args, kwargs)):
+        return PASS
+    try:
+        kind = c.session.rules.static_call(func)
+    except TypeError:  # an unhashable callable
+        return PASS
+    if kind is None or (kind == "state" and (args or kwargs)):
+        return PASS
+    value = func(*args, **kwargs)
+    if kind == "state":
+        c.session.guard("expr", None, (("call", func, ()), False, value), where(frame, node))
+    return value
+
+
+def _framework_object(c: Calls, func, args, kwargs, frame, node):
+    """A stateless framework object built in the call (`nn.ReLU()`): built now."""
+    if not isinstance(func, type) or contains_sym((args, kwargs)) or contains_deferred((args, kwargs)):
+        return PASS
+    obj = c.session.rules.local_object(func, args, kwargs)
+    return PASS if obj is None else c.session.new_local_object(obj)
 
 
 def _framework_callable(c: Calls, func, args, kwargs, frame, node):
@@ -468,6 +509,11 @@ def _pure_call(c: Calls, func, args, kwargs, frame, node):
     whole are guarded by their contents)."""
     if contains_sym((args, kwargs)) or not (_is_pure(func) or c.host_call_allowed(func, args, kwargs)):
         return PASS
+    owner = getattr(func, "__self__", None)
+    if owner is not None and not isinstance(owner, (type, types.ModuleType)) and not is_const_like(owner):
+        if c.session.heap.path_of(owner) is not None:  # `counter.update(...)` on the caller's object
+            return PASS
+        c.session.journal.write(owner)  # a method of an object built in the call may change it
     for a in list(args) + list(kwargs.values()):
         c.cv.objects.plain(a, frame, node)
     return func(*args, **kwargs)
@@ -481,12 +527,16 @@ RESOLVERS: Tuple[Resolver, ...] = (
     _tensor_method,
     _not_callable,
     _local_function,
+    _partial_object,
+    _cached_function,
     _builtin_model,
     _output_call,
     _user_function,
     _container_method,
     _on_host_reads,
     _framework_update,
+    _static_value_call,
+    _framework_object,
     _framework_callable,
     _callable_object,
     _exception_class,

@@ -161,7 +161,7 @@ class Control:
         site_key = key(frame, node)
         analyzer = self.session.analyzer
         stats = analyzer.profile.stats(site_key)
-        if isinstance(node, ast.If):
+        if isinstance(node, (ast.If, ast.IfExp)):
             direction = analyzer.branch_direction(site_key)
             if direction is None or direction != actual:
                 seen = (
@@ -329,6 +329,22 @@ class Control:
             raise ReturnSignal(merged[0])
         return False
 
+    def ifexp_cond(self, n: ast.IfExp, test: Sym, frame) -> Any:
+        """`a if t else b` on a tensor both ways: a graph cond returning either value."""
+        if has([n], ast.NamedExpr):
+            raise unsupported("an assignment expression in a data-dependent conditional expression", frame, n)
+        then: List[ast.stmt] = [ast.copy_location(ast.Return(n.body), n.body)]
+        orelse: List[ast.stmt] = [ast.copy_location(ast.Return(n.orelse), n.orelse)]
+        synthetic = ast.copy_location(ast.If(test=n.test, body=then, orelse=orelse), n)
+        depth, self.loop_depth = self.loop_depth, 0  # its returns leave the expression only
+        try:
+            self.emit_if_cond(synthetic, test, frame, [])
+        except ReturnSignal as r:
+            return r.value
+        finally:
+            self.loop_depth = depth
+        raise AssertionError("internal: a conditional expression's cond returned nothing")
+
     def _shadowed_before(self, shadow_key: tuple, before: dict, site: str) -> Any:
         """What `obj.name` / `obj[key]` held before a graph `if` (for a branch that did not
         write it): a shadow from earlier in the call, or the outside value, read guarded."""
@@ -350,7 +366,9 @@ class Control:
     def _branch_exports(self, branch: BranchState, region: Region, other: Region, is_then: bool) -> List[Slot]:
         """Values computed on a branch that its effects use: extra cond results, paired
         with a placeholder on the other branch."""
-        found = escaping(region, [e.args for e in branch.effects], branch.template_values)
+        # an effect under a nested `if` also needs that `if`'s predicate, computed here
+        used = [e.args for e in branch.effects] + [[p for p, _ in e.conds] for e in branch.effects]
+        found = escaping(region, used, branch.template_values)
         out = []
         for vid, v in found.items():
             inner = Sym(v, self.session.examples.get(vid))
@@ -370,6 +388,7 @@ class Control:
         mapping = {sl.key: m for sl, m in zip(exports, merged)}
         for e in then.effects + orelse.effects:
             e.args = rebind(e.args, mapping)
+            e.conds = tuple((rebind(p, mapping), expect) for p, expect in e.conds)
         outputs = self.session.templates.outputs
         for i, v in enumerate(outputs):
             if v.id in mapping:
@@ -391,11 +410,23 @@ class Control:
         node = Node("cond", None, (pred.value,) + tuple(operands), regions=[then_r, else_r], site=site)
         self.session.region.add(node)
         outs = []
-        for (tv, tex), (ev, eex) in zip(t_vals, e_vals):
+        for (tv, tex), (ev, eex), a, b in zip(t_vals, e_vals, pairs.leaves_t, pairs.leaves_e):
             spec = merge_spec(tv.spec, ev.spec, what, site)
-            outs.append(Sym(node.add_output(spec), tex if taken else eex))
-
+            out = Sym(node.add_output(spec), tex if taken else eex)
+            self._note_alias(pred, out, a, b)
+            outs.append(out)
         return [_rebuild(t, outs) for t in trees]
+
+    def _note_alias(self, pred: Sym, out: Sym, then: Any, orelse: Any) -> None:
+        """A top-level cond result that is an input tensor passed through on one branch:
+        outside the graph it is that very object when that branch ran (its identity
+        matters to in-place writes after the graph, e.g. in the next graph segment)."""
+        if self.session.region is not self.session.graph or isinstance(out.spec, PySpec):
+            return
+        for side, v in ((True, then), (False, orelse)):
+            if isinstance(v, Sym) and v.value.node is not None and v.value.node.op == "input":
+                self.session.alias_choices[out.value.id] = (pred, side, v)
+                return
 
     def wants_graph_while(self, test: Any, frame, node) -> bool:
         if not isinstance(test, Sym) or isinstance(test.spec, PySpec):
@@ -497,7 +528,7 @@ class Control:
                     "call", operator.lt, (Sym(cond_r.params[0], 0), counter[1]), {}, where(frame, node)
                 )
             else:
-                pred = self.cv.eval(test_expr, frame)
+                pred = self.cv.eval_test(test_expr, frame)
             if not isinstance(pred, Sym):
                 raise unsupported("a graph `while` whose condition is not a graph value", frame, node)
             cond_r.add(Node("output", None, (pred.value,)))

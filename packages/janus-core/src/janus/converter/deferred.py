@@ -17,16 +17,28 @@ from .sym import unwrap_examples
 
 
 class Deferred:
-    __slots__ = ("fn", "args", "example", "what")
+    __slots__ = ("fn", "args", "example", "what", "origin")
 
     def __init__(self, fn: Callable, args: Tuple, example: Any, what: str):
         self.fn, self.args, self.example, self.what = fn, args, example, what
+        self.origin: Any = None  # the call of the jitted function that read the tensor
 
     def __repr__(self) -> str:
         return f"Deferred({self.what})"
 
     def __bool__(self):
         raise TypeError("internal: truth value of a deferred host read requested")
+
+
+def origin_of(arg: Any, depth: int = 0) -> Any:
+    """The call that made a (nested) deferred host read, if known."""
+    if isinstance(arg, Deferred):
+        return arg.origin if arg.origin is not None else origin_of(arg.args, depth + 1)
+    if depth < 6 and type(arg) in (tuple, list):
+        return next((o for o in (origin_of(a, depth + 1) for a in arg) if o is not None), None)
+    if depth < 6 and type(arg) is dict:
+        return origin_of(list(arg.values()), depth + 1)
+    return None
 
 
 def contains_deferred(arg: Any, depth: int = 0) -> bool:

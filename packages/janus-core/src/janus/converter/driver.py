@@ -106,6 +106,7 @@ def run_root(cv: Converter, fn, args, kwargs) -> Any:
         name: (cell, root.cell(i)) for i, (name, cell) in enumerate(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     }
     frame = Frame(fn.__name__, src.filename, src.scope, fn.__globals__, session.gid(fn.__globals__), cells)
+    cv.root_frame = frame
     for name, value in bound.arguments.items():
         pnode = param_nodes[name]
         frame.locals[name] = session.read_host(

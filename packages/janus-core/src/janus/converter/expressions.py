@@ -12,6 +12,7 @@ import operator
 import types
 from typing import Any, Optional
 
+from ..errors import Unsupported
 from ..ir.spec import PySpec
 from ..paths import Path
 from ..source import Scope
@@ -38,6 +39,7 @@ class ExpressionConverter:
         self.calls = Calls(self)
         self.control = Control(self)
         self.recursion = Recursion(self)
+        self.root_frame: Optional[Frame] = None  # the jitted function's own frame
 
     def snapshot(self, value: Any) -> tuple:
         """A template of `value` as it is now (print renders its arguments at once)."""
@@ -45,7 +47,7 @@ class ExpressionConverter:
 
     def truth(self, value: Any, frame: Frame, node: ast.AST, trip: Optional[int] = None) -> bool:
         if isinstance(value, Deferred):
-            raise host_read_feeds("a control-flow decision", frame, node)
+            raise host_read_feeds("a control-flow decision", frame, node, value)
         if not isinstance(value, Sym):
             return self.host_truth(value, frame, node)
         if isinstance(value.spec, PySpec):
@@ -237,7 +239,7 @@ class ExpressionConverter:
     def binop(self, op, a, b, frame, node, inplace=False):
         if isinstance(a, Deferred) or isinstance(b, Deferred):
             if isinstance(a, Sym) or isinstance(b, Sym):
-                raise host_read_feeds("tensor work", frame, node)
+                raise host_read_feeds("tensor work", frame, node, (a, b))
             return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
             result = self.session.emit("call", op, (a, b), {}, where(frame, node))
@@ -317,7 +319,7 @@ class ExpressionConverter:
         op = CMPOPS[type(opnode)]
         if isinstance(a, Deferred) or isinstance(b, Deferred):
             if isinstance(a, Sym) or isinstance(b, Sym):
-                raise host_read_feeds("tensor work", frame, node)
+                raise host_read_feeds("tensor work", frame, node, (a, b))
             return defer(op, (a, b), f"{op.__name__} of a host read")
         if isinstance(a, Sym) or isinstance(b, Sym):
             return self.session.emit("call", op, (a, b), {}, where(frame, node))
@@ -347,7 +349,71 @@ class ExpressionConverter:
         return value
 
     def expr_IfExp(self, n, frame):
-        return self.eval(n.body if self.truth(self.eval(n.test, frame), frame, n) else n.orelse, frame)
+        test = self.eval_test(n.test, frame)
+        if _is_tensor(test) and self.control.wants_cond(test, frame, n):
+            return self.control.ifexp_cond(n, test, frame)
+        return self.eval(n.body if self.truth(test, frame, n) else n.orelse, frame)
+
+    def eval_test(self, node, frame):
+        """The test of an `if`/`while`/`assert`/conditional expression, where only its truth
+        counts: `a and b`, `a or b`, `not a` over tensors become one graph boolean."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            v = self.eval_test(node.operand, frame)
+            if _is_tensor(v):
+                return self.session.emit(
+                    "call", operator.invert, (self._as_bool(v, frame, node),), {}, where(frame, node)
+                )
+            return not self.truth(v, frame, node)
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], (ast.In, ast.NotIn)):
+            return self._in_test(node, frame)
+        if not isinstance(node, ast.BoolOp):
+            return self.eval(node, frame)
+        return self._bool_test(node, frame)
+
+    def _in_test(self, node, frame):
+        """`v in t` for a tensor `t` (as a test): `(t == v).any()`, as the framework's
+        `__contains__` computes it."""
+        a, b = self.eval(node.left, frame), self.eval(node.comparators[0], frame)
+        if not (_is_tensor(b) and hasattr(b.example, "__contains__") and hasattr(b.example, "any")):
+            return self.compare(node.ops[0], a, b, frame, node)
+        site = where(frame, node)
+        found = self.session.emit(
+            "call_method", "any", (self.session.emit("call", operator.eq, (b, a), {}, site),), {}, site
+        )
+        if isinstance(node.ops[0], ast.NotIn):
+            return self.session.emit("call", operator.invert, (found,), {}, site)
+        return found
+
+    def _bool_test(self, node, frame):
+        is_and = isinstance(node.op, ast.And)
+        preds, value = [], None
+        for operand in node.values:
+            n_effects, impure = len(self.session.heap.effects), self.session.impure_emitted
+            value = self.eval_test(operand, frame)
+            if preds and (len(self.session.heap.effects) != n_effects or self.session.impure_emitted != impure):
+                raise unsupported(
+                    "`and`/`or` after a tensor test, on an operand with effects",
+                    frame,
+                    operand,
+                    "eager evaluates it only on some paths",
+                )
+            if _is_tensor(value):
+                preds.append(self._as_bool(value, frame, operand))
+                continue
+            if self.truth(value, frame, node) != is_and:  # a Python operand decides it now
+                return value
+        if not preds:
+            return value
+        combine = operator.and_ if is_and else operator.or_
+        out = preds[0]
+        for p in preds[1:]:
+            out = self.session.emit("call", combine, (out, p), {}, where(frame, node))
+        return out
+
+    def _as_bool(self, value, frame, node):
+        if getattr(value.spec, "dtype", None) in ("bool", bool):
+            return value
+        return self.session.emit("call", operator.ne, (value, 0), {}, where(frame, node))
 
     def expr_NamedExpr(self, n, frame):
         value = self.eval(n.value, frame)
@@ -423,7 +489,15 @@ class ExpressionConverter:
                     kwargs[k] = self.objects.get_item(src, k, frame, kw.value)
             else:
                 kwargs[kw.arg] = self.eval(kw.value, frame)
-        return self.calls.call(func, args, kwargs, frame, n)
+        try:
+            result = self.calls.call(func, args, kwargs, frame, n)
+        except Unsupported as e:
+            if frame is self.root_frame and e.island is None and e.splittable:
+                e.island = n  # the call of the jitted function that needs the host
+            raise
+        if isinstance(result, Deferred) and frame is self.root_frame and result.origin is None:
+            result.origin = n
+        return result
 
     def make_function(self, node, frame) -> ConvFunction:
         a = node.args
@@ -440,3 +514,7 @@ def _comp_scope(n) -> Scope:
             if isinstance(t, ast.Name):
                 names.add(t.id)
     return Scope((), frozenset(names), frozenset(), frozenset())
+
+
+def _is_tensor(value) -> bool:
+    return isinstance(value, Sym) and not isinstance(value.spec, PySpec)

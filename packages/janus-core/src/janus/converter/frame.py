@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 
 from ..errors import Unsupported
 from ..source import Scope, site_key, site_of
+from .deferred import origin_of
 
 
 class FrameLocals(dict):
@@ -63,10 +64,14 @@ def unsupported(construct: str, frame: Frame, node: Optional[ast.AST], why: str 
     return Unsupported(construct, where(frame, node), why)
 
 
-def host_read_feeds(what: str, frame: Frame, node: ast.AST) -> Unsupported:
-    return unsupported(
+def host_read_feeds(what: str, frame: Frame, node: ast.AST, values: Any = None) -> Unsupported:
+    """A tensor read on the host (`float(t)`) feeding `what`: the call that read it is
+    where the function can be split around a host island."""
+    e = unsupported(
         f"a tensor value read on the host feeding {what}",
         frame,
         node,
-        "splitting the graph around a host read is not supported yet",
+        "it needs the value on the host while the graph runs",
     )
+    e.island = origin_of(values)
+    return e

@@ -115,6 +115,11 @@ class Journal:
         assert self.scopes and self.scopes[-1] is scope, "internal: journal scopes left out of order"
         self.scopes.pop()
 
+    def born_in_current_scope(self, obj: Any) -> bool:
+        """Was `obj` built inside the innermost region (or is there none)?  Only such an
+        object may change in a way the journal cannot save (an iterator advancing)."""
+        return not self.scopes or self._births.get(id(obj), 0) >= self.scopes[-1].epoch
+
     def write(self, obj: Any) -> None:
         """Call before changing `obj` in place."""
         if not self.scopes:

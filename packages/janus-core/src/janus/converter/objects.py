@@ -22,7 +22,8 @@ from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
 from ..paths import typed_snapshot
 from ..source import is_user_function
-from .frame import key, unsupported, where
+from .deferred import Deferred
+from .frame import host_read_feeds, key, unsupported, where
 from .heap import DELETED, MISSING, ConditionalWrite
 from .signals import Respecialize
 from .sym import Sym
@@ -91,6 +92,8 @@ class Objects:
             raise unsupported("attribute of a tensor method", frame, node)
         if isinstance(obj, ConvFunction):
             raise unsupported("attribute of a function defined in the converted code", frame, node)
+        if isinstance(obj, Deferred):  # `t.numpy().astype(...)`: the value is needed now
+            raise host_read_feeds(f"`.{name}`", frame, node, obj)
         path = self.session.heap.path_of(obj)
         if path is None:
             return getattr(obj, name)

@@ -23,7 +23,7 @@ from ..ir.graph import Graph, Node, Value
 from ..ir.spec import PySpec, is_const_like
 from ..paths import Path
 from ..source import is_user_function
-from .deferred import contains_deferred
+from .deferred import contains_deferred, origin_of
 from .heap import Heap
 from .journal import Journal
 from .state import TensorState
@@ -83,6 +83,8 @@ class Session:
         self.impure_emitted = False  # an in-graph update (backward(), step()) was emitted
         self.effects_before_update = 0
         self.local_objects: Dict[int, Any] = {}  # objects of user classes built in the call
+        #: cond results that are an outside tensor on one path: value id -> (pred, then, else)
+        self.alias_choices: Dict[int, Any] = {}
         #: while converting one node of a recursion as data: takes that node's reads and guards
         self.node_scope: Any = None
         self.tensors = TensorState(self)
@@ -214,11 +216,13 @@ class Session:
     def emit(self, op: str, target: Any, args: tuple, kwargs: dict, site: str = "", region=None) -> Any:
         """Emit a call/call_method node; return a Sym (or a tuple of Syms for a tuple result)."""
         if contains_deferred((args, kwargs)):
-            raise Unsupported(
+            e = Unsupported(
                 "a tensor value read on the host feeding tensor work",
                 site,
-                "splitting the graph around a host read is not supported yet",
+                "it needs the value on the host while the graph runs",
             )
+            e.island = origin_of((args, kwargs))
+            raise e
         if op == "call" and not kwargs and region is None:
             derived = self.host_scalar(target, args, site)
             if derived is not None:

@@ -19,7 +19,7 @@ from typing import List
 from ..errors import Unsupported
 from ..ir.graph import Node
 from ..ir.spec import PySpec, TensorSpec
-from .ast_facts import data_break_index
+from .ast_facts import continues, data_break_index, without_continue
 from .expressions import ExpressionConverter
 from .frame import Frame, unsupported, where
 from .operators import BINOPS
@@ -36,21 +36,28 @@ class Converter(ExpressionConverter):
         """Run statements; at a function's top level (`top`), a data-dependent `if` that
         returns on one branch may take the rest of the block along (tail duplication)."""
         if time.monotonic() > self.session.deadline:
-            raise unsupported(
+            e = unsupported(
                 "a function",
                 frame,
                 stmts[0] if stmts else None,
                 f"converting it took more than {self.session.config.conversion_timeout} s",
             )
+            e.splittable = False
+            raise e
         for i, stmt in enumerate(stmts):
-            if type(stmt) is ast.If:
-                if self.stmt_If(stmt, frame, stmts[i + 1 :] if top else None):
-                    return
-                continue
-            method = getattr(self, "stmt_" + type(stmt).__name__, None)
-            if method is None:
-                raise unsupported(f"`{type(stmt).__name__}` statement", frame, stmt)
-            method(stmt, frame)
+            try:
+                if type(stmt) is ast.If:
+                    if self.stmt_If(stmt, frame, stmts[i + 1 :] if top else None):
+                        return
+                    continue
+                method = getattr(self, "stmt_" + type(stmt).__name__, None)
+                if method is None:
+                    raise unsupported(f"`{type(stmt).__name__}` statement", frame, stmt)
+                method(stmt, frame)
+            except Unsupported as e:
+                if frame is self.root_frame and e.island is None and e.splittable:
+                    e.island = stmt  # the statement of the jitted function that needs the host
+                raise
 
     def stmt_Expr(self, s, frame):
         self.eval(s.value, frame)
@@ -101,14 +108,14 @@ class Converter(ExpressionConverter):
         raise ContinueSignal()
 
     def stmt_If(self, s, frame, rest=None) -> bool:
-        test = self.eval(s.test, frame)
+        test = self.eval_test(s.test, frame)
         if self.control.wants_cond(test, frame, s):
             return self.control.emit_if_cond(s, test, frame, rest)
         self.exec_block(s.body if self.truth(test, frame, s) else s.orelse, frame)
         return False
 
     def stmt_While(self, s, frame):
-        first = self.eval(s.test, frame)
+        first = self.eval_test(s.test, frame)
         if self.control.wants_graph_while(first, frame, s):
             self.control.emit_while(frame, s, s.body, s.test)
             self.exec_block(s.orelse, frame)
@@ -123,7 +130,7 @@ class Converter(ExpressionConverter):
         trips = 0
         while True:
             if trips:
-                test = self.eval(s.test, frame)
+                test = self.eval_test(s.test, frame)
             if not self.truth(test, frame, s, trip=trips):
                 self.exec_block(s.orelse, frame)
                 return
@@ -131,7 +138,7 @@ class Converter(ExpressionConverter):
             if trips > MAX_UNROLL:
                 raise unsupported("`while` loop", frame, s, f"more than {MAX_UNROLL} iterations to unroll")
             try:
-                self.exec_block(s.body, frame)
+                self.exec_iteration(s.body, frame)
             except BreakSignal:
                 return
             except ContinueSignal:
@@ -209,6 +216,27 @@ class Converter(ExpressionConverter):
             return None
         return self.session.emit("call", self.session.backend.dim, (x, k), {}, where(frame, expr))
 
+    def exec_iteration(self, body: List[ast.stmt], frame: Frame) -> None:
+        """One unrolled iteration of a loop body.  An `if` on a tensor whose branch ends in
+        `continue` takes the rest of the iteration into its other branch, so it becomes one
+        graph cond (`if t: continue` + rest  ==  `if t: pass else: rest`)."""
+        if not any(isinstance(st, ast.If) and continues(st) for st in body):
+            self.exec_block(body, frame)
+            return
+        for i, st in enumerate(body):
+            if not (isinstance(st, ast.If) and continues(st)):
+                self.exec_block([st], frame)
+                continue
+            test = self.eval_test(st.test, frame)
+            if self.control.wants_cond(test, frame, st):
+                rest = body[i + 1 :]
+                merged = ast.If(
+                    test=st.test, body=without_continue(st.body, rest), orelse=without_continue(st.orelse, rest)
+                )
+                self.control.emit_if_cond(ast.copy_location(merged, st), test, frame, None)
+                return
+            self.exec_block(st.body if self.truth(test, frame, st) else st.orelse, frame)
+
     def _unrolled_for(self, s, frame, items):
         if len(items) > MAX_UNROLL:
             raise unsupported("`for` loop", frame, s, f"more than {MAX_UNROLL} iterations to unroll")
@@ -217,7 +245,7 @@ class Converter(ExpressionConverter):
             self.assign(s.target, item, frame)
             try:
                 if exit_at is None:
-                    self.exec_block(s.body, frame)
+                    self.exec_iteration(s.body, frame)
                 elif self._iteration_with_break(s, frame, exit_at, items[n + 1 :]):
                     return  # a graph cond took the rest of the loop along
             except BreakSignal:
@@ -239,7 +267,7 @@ class Converter(ExpressionConverter):
         body = s.body
         self.exec_block(body[:at], frame)
         stop = body[at]
-        test = self.eval(stop.test, frame)
+        test = self.eval_test(stop.test, frame)
         if not self.control.wants_cond(test, frame, stop):
             if self.truth(test, frame, stop):
                 raise BreakSignal()
@@ -260,7 +288,7 @@ class Converter(ExpressionConverter):
         self.store_name(frame, s.name, self.make_function(s, frame), s)
 
     def stmt_Assert(self, s, frame):
-        test = self.eval(s.test, frame)
+        test = self.eval_test(s.test, frame)
         if isinstance(test, Sym) and not isinstance(test.spec, PySpec):
             if not bool(test.example):
                 raise unsupported("failing `assert`", frame, s, "the assertion fails for these arguments")

@@ -3,14 +3,19 @@ become outputs, which outside objects the guard function must hand over."""
 
 from __future__ import annotations
 
+import functools
 import types
+from collections import deque
 from typing import Any, Dict, List
 
 from ..errors import Unsupported
 from ..ir.graph import Value
 from ..ir.spec import PySpec, is_const_like
 from ..paths import Path
+from ..templates import rebuild_partial
 from .deferred import Deferred
+from .library import LOCAL_COLLECTIONS
+from .merge import select
 from .sym import Sym
 
 _LONG_LIVED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
@@ -57,7 +62,16 @@ class TemplateBuilder:
         t = type(value)
         if t in (list, dict, set) or isinstance(value, tuple):
             return self._container(value, memo, what)
-        if session.is_local_object(value):
+        if isinstance(value, LOCAL_COLLECTIONS):  # a deque, OrderedDict ... built in the call
+            return self._collection(value, memo, what)
+        if isinstance(value, functools.partial) and session.is_local_object(value):
+            parts = [
+                self.build(value.func, memo, what),
+                self.build(tuple(value.args), memo, what),
+                self.build(dict(value.keywords), memo, what),
+            ]
+            return ("host_call", rebuild_partial, parts)
+        if session.is_local_object(value) and isinstance(getattr(value, "__dict__", None), dict):
             if id(value) in memo:
                 return memo[id(value)]
             tpl: tuple = ("object", id(value), type(value), [])
@@ -80,12 +94,34 @@ class TemplateBuilder:
             return ("host", self.host(tensors.assign_effects[root].target))
         value = tensors.current(value)
         tensors.check_stale(value)
+        choice = self.session.alias_choices.get(value.value.id)
+        if choice is not None:  # a cond result that is an input tensor on one path
+            pred, side, alias = choice
+            pair = [("host", self.host(None, self.session.input_path_of(alias.value))), self._plain_output(value)]
+            return ("host_call", select, [self._graph_value(pred)] + (pair if side else pair[::-1]))
+        return self._plain_output(value)
+
+    def _plain_output(self, value: Sym) -> tuple:
         spec = value.spec
         node = value.value.node
         if isinstance(spec, PySpec) and node is not None and node.op == "input":
             # a Python number read or computed on the host: the guard function has it
             return ("host", self.host(None, self.session.input_path_of(value.value)))
         return ("out", self.output(value.value), spec if isinstance(spec, PySpec) else None)
+
+    def _collection(self, value: Any, memo: Dict[int, Any], what: str) -> tuple:
+        if id(value) in memo:
+            return memo[id(value)]
+        if isinstance(value, deque):
+            tpl: tuple = ("deque", id(value), [], value.maxlen)
+            memo[id(value)] = tpl
+            tpl[2].extend(self.build(v, memo, what) for v in value)
+            return tpl
+        factory = getattr(value, "default_factory", None)
+        tpl = ("mapping", id(value), type(value), [], factory)
+        memo[id(value)] = tpl
+        tpl[3].extend((k, self.build(v, memo, what)) for k, v in value.items())
+        return tpl
 
     def _container(self, value: Any, memo: Dict[int, Any], what: str) -> tuple:
         t = type(value)

@@ -1,9 +1,10 @@
 """More peer pitfalls (PEER-PITFALLS.md C9-C20): control flow, host reads, local classes,
 globals across modules, in-place writes through views."""
 
-import helper_mod
 import numpy as np
-from corpus import case
+
+from . import helper_mod
+from .corpus import case
 
 K = 2
 
@@ -43,8 +44,11 @@ def _(T):
     return f, [((T.tensor(np.arange(6, dtype=np.float32)), k), {}) for k in [2, 2, 3, 5, 1]], lambda: None
 
 
-@case("C15_list_grown_by_data_dependent_count", tags=["host-state"], served=2)
+@case("C15_list_grown_by_data_dependent_count", tags=["host-state"], served=1)
 def _(T):
+    # the count is read on the host (an island); the list, made before it, is grown by
+    # the segment after it, and reading it whole after the growth is a second island
+    # (a re-split): one call of five is served before the new split has warmed up
     def f(n):
         out = []
         for i in range(int(T.sum(n))):

@@ -4,21 +4,31 @@ converted code sees ordinary framework calls.  Also: comparison of results."""
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import os
 import types
+from typing import Any, Dict
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+#: the module each shim wraps
+MODULE_OF = {"numpy": "numpy", "torch": "torch", "tf": "tensorflow"}
+#: the built-in backend of each framework (the project's own stress and fuzz tests)
 BACKEND_OF = {"numpy": "reference", "torch": "torch", "tf": "tf"}
 
 
+def installed(fw: str) -> bool:
+    """Is the framework `fw` importable?"""
+    return importlib.util.find_spec(MODULE_OF[fw]) is not None
+
+
 def available(fw: str) -> bool:
-    mod = {"numpy": "numpy", "torch": "torch", "tf": "tensorflow"}[fw]
+    """Are the framework `fw` and its built-in JANUS backend installed?"""
     backend_mod = {"numpy": "janus", "torch": "janus_torch", "tf": "janus_tf"}[fw]
-    return importlib.util.find_spec(mod) is not None and importlib.util.find_spec(backend_mod) is not None
+    return installed(fw) and importlib.util.find_spec(backend_mod) is not None
 
 
 def make_numpy():
@@ -111,7 +121,7 @@ def make_tf():
 
 
 MAKERS = {"numpy": make_numpy, "torch": make_torch, "tf": make_tf}
-_made = {}
+_made: Dict[str, Any] = {}
 
 
 def shim(fw: str):
@@ -121,7 +131,11 @@ def shim(fw: str):
 
 
 def to_py(x, T):
-    """Nested outputs -> NumPy / Python values, for comparison."""
+    """Nested outputs -> NumPy / Python values, for comparison (container types kept)."""
+    if isinstance(x, collections.deque):
+        return ("deque", x.maxlen, [to_py(v, T) for v in x])
+    if isinstance(x, dict) and type(x) is not dict:
+        return (type(x).__name__, getattr(x, "default_factory", None), {k: to_py(v, T) for k, v in x.items()})
     if isinstance(x, (list, tuple)):
         if hasattr(x, "_fields"):
             return tuple(to_py(v, T) for v in x)
