@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from .paths import scrub
 from .schema import Row, RunResult
 
 JSON_NAME, MD_NAME, PNG_NAME = "results.json", "results.md", "speedup.png"
@@ -46,6 +47,13 @@ def graph_fraction(r: Row) -> str:
     return "–" if f is None else f"{100 * f:.0f}%"
 
 
+def graph_time(r: Row) -> str:
+    if r.mode != "janus":
+        return ""
+    share = r.janus.graph_time_share if r.janus is not None else None
+    return "–" if share is None else f"{100 * share:.0f}%"
+
+
 HEADER = [
     "model",
     "framework",
@@ -56,6 +64,7 @@ HEADER = [
     "× native",
     "warm-up s",
     "JANUS graph-served",
+    "time in graphs",
     "notes",
 ]
 
@@ -73,6 +82,7 @@ def markdown_table(result: RunResult, note_limit: int = 140) -> str:
             _f(r.ratio_vs_native, ".2f"),
             _f(r.warmup_s, ".3f"),
             graph_fraction(r),
+            graph_time(r),
             row_notes(r, note_limit),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -94,7 +104,8 @@ def markdown(result: RunResult) -> str:
         f"- {cfg.repeats} repeats, modes alternating; ms/call is the median over repeats; "
         "speedup = eager ms / ms; × native = native ms / ms (>1: faster than the framework's graph mode)",
         "- warm-up: eager and native = first call (native: trace/compile); janus = calls up to and including "
-        "the first graph-served one; graph-served = share of timed calls JANUS ran from a graph",
+        "the first graph-served one; graph-served = share of timed calls JANUS ran from a graph (a split call "
+        "counts when one of its segments did); time in graphs = share of the timed wall time spent running graphs",
         "",
     ]
     tail = [""]
@@ -103,54 +114,97 @@ def markdown(result: RunResult) -> str:
     return "\n".join(head) + "\n" + markdown_table(result) + "\n" + "\n".join(tail)
 
 
-def plot(result: RunResult, path: Path) -> Optional[str]:
-    """Grouped bars of speedup over eager per model/framework; returns an error or None."""
-    try:
-        import matplotlib
+#: bar colours of the modes a chart compares with eager
+MODE_COLORS = {"janus": "#1f77b4", "native": "#ff7f0e"}
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except Exception as e:
-        return f"matplotlib unavailable: {type(e).__name__}: {e}"
-    groups: List[str] = []
-    values: Dict[str, Dict[str, Optional[float]]] = {}
-    failed: Dict[str, Dict[str, bool]] = {}
-    modes = list(result.config.modes)
+
+def speedup_table(result: RunResult) -> Dict[str, Dict[str, Dict[str, Row]]]:
+    """framework -> model -> mode -> row, in the order the rows were run."""
+    table: Dict[str, Dict[str, Dict[str, Row]]] = {}
     for r in result.rows:
-        g = f"{r.model}\n{r.framework}"
-        if g not in values:
-            groups.append(g)
-            values[g], failed[g] = {}, {}
-        values[g][r.mode] = r.speedup_vs_eager
-        failed[g][r.mode] = r.error is not None
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(groups) + 2), 4.5))
-    width = 0.8 / max(1, len(modes))
-    colors = {"eager": "#9e9e9e", "janus": "#1f77b4", "native": "#ff7f0e"}
-    for i, mode in enumerate(modes):
-        xs = [gi + (i - (len(modes) - 1) / 2) * width for gi in range(len(groups))]
-        hs = [values[g].get(mode) or 0.0 for g in groups]  # 0: no bar (error / not run)
-        bars = ax.bar(xs, hs, width, label=mode, color=colors.get(mode))
-        for b, g in zip(bars, groups):
-            v = values[g].get(mode)
-            label = ("err" if failed[g].get(mode) else "n/a") if v is None else f"{v:.3g}"
-            ax.annotate(label, (b.get_x() + b.get_width() / 2, b.get_height()), ha="center", va="bottom", fontsize=7)
-    shown = [v for g in groups for v in values[g].values() if v]
-    if shown and (min(shown) < 0.1 or max(shown) > 30):
-        ax.set_yscale("log")
-    ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=8)
-    ax.set_ylabel("speedup over eager (×)")
-    env = result.environment
-    ax.set_title(
-        f"janus-bench, {result.config.profile} profile, {env.device} ({env.device_name or env.cpu})", fontsize=9
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+        table.setdefault(r.framework, {}).setdefault(r.model, {})[r.mode] = r
+    return table
+
+
+def plot(result: RunResult, path: Path) -> Optional[str]:
+    """Write `chart(result)` as a PNG; returns why it could not, or None."""
+    try:
+        fig = chart(result)
+    except ImportError as e:
+        return f"matplotlib unavailable: {type(e).__name__}: {e}"
+    if fig is None:
+        return "no rows to chart"
+    import matplotlib.pyplot as plt
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return None
+
+
+def chart(result: RunResult):
+    """One panel per framework, models as rows, horizontal bars of the speedup over eager
+    (log scale) of JANUS and of the framework's own graph mode; None without rows."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = speedup_table(result)
+    if not table:
+        return None
+    modes = [m for m in MODE_COLORS if m in result.config.modes]
+    rows = max(len(models) for models in table.values())
+    fig, axes = plt.subplots(
+        1, len(table), figsize=(5.5 * len(table), 0.35 * rows * max(1, len(modes)) + 1.6), squeeze=False
+    )
+    for ax, (framework, models) in zip(axes[0], table.items()):
+        _panel(ax, framework, models, modes)
+    env = result.environment
+    fig.suptitle(
+        f"janus-bench {result.config.profile}: speedup over eager (log scale; right of 1 = faster), "
+        f"{env.device} ({env.device_name or env.cpu})",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _panel(ax, framework: str, models: Dict[str, Dict[str, Row]], modes: List[str]) -> None:
+    names = list(models)
+    height = 0.8 / max(1, len(modes))
+    shown: List[float] = []
+    for i, mode in enumerate(modes):
+        ys = [k + (i - (len(modes) - 1) / 2) * height for k in range(len(names))]
+        values = [models[n].get(mode) for n in names]
+        speedups = [r.speedup_vs_eager if r is not None else None for r in values]
+        shown += [v for v in speedups if v]
+        # bars grow from 1 (as fast as eager): right is faster, left slower
+        widths = [(v - 1.0) if v else 0.0 for v in speedups]
+        ax.barh(ys, widths, height, left=1.0, label=mode, color=MODE_COLORS[mode])
+        for y, r, v in zip(ys, values, speedups):
+            label = f"{v:.2g}x" if v else ("error" if r is not None and r.error else "n/a")
+            left = v is not None and v < 1.0
+            ax.annotate(
+                label,
+                (v or 1.0, y),
+                xytext=(-3 if left else 3, 0),
+                textcoords="offset points",
+                ha="right" if left else "left",
+                va="center",
+                fontsize=7,
+            )
+    ax.set_xscale("log")
+    if shown:
+        ax.set_xlim(min(min(shown), 1.0) / 4, max(max(shown), 1.0) * 4)
+    ax.axvline(1.0, color="black", linewidth=0.8, linestyle="--")
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=8)
+    ax.invert_yaxis()  # the first model on top
+    ax.set_title(framework, fontsize=10)
+    ax.set_xlabel("speedup over eager (x)", fontsize=8)
+    if modes:  # a run of eager alone has nothing to compare
+        ax.legend(fontsize=7, loc="lower right")
 
 
 def write_all(result: RunResult, out_dir: Path) -> Dict[str, Path]:
@@ -158,6 +212,7 @@ def write_all(result: RunResult, out_dir: Path) -> Dict[str, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"json": out_dir / JSON_NAME, "markdown": out_dir / MD_NAME, "png": out_dir / PNG_NAME}
+    scrub(result)  # no absolute paths of this machine in shared reports
     problem = plot(result, paths["png"])
     if problem:
         paths.pop("png")

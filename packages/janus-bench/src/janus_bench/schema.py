@@ -60,6 +60,9 @@ class JanusStats(BaseModel):
     conversion_failures: int = 0
     graph_fraction: Optional[float] = Field(None, description="graph_calls / calls over the whole run")
     timed_graph_fraction: Optional[float] = Field(None, description="the same, over the timed calls only")
+    graph_time_share: Optional[float] = Field(
+        None, description="share of the timed calls' wall time spent running graphs (split functions' segments too)"
+    )
     first_graph_call: Optional[int] = Field(None, description="1-based index of the first graph-served call")
     top_fallback_reason: Optional[str] = None
     fallback_reasons: Dict[str, int] = {}

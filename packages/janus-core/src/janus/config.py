@@ -59,4 +59,7 @@ class Stats(BaseModel):
     #: segment ran from a graph), and the host islands those calls ran
     split_calls: int = 0
     islands_run: int = 0
+    #: seconds spent running graphs (a split function's segments included): with the
+    #: caller's own wall time, the share of a step that ran in graphs
+    graph_seconds: float = 0.0
     fallback_reasons: Dict[str, int] = Field(default_factory=dict)

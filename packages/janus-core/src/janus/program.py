@@ -24,6 +24,7 @@ itself.  Status values carry `return`, `break` and `continue` out of a segment.
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
 import functools
 import types
@@ -111,6 +112,7 @@ def build(
     names.update((v, c.cell_contents) for v, c in zip(fn.__code__.co_freevars, fn.__closure__ or ()) if _cell_filled(c))
     pure_call = functools.partial(_is_pure_call, names, scope, is_pure)
     splitter = _Splitter(islands, scope, src.filename, pure_call)
+    splitter.is_builtin = lambda n: n not in scope.locals and n not in names and hasattr(builtins, n)
     body = splitter.split_block(root.body, in_loop=False)
     if not splitter.segments or not splitter.islands:
         return None
@@ -123,6 +125,7 @@ class _Splitter:
     def __init__(self, islands: Dict[Position, str], scope: Any, filename: str, pure_call: Callable[[ast.Call], bool]):
         self.points, self.scope, self.filename = dict(islands), scope, filename
         self.pure_call = pure_call
+        self.is_builtin: Callable[[str], bool] = lambda name: False
         self.locals = set(scope.locals) - set(scope.globals) - set(scope.nonlocals)
         self.segments: List[ast.FunctionDef] = []
         self.islands: List[Part] = []
@@ -201,14 +204,36 @@ class _Splitter:
             reason = self.points.get(position(node))
             if reason is None or not isinstance(node, ast.Call) or not _hoistable(header, node, self.pure_call):
                 continue
+            del self.points[position(node)]  # the statement left behind no longer holds it
+            node = self._widen(header, node)
             self.hoisted += 1
             name = f"__janus_h{self.hoisted}"
             assign = ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], node), stmt)
             _replace(stmt, node, ast.copy_location(ast.Name(name, ast.Load()), node))
-            del self.points[position(node)]  # the statement left behind no longer holds it
             self.locals.add(name)
             return assign, reason, stmt
         return None
+
+    def _widen(self, header: ast.AST, node: ast.expr) -> ast.expr:
+        """The island's call with the Python-only work done on its result around it
+        (`int(sample(p)[0])`: an item, `int()`/`float()`/`len()` of it), so what crosses
+        into the next segment is a Python number rather than a host object."""
+        path = _path_to(header, node) or []
+        for parent in reversed(path[:-1]):
+            item = isinstance(parent, ast.Subscript) and parent.value is node and _static_index(parent.slice)
+            call = (
+                isinstance(parent, ast.Call)
+                and isinstance(parent.func, ast.Name)
+                and parent.func.id in _HOST_CONVERSIONS
+                and self.is_builtin(parent.func.id)
+                and len(parent.args) == 1
+                and parent.args[0] is node
+                and not parent.keywords
+            )
+            if not (item or call):
+                break
+            node = parent
+        return node
 
     def _host_control(self, stmt: ast.stmt, in_loop: bool) -> List[ast.stmt]:
         """A compound statement run on the host: its bodies split in turn (the body of a
@@ -262,6 +287,14 @@ def _evaluated_first(stmt: ast.stmt) -> Optional[ast.AST]:
     if isinstance(stmt, ast.For):
         return stmt.iter
     return None
+
+
+_HOST_CONVERSIONS = frozenset({"int", "float", "bool", "len", "str", "tuple", "list"})
+
+
+def _static_index(index: ast.AST) -> bool:
+    """`x[0]`, `x[-1]`, `x[i]`: an index with no call in it."""
+    return not any(isinstance(n, (ast.Call, ast.NamedExpr, ast.Await)) for n in ast.walk(index))
 
 
 def _hoistable(expr: ast.AST, call: ast.Call, pure_call: Callable[[ast.Call], bool]) -> bool:

@@ -83,6 +83,7 @@ class _Counters:
     __slots__ = (
         "split_calls",
         "islands_run",
+        "graph_seconds",
         "calls",
         "graph_calls",
         "imperative_calls",
@@ -101,6 +102,7 @@ class _Counters:
         self.graphs_built = self.graphs_evicted = self.guard_misses = 0
         self.assumption_failures = self.conversion_failures = 0
         self.split_calls = self.islands_run = 0
+        self.graph_seconds = 0.0
         self.fallback_reasons: Dict[str, int] = {}
         self._reasons_lock = threading.Lock()
 
@@ -269,10 +271,11 @@ class _State:
     def _run_split(self, split: SplitFunction, args, kwargs):
         stats = self.stats
         stats.split_calls += 1
-        served, islands = split.graph_served(), split.islands_run
+        served, islands, seconds = split.graph_served(), split.islands_run, split.graph_seconds()
         try:
             return split.host(*args, **kwargs)
         finally:
+            stats.graph_seconds += split.graph_seconds() - seconds
             if split.graph_served() > served:
                 stats.graph_calls += 1
             else:
@@ -295,6 +298,7 @@ class _State:
 
     def _execute(self, spec: Specialization, got, args, kwargs):
         inputs, hosts = got
+        t0 = time.perf_counter()
         try:
             outs = spec.executable.run(inputs)
         except AssumptionFailed as e:
@@ -307,6 +311,7 @@ class _State:
         except Exception as e:  # the graph raised: eager decides what really happens
             return self._graph_raised(spec, e, args, kwargs)
         self.stats.graph_calls += 1
+        self.stats.graph_seconds += time.perf_counter() - t0
         spec.hits += 1
         self.uses += 1
         spec.last_used = self.uses

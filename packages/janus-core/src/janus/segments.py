@@ -33,6 +33,9 @@ class SplitFunction:
     def graph_served(self) -> int:
         return sum(s._state.stats.graph_calls for s in self.segments)
 
+    def graph_seconds(self) -> float:
+        return sum(s._state.stats.graph_seconds for s in self.segments)
+
     def describe(self) -> List[str]:
         lines = ["  split into graph segments around host islands:"]
         lines += [f"    {line}" for line in self.program.describe()]
