@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional
 from . import __version__
 from . import frameworks as fwk
 from .models import PLANNED, get_workload, workloads
+from .paths import scrub
 from .schema import Environment, JanusStats, Row, RunConfig, RunResult
 
 ProgressFn = Callable[[str, float], None]
@@ -99,16 +100,20 @@ def _tb() -> str:
     return traceback.format_exc()[-4000:]
 
 
-def _janus_stats(jitted, timed_before: Optional[tuple], first_graph_call: Optional[int]) -> JanusStats:
+def _janus_stats(
+    jitted, timed_before: Optional[tuple], first_graph_call: Optional[int], timed_wall_s: float = 0.0
+) -> JanusStats:
     s = jitted.stats
     g = lambda name: int(getattr(s, name, 0) or 0)
     reasons = dict(getattr(s, "fallback_reasons", {}) or {})
     real = {k: v for k, v in reasons.items() if k != "profiling"}
     top = max(real.items(), key=lambda kv: kv[1])[0] if real else ("profiling" if reasons else None)
-    timed = None
+    timed = share = None
     if timed_before is not None:
         calls, graph_calls = g("calls") - timed_before[0], g("graph_calls") - timed_before[1]
         timed = graph_calls / calls if calls else None
+        seconds = float(getattr(s, "graph_seconds", 0.0) or 0.0) - timed_before[2]
+        share = min(1.0, seconds / timed_wall_s) if timed_wall_s > 0 else None
     try:
         import janus
 
@@ -124,6 +129,7 @@ def _janus_stats(jitted, timed_before: Optional[tuple], first_graph_call: Option
         conversion_failures=g("conversion_failures"),
         graph_fraction=(g("graph_calls") / g("calls")) if g("calls") else None,
         timed_graph_fraction=timed,
+        graph_time_share=share,
         first_graph_call=first_graph_call,
         top_fallback_reason=top,
         fallback_reasons=reasons,
@@ -157,6 +163,7 @@ class _Live:
     first_graph_call: Optional[int] = None
     native_before: Optional[int] = None
     spent_s: float = 0.0  # wall time of this mode's calls so far (budget)
+    timed_wall_s: float = 0.0  # wall time of the timed batches (JANUS: the share spent in graphs)
     times_ms: List[float] = field(default_factory=list)
 
 
@@ -190,7 +197,7 @@ class Runner:
         result.environment.load_avg_end = fwk._loadavg()
         result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
         result.duration_s = round(time.perf_counter() - t0, 3)
-        return result
+        return scrub(result)  # reports are shared: no absolute paths of this machine
 
     # one model x framework, all modes
     def run_one(self, model: str, fw: str) -> List[Row]:
@@ -350,7 +357,7 @@ class Runner:
     def _time_batch(self, st: _Live, fw: str, calls: int) -> None:
         if st.jitted is not None and st.timed_before is None:
             s = st.jitted.stats
-            st.timed_before = (s.calls, s.graph_calls)
+            st.timed_before = (s.calls, s.graph_calls, s.graph_seconds)
         batches = [st.make_batch() for _ in range(calls)]
         fn, device = st.fn, self.config.device
         out = None
@@ -364,6 +371,7 @@ class Runner:
             st.row.error_phase, st.row.error, st.row.error_traceback = "timing", _err(e), _tb()
             return
         st.spent_s += dt
+        st.timed_wall_s += dt
         st.times_ms.append(dt / calls * 1e3)
 
     def _finish(self, st: _Live, fw: str) -> None:
@@ -373,7 +381,7 @@ class Runner:
             row.ms_per_call = statistics.median(st.times_ms)
             row.samples_per_s = row.samples_per_call / (row.ms_per_call / 1e3) if row.ms_per_call > 0 else None
         if st.jitted is not None:
-            row.janus = _janus_stats(st.jitted, st.timed_before, st.first_graph_call)
+            row.janus = _janus_stats(st.jitted, st.timed_before, st.first_graph_call, st.timed_wall_s)
         if row.mode == "native":
             count = _native_counter(fw, st.fn)
             if count is not None:
