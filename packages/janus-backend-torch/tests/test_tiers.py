@@ -93,6 +93,24 @@ def test_failed_background_compile_keeps_fx(monkeypatch):
     assert g.stats.graph_calls == 4
 
 
+def test_tier_changes_are_logged(monkeypatch, caplog):
+    from janus import logs
+
+    def broken(*a, **k):
+        raise RuntimeError("no compiler today")
+
+    monkeypatch.setattr(executable_module, "compile_inductor", broken)
+    monkeypatch.setattr(logs, "TIERS", True)
+    g = jit(step, compile_mode="tiered")
+    with caplog.at_level("INFO", logger="janus"):
+        run_all(g, step, calls(3))
+        assert executables(g)[0].wait_compiled(timeout=60)
+    tiers = [r for r in caplog.records if r.name == "janus.tiers"]
+    assert len(tiers) == 1, [r.getMessage() for r in caplog.records]
+    assert "(tiered mode): stays on fx: inductor RuntimeError: no compiler today" in tiers[0].getMessage()
+    assert tiers[0].janus["status"] == "failed" and tiers[0].janus["mode"] == "tiered"
+
+
 def test_random_graph_stays_on_fx_in_tiered_mode():
     def f(x):
         return torch.nn.functional.dropout(x, 0.5, True) * 2.0
