@@ -23,6 +23,14 @@ from janus.ir.spec import PySpec, TensorSpec
 
 from . import functional
 from .call_effects import RANDOM_MODULES, RANDOM_NAMES, impure_reason, mutation_reason
+from .distribute import (
+    REPLICA_DEVICE,
+    current_device,
+    host_only_reason,
+    replica_device,
+    replica_mode,
+    update_needs_host,
+)
 from .executable import compile_graph
 from .variable_spec import VariableSpec
 from .variable_undo import undo_variable_writes
@@ -54,6 +62,8 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         inplace_operators=False,
         map_regions=True,
         item_assignment=False,
+        inplace_writes=True,
+        training=True,
     )
     tensor_types = (tf.Tensor, tf.Variable)
     framework_modules = ("tensorflow", "keras")
@@ -74,6 +84,8 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
             inplace_operators=False,
             map_regions=True,
             item_assignment=False,
+            inplace_writes=True,
+            training=True,
         )
         # with one device every tensor lives on it: the guard need not read `.device`
         self._check_devices = len(devices) > 1
@@ -82,7 +94,9 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
 
     # -- values ---------------------------------------------------------------------------
     def device_of(self, value: Any) -> str:
-        full = value.device or ""
+        return self._canonical(value.device or "")
+
+    def _canonical(self, full: str) -> str:
         canon = self._device_names.get(full)
         if canon is None:
             canon = self._device_names[full] = _canonical_device(full)
@@ -94,16 +108,19 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
             raise Unsupported("a tensor of unknown rank", "", "JANUS specializes on tensor ranks")
         dtype = value.dtype.base_dtype.name
         dims = tuple(shape.as_list())
+        device = self.device_of(value)
+        if self._check_devices and device == replica_device(self._canonical):
+            device = REPLICA_DEVICE  # inside strategy.run: on the calling replica's device
         if isinstance(value, tf.Variable):
             return VariableSpec(
                 dtype,
                 dims,
-                self.device_of(value),
+                device,
                 trainable=bool(value.trainable),
                 ident=id(value),
                 uid=str(getattr(value, "_unique_id", "") or ""),
             )
-        return TensorSpec(dtype, dims, self.device_of(value))
+        return TensorSpec(dtype, dims, device)
 
     def guard_source(self, expr: str, spec: TensorSpec, bind) -> str:
         dtype = tf.as_dtype(spec.dtype)
@@ -113,7 +130,9 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         dims = f"{expr}.shape._dims" if self._dims_attr else f"tuple({expr}.shape.as_list())"
         other = self._fast_check(expr, spec, f"{expr}.dtype == {bind(dtype)}", dims)
         check = f"(({eager}) if type({expr}) is {bind(EagerTensor)} else ({other}))"
-        if self._check_devices:
+        if self._check_devices and spec.device == REPLICA_DEVICE:
+            check = f"({check} and {bind(self.device_of)}({expr}) == {bind(current_device(self._canonical))}())"
+        elif self._check_devices:
             check = f"({check} and {bind(self.device_of)}({expr}) == {spec.device!r})"
         if isinstance(spec, VariableSpec):  # a tape watches only trainable variables
             check = f"({check} and {expr}.trainable is {spec.trainable})"
@@ -128,7 +147,7 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
 
     # -- classification of calls ------------------------------------------------------------
     def is_mutating(self, target: Any, args, kwargs) -> Optional[str]:
-        return mutation_reason(target, args, kwargs)
+        return mutation_reason(target, args, kwargs) or host_only_reason(target, args)
 
     # -- framework state: functionalized writes -------------------------------------------
     def functional_method(self, name, args, kwargs):
@@ -174,7 +193,12 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         return isinstance(value, self.graph_object_types) or _is_tf_context(value)
 
     def is_impure(self, target, args, kwargs) -> bool:
-        return impure_reason(target, args, kwargs) is not None
+        # an optimizer update inside `strategy.run` synchronises the replicas: host only
+        return impure_reason(target, args, kwargs) is not None and not update_needs_host(target, args)
+
+    def state_guards(self):
+        # graphs built inside `strategy.run` (replica context) serve only there (distribute.py)
+        return ((replica_mode, replica_mode()),)
 
     def is_random(self, target: Any) -> bool:
         owner = getattr(target, "__self__", None)

@@ -5,7 +5,9 @@ registers a lazy factory, and `TorchBackend` is loaded on first attribute access
 (modules of the package never import it, so these lazy imports close no cycle).
 
 Imports point one way: backend -> executable -> training -> lowering -> codegen/select ->
-leaf modules (`runtime.py`, `call_effects.py`, `functional.py`, `modules.py`).
+leaf modules (`runtime.py`, `call_effects.py`, `functional.py`, `modules.py`);
+`distributed.py` (DDP calls) sits on `modules.py`, `cudagraphs.py` (the CUDA-graphs tier)
+is a leaf of the executable.
 """
 
 from __future__ import annotations

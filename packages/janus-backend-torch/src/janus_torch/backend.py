@@ -18,6 +18,7 @@ from janus.backend import Backend, ConversionRules, HostRows, ScheduleOps
 from janus.ir.spec import PySpec, TensorSpec
 
 from . import modules as inline_modules
+from . import static_calls
 from .call_effects import (
     MUTATING_NAMES,
     OPERATOR_INPLACE,
@@ -27,6 +28,7 @@ from .call_effects import (
     name_of,
     writes_arguments,
 )
+from .distributed import ddp_hook_name, ddp_impure_result, ddp_inline_target
 from .executable import TorchExecutable
 from .functional import NOT_FUNCTIONALIZABLE, on_copy, setitem_functional
 
@@ -57,6 +59,8 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         python_scalars_in_graph=True,
         inplace_operators=True,
         host_schedules=True,
+        inplace_writes=True,
+        training=True,
     )
     tensor_types = (torch.Tensor,)  # nn.Parameter is a subclass
     framework_modules = ("torch",)
@@ -92,8 +96,14 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
             parts.append(f"{expr}.shape == {tuple(spec.shape)!r}")
         return "(" + " and ".join(parts) + ")"
 
+    def static_call(self, fn: Any) -> Optional[str]:
+        return static_calls.static_call(fn)
+
+    def local_object(self, cls: Any, args, kwargs) -> Any:
+        return static_calls.local_object(cls, args, kwargs)
+
     def inline_target(self, fn: Any):
-        return inline_modules.inline_target(fn)
+        return ddp_inline_target(fn) or inline_modules.inline_target(fn)
 
     def is_graph_object(self, value: Any) -> bool:
         # entering/leaving one is an impure node: the passes never merge across it
@@ -109,9 +119,11 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         return draws_random(target) or writes_arguments(target)
 
     def is_impure(self, target, args, kwargs) -> bool:
-        return impure_call(target, args) is not None
+        return impure_call(target, args) is not None or ddp_hook_name(target, args) is not None
 
     def impure_result(self, target, args, kwargs):
+        if ddp_hook_name(target, args) is not None:
+            return ddp_impure_result(target, args)
         if impure_call(target, args) == "clip" and name_of(target) == "clip_grad_norm_":
             # the total norm: a 0-d tensor of the parameters' dtype and device
             params = args[0] if args else kwargs.get("parameters")

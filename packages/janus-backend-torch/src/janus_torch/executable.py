@@ -15,6 +15,8 @@ Compile modes (`janus.Config.compile_mode`):
   large graphs (an unrolled LSTM) gain from fusion.  Inductor never runs on a graph
   that draws random numbers in tiered mode (its warm-up run would consume the global RNG
   from another thread), and compiles with `fallback_random` so eager RNG streams are kept.
+* ``"cudagraphs"``: a static graph on CUDA tensors is captured into a CUDA graph and
+  replayed (`cudagraphs.py`); any other graph, or no CUDA, stays on fx.
 
 Before switching to an Inductor callable, its outputs on the first inputs are compared
 with the fx outputs (float tolerance); a mismatch keeps fx.
@@ -23,6 +25,8 @@ with the fx outputs (float tolerance); a mismatch keeps fx.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
 import threading
 import time
 import weakref
@@ -31,9 +35,12 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 
 import janus
+from janus import logs
 from janus.errors import AssumptionFailed, EffectsApplied
 from janus.ir.spec import TensorSpec
 
+from .cudagraphs import CudaGraphRunner
+from .cudagraphs import ineligible as cuda_graph_ineligible
 from .lowering import LoweredGraph, host_scalar_nodes, lower
 from .training import compile_training, split_training
 
@@ -87,6 +94,8 @@ class TorchExecutable(janus.Executable):
         elif self.mode == "tiered" and self.lowered.random_targets:
             # the background warm-up would draw from the global RNG, racing the caller
             self._skip("the graph draws random numbers")
+        elif self.mode == "cudagraphs":
+            self._cuda_graphs()
         elif self.mode == "inductor":
             self._call = self._first_call_inductor
         elif self.mode == "tiered":
@@ -98,6 +107,16 @@ class TorchExecutable(janus.Executable):
         self.status, self.failure = "skipped", why
         self._done.set()
         self._call = self.fx_forward
+        if logs.TIERS:
+            self._log_tier(f"stays on fx: inductor skipped ({why})")
+
+    def _cuda_graphs(self) -> None:
+        why = cuda_graph_ineligible(self.graph, self.lowered)
+        self._done.set()
+        if why is not None:
+            self.status, self.failure, self._call = "skipped", why, self.fx_forward
+        else:
+            self.status, self._call = "cudagraphs", CudaGraphRunner(self.fx_forward)
 
     # -- the hot path ---------------------------------------------------------------------
     def run(self, inputs: Sequence[Any]) -> Sequence[Any]:
@@ -153,9 +172,10 @@ class TorchExecutable(janus.Executable):
             served.set()
 
     def _background_compile(self, example, grad_mode: bool, served: Optional[threading.Event] = None) -> None:
+        _lower_priority()
         if served is not None:
             served.wait(timeout=60)
-        with torch.set_grad_enabled(grad_mode):  # grad mode is thread-local; dynamo guards on it
+        with torch.set_grad_enabled(grad_mode), _one_compile_worker():  # grad mode is thread-local
             self._compile(example, validate=True)
 
     def _compile(self, example, validate: bool) -> None:
@@ -191,13 +211,29 @@ class TorchExecutable(janus.Executable):
             self._call = self.fx_forward
         finally:
             self.compile_seconds = time.perf_counter() - t0
+            if logs.TIERS:  # logged before waiters are released: they may read the log
+                change = "fx -> inductor" if self.status == "inductor" else f"stays on fx: inductor {self.failure}"
+                self._log_tier(f"{change} after {self.compile_seconds:.1f} s")
             self._done.set()
+
+    def _log_tier(self, change: str) -> None:
+        logs.emit(
+            "tiers",
+            f"graph {self.graph.name} ({self.mode} mode): {change}",
+            graph=self.graph.name,
+            mode=self.mode,
+            status=self.status,
+            failure=self.failure,
+            seconds=self.compile_seconds,
+        )
 
     def wait_compiled(self, timeout: Optional[float] = None) -> bool:
         """Block until the Inductor tier is decided (compiled, failed or skipped)."""
         return self._done.wait(timeout)
 
     def describe(self) -> str:
+        if self.mode == "cudagraphs":
+            return "torch cuda graph" if self.status == "cudagraphs" else f"torch fx (cuda graphs: {self.failure})"
         if self.status == "inductor":
             return "torch inductor"
         if self.status == "compiling" or (self.mode == "tiered" and self.status == "fx"):
@@ -307,3 +343,23 @@ def _mismatch(want: Any, got: Any, path: str = "output") -> Optional[str]:
             else f"{path}: {want} vs {got}"
         )
     return None if want == got else f"{path}: {want!r} vs {got!r}"
+
+
+def _lower_priority() -> None:
+    """Run this background compile thread (and the C++ compiler processes it starts, which
+    inherit a thread's niceness on Linux) below the user's calls: on a small machine a
+    compile must not slow the calls it is meant to speed up."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
+
+
+def _one_compile_worker():
+    """Inductor compiles this graph's kernels with one worker (while it compiles)."""
+    try:
+        import torch._inductor.config as inductor_config
+
+        return inductor_config.patch(compile_threads=1)
+    except Exception:  # an Inductor without the option: its default
+        return contextlib.nullcontext()

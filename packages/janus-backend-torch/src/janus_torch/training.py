@@ -23,6 +23,7 @@ import torch
 from janus.ir.graph import Graph, Node, Value
 from janus.ir.spec import TensorSpec
 
+from .distributed import is_ddp_hook_node
 from .lowering import LoweredGraph, lower
 from .runtime import GRAD_CONTEXTS
 
@@ -32,6 +33,8 @@ class TrainingSplit:
     prefix: LoweredGraph
     suffix: LoweredGraph
     n_mid: int
+    #: DDP's `_pre_forward` (distributed.py), run on fx before the compiled prefix
+    head: Optional[LoweredGraph] = None
 
 
 def _is_context(node: Node) -> bool:
@@ -44,10 +47,11 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
     """The prefix/suffix split of a graph with impure nodes, or None when the part before
     the first impure node is not a plain tensor computation worth compiling."""
     body = [n for n in graph.nodes if n.op not in ("input", "output")]
+    head, body, moved = _ddp_hooks_aside(body)
     first = next((i for i, n in enumerate(body) if n.meta.get("impure") and not _is_context(n)), None)
     if first is None:
         return None
-    prefix, suffix = body[:first], body[first:]
+    prefix, suffix = body[:first], moved + body[first:]
     if not prefix or any(
         n.op not in ("const", "call", "call_method")
         or (n.meta.get("opaque") and not _is_context(n))
@@ -59,6 +63,10 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
     mids: List[Value] = []
     seen = set()
     readers = [v for n in suffix for m in [n] + [x for r in n.regions for x in r.walk()] for v in m.input_values()]
+    in_head = {o.id for n in head for o in n.outputs}
+    results = [v for v in graph.results if isinstance(v, Value)]
+    if in_head and any(v.id in in_head for v in readers + results + [v for n in prefix for v in n.input_values()]):
+        return None  # the head computes a value the rest reads: one piece of fx
     for v in readers + [v for v in graph.results if isinstance(v, Value)]:
         if v.id in defined and v.id not in seen:
             seen.add(v.id)
@@ -74,7 +82,37 @@ def split_training(graph: Graph, lowered: LoweredGraph) -> Optional[TrainingSpli
     if pre.n_ops < 8:
         return None
     suf = lower(graph, nodes=suffix, extra_inputs=mids, effects_flag=lowered.effects_flag)
-    return TrainingSplit(pre, suf, len(mids))
+    top = lower(graph, outputs=[], nodes=head, effects_flag=lowered.effects_flag) if head else None
+    return TrainingSplit(pre, suf, len(mids), top)
+
+
+def _pure_node(n: Node) -> bool:
+    return n.op in ("const", "call", "call_method") and not n.meta.get("impure") and not n.meta.get("opaque")
+
+
+def _ddp_hooks_aside(body: List[Node]):
+    """DDP's bookkeeping around an inlined forward (distributed.py).  The *head*: the
+    graph up to its first update when that is DDP's `_pre_forward` and only pure work and
+    assertions precede it; it runs first, on fx (its assertions are checked before
+    `_pre_forward` runs, and the compiled prefix sees the buffers it broadcasts).  A
+    `_post_forward` that reads no graph value (it only arms the reducer for backward)
+    moves to the start of the suffix, out of the forward.
+    Returns (head, body without head and moved nodes, moved)."""
+    first = next((i for i, n in enumerate(body) if n.meta.get("impure") and not _is_context(n)), None)
+    head: List[Node] = []
+    if first is not None and is_ddp_hook_node(body[first]) and not body[first].input_values():
+        before = body[:first]
+        if all(n.op == "assert" or _pure_node(n) for n in before):
+            head, body = body[: first + 1], body[first + 1 :]
+    # `_post_forward(None)` before the next update: its result is the Python None, never
+    # a graph value; later DDP hooks (a second DDP model's) keep their place
+    moved: List[Node] = []
+    for n in body:
+        if is_ddp_hook_node(n) and not n.input_values() and n.target.__name__ == "_post_forward":
+            moved.append(n)
+        elif n.meta.get("impure") and not _is_context(n):
+            break
+    return head, [n for n in body if not any(n is m for m in moved)], moved
 
 
 def _copy(x: Any) -> Any:
@@ -133,6 +171,14 @@ def compile_training(split: TrainingSplit, example: Sequence[Any], dynamic, mism
     if problem:
         raise RuntimeError(f"Inductor changed a gradient: {problem}")
     suffix = split.suffix.module.forward
+    if split.head is not None:
+        head = split.head.module.forward
+
+        def with_head(*inputs):
+            head(*inputs)
+            return suffix(*inputs, *compiled(*inputs))
+
+        return with_head
 
     def merged(*inputs):
         return suffix(*inputs, *compiled(*inputs))

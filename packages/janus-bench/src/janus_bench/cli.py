@@ -21,7 +21,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="janus-bench",
         description="Benchmark imperative models eagerly, under janus.jit, and under the framework's own graph "
-        "mode (torch.compile / tf.function); writes results.json, results.md and speedup.png.",
+        "mode (torch.compile / tf.function); writes results.json, results.md and speedup.png.  "
+        "`janus-bench compare A.json B.json` prints how each workload changed between two runs.",
     )
     prof = p.add_mutually_exclusive_group()
     prof.add_argument("--quick", dest="profile", action="store_const", const="quick", help="2-core CPU sizes (default)")
@@ -49,6 +50,14 @@ def parser() -> argparse.ArgumentParser:
         help="backend= for torch.compile in the native mode (default: inductor; smoke: eager)",
     )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output folder (default ./bench-results)")
+    p.add_argument(
+        "--distributed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="training steps under torch DDP / tf MirroredStrategy with 1 and N workers (default models: "
+        "lstm_train,resnet50); writes distributed.json and distributed.md",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row has an error")
@@ -68,6 +77,11 @@ def _list() -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compare"]:  # janus-bench compare A.json B.json
+        from .compare import main as compare_main
+
+        return compare_main(argv[1:])
     args = parser().parse_args(argv)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -90,6 +104,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.repeats is not None and args.repeats < 1:
         err.print("--repeats must be at least 1")
         return 2
+    if args.distributed is not None:
+        from .distributed import main_from_args
+
+        return main_from_args(args, out, err)
     config = make_config(
         args.profile,
         args.models or workloads(),
