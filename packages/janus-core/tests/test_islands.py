@@ -240,3 +240,71 @@ def test_effect_under_nested_data_dependent_ifs():
     got = [g(x) for x in xs]
     assert all(np.array_equal(a, b) for a, b in zip(ref, got)) and log == log_e
     assert g.stats.graph_calls == 6 and g.stats.split_calls == 0
+
+
+def test_a_name_rebound_under_a_graph_cond_then_an_island():
+    """Reported from the tf.distribute work: `x` rebound on one branch of a graph `if`,
+    then an island, then `x` read (a malformed graph before)."""
+    import time
+
+    def f(x):
+        if np.max(x) > 4.0:
+            x = np.clip(x, -4.0, 4.0)
+        time.sleep(0)
+        return np.sum(x)
+
+    xs = [_x(i) * (10.0 if i % 2 else 1.0) for i in range(8)]
+    g = janus.jit(f)
+    assert all(np.array_equal(f(x), g(x)) for x in xs)
+    assert g.stats.graph_calls == 6
+
+
+def test_only_names_read_later_leave_a_segment():
+    """A segment hands back only the names read after it: a value that cannot leave a
+    graph (here a generator) stays inside when nothing reads it later."""
+
+    def f(x):
+        pairs = (v for v in (1, 2))  # a generator: it could not leave the graph
+        y = x * sum(pairs)
+        r = random.random()
+        return y * r
+
+    def go(fn):
+        random.seed(2)
+        return [fn(_x(i)) for i in range(8)]
+
+    g = janus.jit(f)
+    assert all(np.array_equal(a, b) for a, b in zip(go(f), go(g)))
+    assert g.stats.split_calls == 6 and g.stats.graph_calls == 6
+
+
+def test_split_calls_counted_per_thread():
+    """Threads calling one split function at once: each call is counted once."""
+    import threading
+
+    def f(x):
+        y = np.tanh(x) * 2.0
+        r = random.random()
+        return y + r
+
+    g = janus.jit(f)
+    for i in range(4):
+        g(_x(i))
+    before = g.stats
+
+    def work():
+        for i in range(20):
+            g(_x(i))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    s = g.stats
+    assert (
+        s.calls - before.calls
+        == 80
+        == (s.graph_calls + s.imperative_calls) - (before.graph_calls + before.imperative_calls)
+    )
+    assert s.islands_run - before.islands_run == s.split_calls - before.split_calls

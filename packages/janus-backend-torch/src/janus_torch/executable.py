@@ -349,10 +349,8 @@ def _lower_priority() -> None:
     """Run this background compile thread (and the C++ compiler processes it starts, which
     inherit a thread's niceness on Linux) below the user's calls: on a small machine a
     compile must not slow the calls it is meant to speed up."""
-    try:
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted: normal priority
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
-        pass
 
 
 def _one_compile_worker():

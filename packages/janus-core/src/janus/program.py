@@ -28,6 +28,7 @@ import builtins
 import copy
 import functools
 import types
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
@@ -112,6 +113,11 @@ def build(
     names.update((v, c.cell_contents) for v, c in zip(fn.__code__.co_freevars, fn.__closure__ or ()) if _cell_filled(c))
     pure_call = functools.partial(_is_pure_call, names, scope, is_pure)
     splitter = _Splitter(islands, scope, src.filename, pure_call)
+    splitter.loads = _loads(root.body)
+    splitter.dynamic_frame = any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars", "eval", "exec")
+        for n in ast.walk(root)
+    )
     splitter.is_builtin = lambda n: n not in scope.locals and n not in names and hasattr(builtins, n)
     body = splitter.split_block(root.body, in_loop=False)
     if not splitter.segments or not splitter.islands:
@@ -126,6 +132,9 @@ class _Splitter:
         self.points, self.scope, self.filename = dict(islands), scope, filename
         self.pure_call = pure_call
         self.is_builtin: Callable[[str], bool] = lambda name: False
+        #: how often each name is read (or deleted) in the function; True: `locals()` & co.
+        self.loads: Counter = Counter()
+        self.dynamic_frame = True
         self.locals = set(scope.locals) - set(scope.globals) - set(scope.nonlocals)
         self.segments: List[ast.FunctionDef] = []
         self.islands: List[Part] = []
@@ -257,9 +266,24 @@ class _Splitter:
             return run
         k = len(self.segments)
         params, outputs = _names(run, self.locals)
+        if not self.dynamic_frame:  # hand back only what is read after the segment
+            inside = _loads(run)
+            outputs = [o for o in outputs if self.loads[o] > inside[o] or (in_loop and inside[o])]
         self.segments.append(_segment_def(k, run, params, outputs))
         self.parts.append(Part("segment", run, index=k))
         return _segment_call(k, params, outputs, run[0], in_loop and any(_has_loop_exit(s) for s in run))
+
+
+def _loads(stmts: Sequence[ast.AST]) -> Counter:
+    """How often each name is read or deleted in `stmts` (nested functions included)."""
+    found: Counter = Counter()
+    for st in stmts:
+        for n in ast.walk(st):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store):
+                found[n.id] += 1
+            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):  # `x += 1` reads x
+                found[n.target.id] += 1
+    return found
 
 
 def _is_plain_binding(stmt: ast.stmt) -> bool:

@@ -35,7 +35,7 @@ from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
-from .segments import SplitFunction, Splitter
+from .segments import SplitFunction, Splitter, current_record, recording
 from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
 from .templates import Materializer
@@ -271,17 +271,17 @@ class _State:
     def _run_split(self, split: SplitFunction, args, kwargs):
         stats = self.stats
         stats.split_calls += 1
-        served, islands, seconds = split.graph_served(), split.islands_run, split.graph_seconds()
-        try:
-            return split.host(*args, **kwargs)
-        finally:
-            stats.graph_seconds += split.graph_seconds() - seconds
-            if split.graph_served() > served:
-                stats.graph_calls += 1
-            else:
-                stats.imperative_calls += 1
-                stats.reason("split around host islands: no segment ran from a graph")
-            stats.islands_run += split.islands_run - islands
+        with recording() as record:
+            try:
+                return split.host(*args, **kwargs)
+            finally:
+                stats.graph_seconds += record.graph_seconds
+                stats.islands_run += record.islands
+                if record.graph_calls:
+                    stats.graph_calls += 1
+                else:
+                    stats.imperative_calls += 1
+                    stats.reason("split around host islands: no segment ran from a graph")
 
     def _run_graph(self, spec: Specialization, got, args, kwargs):
         if got is HOST_RAISED:
@@ -311,7 +311,12 @@ class _State:
         except Exception as e:  # the graph raised: eager decides what really happens
             return self._graph_raised(spec, e, args, kwargs)
         self.stats.graph_calls += 1
-        self.stats.graph_seconds += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self.stats.graph_seconds += seconds
+        record = current_record()
+        if record is not None:  # a segment of a split call running in this thread
+            record.graph_calls += 1
+            record.graph_seconds += seconds
         spec.hits += 1
         self.uses += 1
         spec.last_used = self.uses

@@ -6,13 +6,41 @@ here, and the split is made again with it (a bounded number of times)."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from .program import Position, Program, build, position
 
 #: how many times a function is split again after a segment found another island
 MAX_SPLITS = 8
+
+_CALL = threading.local()
+
+
+class CallRecord:
+    """What one call of a split function ran, counted in the calling thread (replica
+    threads of one strategy call the same function at once)."""
+
+    __slots__ = ("graph_calls", "graph_seconds", "islands")
+
+    def __init__(self) -> None:
+        self.graph_calls, self.graph_seconds, self.islands = 0, 0.0, 0
+
+
+def current_record() -> Optional[CallRecord]:
+    """The record of the split call running in this thread, if any."""
+    return getattr(_CALL, "record", None)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[CallRecord]:
+    record, outer = CallRecord(), current_record()
+    _CALL.record = record
+    try:
+        yield record
+    finally:
+        _CALL.record = outer
 
 
 class SplitFunction:
@@ -29,12 +57,9 @@ class SplitFunction:
     def _on_island(self, k: int) -> None:
         with self._count_lock:
             self.islands_run += 1
-
-    def graph_served(self) -> int:
-        return sum(s._state.stats.graph_calls for s in self.segments)
-
-    def graph_seconds(self) -> float:
-        return sum(s._state.stats.graph_seconds for s in self.segments)
+        record = current_record()
+        if record is not None:
+            record.islands += 1
 
     def describe(self) -> List[str]:
         lines = ["  split into graph segments around host islands:"]
