@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .errors import SourceUnavailable
 from .ir.spec import is_const_like
-from .source import get_source, is_user_function, site_key
+from .source import get_source, is_user_function, requalify, site_key
 
 SiteKey = Tuple[str, int, int, int, int]
 _MAX_VALUES = 8
@@ -221,7 +221,7 @@ class Profiler:
         code = compile(module, src.filename, "exec")
         factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
         inner = next(c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == node.name)
-        inner = inner.replace(co_name=real_name, co_qualname=fn.__code__.co_qualname)
+        inner = requalify(inner, fn.__code__.co_qualname).replace(co_name=real_name)
         closure = tuple(types.CellType(None) for _ in inner.co_freevars)
         return types.FunctionType(inner, fn.__globals__, fn.__name__, fn.__defaults__, closure)
 

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
-from .source import get_source, register_source, scope_of, site_key
+from .source import get_source, register_source, requalify, scope_of, site_key
 
 #: a node's place in its file: how islands found in a segment map back to the function
 Position = Tuple[int, int, int, int]
@@ -106,7 +106,7 @@ def build(
     function, e.g. a framework op) move after an island's call in its statement?"""
     src = get_source(fn)
     root = copy.deepcopy(src.node)
-    if not isinstance(root, ast.FunctionDef) or _is_generator(root):
+    if not isinstance(root, ast.FunctionDef) or _is_generator(root) or _has_nonlocal_writer(root):
         return None
     scope = scope_of(root)
     names = dict(fn.__globals__)  # what a name in `fn` reads, besides its locals
@@ -448,6 +448,9 @@ def _names(run: List[ast.stmt], local_names: Set[str]) -> Tuple[List[str], List[
                 bound[n.id] = None
         elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name in local_names:
             used[n.name] = bound[n.name] = None
+        for name in _bound_by(n):  # `import a.b as c`, `except E as e`: names that are no Name node
+            if name in local_names:
+                used[name] = bound[name] = None
         if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
             stack.extend(_free_reads(n, local_names))
             continue
@@ -456,6 +459,14 @@ def _names(run: List[ast.stmt], local_names: Set[str]) -> Tuple[List[str], List[
         else:
             stack.extend(_free_reads(n, local_names))
     return list(used), list(bound)
+
+
+def _bound_by(node: ast.AST) -> List[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        return [node.name]
+    return []
 
 
 def _free_reads(scope_node: ast.AST, local_names: Set[str]) -> List[ast.AST]:
@@ -588,6 +599,8 @@ def _compile(
         seg_def.body = copy.deepcopy(declared) + seg_def.body
     freevars = list(_INJECTED) + list(fn.__code__.co_freevars)
     codes = _factory_codes([host] + segment_defs, freevars, filename)
+    qual = fn.__code__.co_qualname  # names as the user's own code has them (nested defs too)
+    codes = [requalify(c, qual) for c in codes]
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
     def function(
@@ -636,6 +649,12 @@ def _factory_codes(defs: List[ast.FunctionDef], freevars: List[str], filename: s
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     by_name = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
     return [by_name[d.name] for d in defs]
+
+
+def _has_nonlocal_writer(root: ast.FunctionDef) -> bool:
+    """Does a function defined inside rebind one of the function's names (`nonlocal`)?
+    Its writes go to the function's own cell, which a segment's copy would overwrite."""
+    return any(isinstance(n, ast.Nonlocal) for st in root.body for n in ast.walk(st))
 
 
 def _is_generator(node: ast.AST) -> bool:

@@ -56,6 +56,21 @@ def get_source(fn: Any) -> FunctionSource:
     return src
 
 
+def requalify(code: types.CodeType, qualname: str, nested_prefix: Optional[str] = None) -> types.CodeType:
+    """`code` (compiled by JANUS inside a factory) named `qualname`, and the functions and
+    classes defined in it named under `nested_prefix` (default `qualname`) as in the
+    user's own code (`f.<locals>.<lambda>`, not `__janus_factory__.<locals>...`)."""
+    return _requalified(code, code.co_qualname, nested_prefix or qualname).replace(co_qualname=qualname)
+
+
+def _requalified(code: types.CodeType, old: str, new: str) -> types.CodeType:
+    consts = tuple(_requalified(c, old, new) if isinstance(c, types.CodeType) else c for c in code.co_consts)
+    name = code.co_qualname
+    if name.startswith(old + "."):
+        name = new + name[len(old) :]
+    return code.replace(co_consts=consts, co_qualname=name)
+
+
 def register_source(code: types.CodeType, node: FuncNode, filename: str) -> FunctionSource:
     """The AST of a function JANUS generated itself (the parts of a split function)."""
     src = FunctionSource(node, filename, scope_of(node))

@@ -21,7 +21,7 @@ import types
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 from ..errors import SourceUnavailable
-from ..ir.spec import is_const_like
+from ..ir.spec import PySpec, is_const_like
 from ..source import get_source, is_user_function
 from . import builtin_models, library
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
@@ -209,6 +209,9 @@ class Calls:
         session, site = self.session, where(frame, node)
         if m.name in HOST_READ_METHODS and not args and not kwargs:
             return defer(call_method(m.name), (m.sym,), f".{m.name}() of a tensor")
+        static = _static_metadata(m, args, kwargs)
+        if static is not PASS:  # `x.size(1)`, `x.dim()`: fixed by the tensor's guarded spec
+            return static
         current = session.tensors.current(m.sym)
         holder = self.cv.objects.attribute_holder(current, m.name)
         bound = getattr(holder, m.name)
@@ -298,6 +301,30 @@ class Calls:
             hasattr(a, "__array__") and not isinstance(a, type) and heap.path_of(a) is not None
             for a in list(args) + list(kwargs.values())
         )
+
+
+#: tensor methods whose result the guarded spec (dtype, shape, device) fixes
+_SPEC_METHODS = frozenset({"dim", "ndimension", "element_size", "is_complex", "is_floating_point", "get_device"})
+_SHAPE_METHODS = frozenset({"size", "numel", "nelement", "__len__"})
+
+
+def _static_metadata(m: SymMethod, args: list, kwargs: dict) -> Any:
+    """The value of a metadata method of a tensor, or PASS when the spec does not fix it
+    (a dimension that varies between calls, an argument that is a graph value)."""
+    spec = m.sym.spec
+    if isinstance(spec, PySpec) or m.name not in _SPEC_METHODS | _SHAPE_METHODS or kwargs:
+        return PASS
+    if not all(is_const_like(a) for a in args):
+        return PASS
+    if m.name in _SHAPE_METHODS and None in spec.shape:
+        if not (m.name == "size" and len(args) == 1 and type(args[0]) is int):
+            return PASS
+        if not -len(spec.shape) <= args[0] < len(spec.shape) or spec.shape[args[0]] is None:
+            return PASS
+    try:
+        return getattr(m.sym.example, m.name)(*args)
+    except Exception:  # eager raises it too (a bad dimension): let the call node say so
+        return PASS
 
 
 def _examples(values: Any) -> Any:

@@ -329,7 +329,10 @@ class ExpressionConverter:
         """`a is b`; between two outside objects the answer is guarded (they may be one
         object in this call and two in the next)."""
         if isinstance(a, Sym) or isinstance(b, Sym):
-            return a is b or (isinstance(a, Sym) and isinstance(b, Sym) and a.value is b.value)
+            if not (isinstance(a, Sym) and isinstance(b, Sym)):
+                return False
+            # versions of one tensor written in place are one object (`x is x.add_(1)`)
+            return a.value is b.value or self.tensors.root_of(a) == self.tensors.root_of(b)
         pa, pb = self.session.heap.path_of(a), self.session.heap.path_of(b)
         same = a is b
         if pa is not None and pb is not None and pa != pb:

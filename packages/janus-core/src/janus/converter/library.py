@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import collections
 import functools
+import itertools
 import operator
 from typing import Any, Callable, Dict
 
@@ -256,7 +257,54 @@ def _constant_keys(cv, items, frame, node) -> None:
             raise unsupported("a dictionary key that is not a Python constant", frame, node)
 
 
+def _itertool(fn: Callable, iterable_args: int = -1):
+    """A structural `itertools` function (`chain`, `islice`, `product` ...) over containers
+    holding graph values: its items are put in order now (it never looks at them) and it
+    returns an iterator built in the call.  `iterable_args`: how many leading arguments
+    are iterables (-1: all)."""
+
+    def handler(cv, args, kwargs, frame, node):
+        n = len(args) if iterable_args < 0 else iterable_args
+        if any(isinstance(a, Sym) for a in list(args[n:]) + list(kwargs.values())):
+            raise unsupported(f"itertools.{fn.__name__}() with a graph value as an option", frame, node)
+        lists = [cv.objects.iterate(a, frame, node) for a in args[:n]]
+        return cv.session.new_local_object(iter(list(fn(*lists, *args[n:], **kwargs))))
+
+    return handler
+
+
+def _chain_from_iterable(cv, args, kwargs, frame, node):
+    outer = cv.objects.iterate(args[0], frame, node)
+    items = [x for inner in outer for x in cv.objects.iterate(inner, frame, node)]
+    return cv.session.new_local_object(iter(items))
+
+
+def _accumulate(cv, args, kwargs, frame, node):
+    """`accumulate(items, func=add, initial=None)`: the running calls, converted."""
+    items = cv.objects.iterate(args[0], frame, node)
+    func = args[1] if len(args) > 1 else kwargs.get("func")
+    out = [kwargs["initial"]] if kwargs.get("initial") is not None else []
+    for item in items:
+        if not out:
+            out.append(item)
+        elif func is None:
+            out.append(cv.binop(operator.add, out[-1], item, frame, node))
+        else:
+            out.append(cv.calls.call(func, [out[-1], item], {}, frame, node))
+    return cv.session.new_local_object(iter(out))
+
+
 HANDLERS: Dict[Callable, Callable] = {
+    itertools.chain: _itertool(itertools.chain),
+    itertools.chain.from_iterable: _chain_from_iterable,
+    itertools.islice: _itertool(itertools.islice, 1),
+    itertools.product: _itertool(itertools.product),
+    itertools.zip_longest: _itertool(itertools.zip_longest),
+    itertools.combinations: _itertool(itertools.combinations, 1),
+    itertools.permutations: _itertool(itertools.permutations, 1),
+    itertools.combinations_with_replacement: _itertool(itertools.combinations_with_replacement, 1),
+    itertools.pairwise: _itertool(itertools.pairwise),
+    itertools.accumulate: _accumulate,
     **{op: _binary(op, False) for op in _BINARY},
     **{op: _binary(base, True) for op, base in _INPLACE.items()},
     **{op: _compare(op) for op in _COMPARE},

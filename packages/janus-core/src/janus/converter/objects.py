@@ -412,6 +412,9 @@ class Objects:
         or refuse one holding what such a guard cannot pin down (tensors, objects)."""
         t = type(value)
         if t not in (list, tuple, dict, set, frozenset) or depth > 8:
+            if hasattr(value, "__next__") and self.session.heap.path_of(value) is not None:
+                # reading an iterator advances it: library code may not consume the caller's now
+                raise unsupported(f"library code reading an outside `{t.__name__}` iterator", frame, node)
             if self.session.heap.path_of(value) is not None and any(
                 isinstance(getattr(t, hook, None), types.FunctionType) for hook in PYTHON_LEVEL_HOOKS
             ):

@@ -67,6 +67,10 @@ class TensorState:
             return {k: self.current(v) for k, v in arg.items()}
         return arg
 
+    def root_of(self, sym: Sym) -> int:
+        """Which tensor object `sym` is a version of (its first version's value id)."""
+        return self.version_root.get(sym.value.id, sym.value.id)
+
     def write(self, target: Sym, new: Any, site: str) -> Sym:
         """Record that the tensor `target` stands for now holds `new`; return the new version.
         Outside tensors get an `assign` effect; tensors made in the call are just renamed."""

@@ -93,6 +93,8 @@ def _key(node: Node) -> Optional[tuple]:
 
 def common_subexpression_elimination(graph: Graph, is_random: IsRandom = _never) -> int:
     merged = 0
+    # two results the function hands out are two objects in eager (`a + b, a + b`): never one
+    results = {v.id for n in graph.nodes if n.op == "output" for v in n.input_values()}
     for region in [graph] + [r for n in graph.walk() for r in n.regions]:
         seen: Dict[tuple, Node] = {}
         for node in list(region.nodes):
@@ -107,6 +109,8 @@ def common_subexpression_elimination(graph: Graph, is_random: IsRandom = _never)
             first = seen.get(k)
             if first is None:
                 seen[k] = node
+                continue
+            if node.out.id in results and first.out.id in results:
                 continue
             replace_uses(graph, node.out, first.out)
             merged += 1
