@@ -239,7 +239,7 @@ class _Splitter:
                 and parent.args[0] is node
                 and not parent.keywords
             )
-            if not (item or call):
+            if not (item or call) or not isinstance(parent, ast.expr):
                 break
             node = parent
         return node
