@@ -16,12 +16,13 @@ import tensorflow as tf
 from tensorflow.python.eager import context
 from tensorflow.python.framework import ops as tf_ops
 from tensorflow.python.ops import stateful_random_ops
+from tensorflow.python.ops.resource_variable_ops import ResourceVariable
 
 from janus.backend import Backend, Capabilities, ConversionRules, ScheduleOps
 from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
-from . import functional
+from . import functional, module_cache
 from .call_effects import RANDOM_MODULES, RANDOM_NAMES, impure_reason, mutation_reason
 from .distribute import (
     REPLICA_DEVICE,
@@ -91,6 +92,7 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         self._check_devices = len(devices) > 1
         self._device_names: Dict[str, str] = {}
         self._dims_attr = getattr(tf.TensorShape([1, None]), "_dims", None) == (1, None)
+        module_cache.install()  # guards read module variable lists through it
 
     # -- values ---------------------------------------------------------------------------
     def device_of(self, value: Any) -> str:
@@ -130,13 +132,24 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         dims = f"{expr}.shape._dims" if self._dims_attr else f"tuple({expr}.shape.as_list())"
         other = self._fast_check(expr, spec, f"{expr}.dtype == {bind(dtype)}", dims)
         check = f"(({eager}) if type({expr}) is {bind(EagerTensor)} else ({other}))"
+        if isinstance(spec, VariableSpec):  # a tape watches only trainable variables
+            other = f"{other} and {expr}.trainable is {spec.trainable}"
+            check = f"({other})"
+            if self._dims_attr:  # a plain ResourceVariable: its fields, not its properties
+                fields = self._fast_check(expr, spec, f"{expr}._dtype is {bind(dtype)}", f"{expr}._shape._dims")
+                fields += f" and {expr}._trainable is {spec.trainable}"
+                check = f"(({fields}) if type({expr}) is {bind(ResourceVariable)} else ({other}))"
         if self._check_devices and spec.device == REPLICA_DEVICE:
             check = f"({check} and {bind(self.device_of)}({expr}) == {bind(current_device(self._canonical))}())"
         elif self._check_devices:
             check = f"({check} and {bind(self.device_of)}({expr}) == {spec.device!r})"
-        if isinstance(spec, VariableSpec):  # a tape watches only trainable variables
-            check = f"({check} and {expr}.trainable is {spec.trainable})"
         return check
+
+    def attribute_source(self, expr: str, name: str, bind) -> Optional[str]:
+        # `model.trainable_variables` walks the module tree: kept until a module changes
+        if name in module_cache.CACHED:
+            return f"{bind(module_cache.read)}({expr}, {name!r})"
+        return None
 
     @staticmethod
     def _fast_check(expr: str, spec: TensorSpec, dtype_ok: str, shape_expr: str) -> str:

@@ -29,6 +29,7 @@ from janus.ir.graph import Graph, Value
 from janus.ir.spec import PySpec
 
 from .call_effects import OPTIMIZER_UPDATES
+from .inplace import in_place_writes, unused_elsewhere, write_deps
 from .lowering import ASSERT_MARK, CARRIER_DTYPES, GraphLowering, input_signature
 from .variable_spec import VariableSpec
 
@@ -93,6 +94,8 @@ class TFExecutable(Executable):
         # a Keras optimizer in the graph picked each variable's slots by the `_unique_id` its
         # stand-in carries (see GraphLowering.lower): the call must feed those very variables
         self._keyed = [(i, specs[i].uid) for i in variables if specs[i].uid] if _updates_in_graph(graph) else []
+        #: the graph writes variables: it is right only for the aliasing it was converted for
+        self._writes = any(getattr(n.target, "janus_write", None) or n.meta.get("impure") for n in graph.walk())
         self._traces: dict = {}
         self._options = None
         self._attrs: tuple = ()
@@ -111,13 +114,17 @@ class TFExecutable(Executable):
         for i, rep in zip(self._variables, aliases):
             per_input[i] = rep
         plan: List[Tuple[str, Any]] = []
+        in_place = in_place_writes(graph, per_input)
+        lowering.in_place_only = unused_elsewhere(graph, in_place)
 
         def janus_graph(*placeholders):
             results = lowering.lower(placeholders, per_input)
             flat, plan[:] = [], []
-            for value, result in zip(graph.results, results):
+            for pos, (value, result) in enumerate(zip(graph.results, results)):
                 if isinstance(value, Value) and value.id in input_index:
                     plan.append(("input", input_index[value.id]))  # eager returns the very object passed in
+                elif pos in in_place:  # the variable, written in place below
+                    plan.append(("input", in_place[pos][0]))
                 elif isinstance(result, tf.Variable):
                     raise Unsupported("returning a variable created or wrapped in the graph", "", "")
                 elif (type(result).__module__ or "").startswith(("tensorflow", "keras")) and not isinstance(
@@ -134,6 +141,10 @@ class TFExecutable(Executable):
                     flat.append(result)
                 else:
                     plan.append(("static", result))
+            if in_place:
+                with tf.control_dependencies(write_deps(flat, lowering.assert_deps)):
+                    for _, node in sorted(in_place.values(), key=lambda e: e[0]):
+                        lowering.write_in_place(node)
             return flat
 
         janus_graph.__name__ = "janus_" + "".join(c if c.isalnum() else "_" for c in graph.name)[:60]
@@ -163,6 +174,8 @@ class TFExecutable(Executable):
         seen: dict = {}
         actual = tuple(seen.setdefault(id(inputs[i]), i) for i in variables)
         if actual != self._aliases:
+            if self._writes:  # its writes were converted as writes to distinct (or shared) variables
+                raise AssumptionFailed("variable aliasing", "a variable the graph writes is reached by other paths")
             self.use(self.trace(actual))
 
     def describe(self) -> str:

@@ -150,11 +150,20 @@ def _method_form(name: str) -> Callable:
     pure = PURE_WRITES[name]
 
     def form(var, *operands, **kwargs):
-        operands += tuple(v for k, v in kwargs.items() if k not in _IGNORED_KWARGS)
-        return pure(var, *operands)
+        return pure(var, *_operands(operands, kwargs))
 
     form.__name__ = form.__qualname__ = pure.__name__
+    form.janus_write = name  # type: ignore[attr-defined]  # the variable method it stands for
     return form
+
+
+def _operands(operands: tuple, kwargs: dict) -> tuple:
+    return operands + tuple(v for k, v in kwargs.items() if k not in _IGNORED_KWARGS)
+
+
+def write_in_place(name: str, var: Any, *operands, **kwargs) -> Any:
+    """The write itself, `var.name(*operands)`, on a variable of the graph (inplace.py)."""
+    return getattr(var, name)(*_operands(operands, kwargs))
 
 
 def functional_call(fn: Any, args: Sequence, kwargs: dict) -> Optional[Tuple[Callable, int]]:
@@ -170,6 +179,8 @@ def functional_call(fn: Any, args: Sequence, kwargs: dict) -> Optional[Tuple[Cal
 def assign_variable(target: Any, value: Any) -> None:
     """`target.assign(value)` for the runtime's commit, through the eager fast path when the
     value already has the variable's dtype (the common case: the graph computed it)."""
+    if value is target:  # the graph wrote it in place (inplace.py)
+        return
     if isinstance(target, BaseResourceVariable) and getattr(value, "dtype", None) == target.dtype:
         ctx = context.context()
         if ctx.executing_eagerly():

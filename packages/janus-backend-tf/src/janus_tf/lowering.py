@@ -30,7 +30,7 @@ from janus.ir.spec import PySpec, TensorSpec
 
 from .batching import run_batched
 from .call_effects import mutation_reason
-from .functional import setitem
+from .functional import setitem, write_in_place
 from .variable_spec import VariableSpec
 
 #: the dtype a Python-scalar graph value is carried in: exact for every Python float/bool
@@ -80,6 +80,10 @@ class GraphLowering(Interpreter):
         self._in_map = False
         #: id() at conversion of each variable input -> its variable in the graph
         self._variable_inputs: Dict[int, Any] = {}
+        #: the values of the graph's top-level nodes, once lowered
+        self.top_env: Dict[int, Any] = {}
+        #: id() of the variable writes made only in place (inplace.py): not lowered out of place
+        self.in_place_only: set = set()
 
     # -- entry --------------------------------------------------------------------------------
     def lower(self, placeholders: Sequence[tf.Tensor], aliases: Sequence[int] = ()) -> List[Any]:
@@ -103,6 +107,17 @@ class GraphLowering(Interpreter):
                     self._variable_inputs[spec.ident] = ph
             values.append(ph)
         return self.run(values)
+
+    def run_region(self, region: Region, env: Dict[int, Any], skip_inputs: bool = False) -> List[Any]:
+        if region is self.graph:
+            self.top_env = env
+        return super().run_region(region, env, skip_inputs)
+
+    def write_in_place(self, node: Node) -> Any:
+        """Make the variable write that `node` computes out of place (a write form of
+        `functional`, on a variable input) on the variable itself (inplace.py)."""
+        name = node.target.janus_write
+        return self._lower_call(node, self.top_env, lambda a, k: write_in_place(name, *a, **k), name)
 
     def read(self, arg: Any, env: Dict[int, Any]) -> Any:
         value = super().read(arg, env)
@@ -128,6 +143,8 @@ class GraphLowering(Interpreter):
     # -- calls ------------------------------------------------------------------------------------
     def op_call(self, node: Node, env):
         target = node.target
+        if id(node) in self.in_place_only:
+            return None
         if self._fast_index and id(node) in self._fast_index:
             return self._fast_getitem(node, env, self._fast_index[id(node)])
         if self._in_map and target is operator.getitem and self._row_index(node, env):

@@ -125,6 +125,12 @@ class Backend(ABC):
         default calls `spec_of`; backends override it with inline attribute checks."""
         return f"{bind(spec)}.matches({bind(self.spec_of)}({expr}))"
 
+    def attribute_source(self, expr: str, name: str, bind: Callable[[Any], str]) -> Optional[str]:
+        """An expression reading attribute `name` of the value of `expr` in a guard, when the
+        backend has a cheaper exact read than `expr.name` (e.g. a module's variable list
+        kept until the module changes), else None (the default: the attribute as is)."""
+        return None
+
     def is_framework_callable(self, fn: Any) -> bool:
         """Should a call of `fn` become a graph node (rather than run during conversion)?"""
         mod = getattr(fn, "__module__", None)

@@ -193,7 +193,7 @@ class GuardCompiler:
             parent = self.path_expr(Path(path.root, path.steps[:-1]))
             kind, arg = path.steps[-1]
             if kind == "attr":
-                expr = (
+                expr = self._attribute_source(parent, arg) or (
                     f"{parent}.{arg}"
                     if arg.isidentifier() and not keyword.iskeyword(arg)
                     else f"getattr({parent}, {arg!r})"
@@ -211,6 +211,11 @@ class GuardCompiler:
             expr = var
         self.exprs[path] = expr
         return expr
+
+    def _attribute_source(self, parent: str, name: str) -> Optional[str]:
+        """The backend's cheaper read of a framework attribute (`Backend.attribute_source`)."""
+        hook = getattr(self.backend, "attribute_source", None)
+        return hook(parent, name, self.ns.bind) if hook is not None else None
 
     def render(self, expr: tuple) -> str:
         if expr[0] == "path":
