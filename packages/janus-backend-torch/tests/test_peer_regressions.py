@@ -1,7 +1,10 @@
 """Regressions found by running PyTorch Dynamo's own function tests under JANUS
 (tests/peer): each was a wrong result, not a fallback."""
 
+import collections
+import functools
 import itertools
+import operator
 
 import pytest
 import torch
@@ -47,6 +50,32 @@ def import_in_a_split_function(x):
     return Fn.relu(x)
 
 
+def dict_fromkeys(x):
+    d = dict.fromkeys(["a", "b"], x + 1)
+    e = collections.defaultdict.fromkeys("a", "b")
+    e["a"] = 1
+    o = collections.OrderedDict.fromkeys(("p", "q"), value=x)
+    return d["a"] * d["b"] + o["q"] + (1 if e["a"] == 1 else -1)
+
+
+SCALE = functools.partial(torch.mul, other=torch.full((3,), 2.0))
+
+
+def outside_partial_over_a_tensor(x):
+    return SCALE(x) + 1
+
+
+def operator_identity(x):
+    y = x
+    return operator.is_(x, y), operator.is_not(x, x + 0)
+
+
+def unbound_tensor_method(x):
+    y = x.clone()
+    torch.Tensor.add_(y, 1)
+    return y, x.type()
+
+
 CASES = [
     (new_with_size, lambda: (torch.randn(10, 10),)),
     (inplace_result_is_self, lambda: (torch.randn(3),)),
@@ -54,6 +83,10 @@ CASES = [
     (islice_of_chain, lambda: (torch.randn(3),)),
     (nonlocal_written_by_inner, lambda: (torch.randn(3),)),
     (import_in_a_split_function, lambda: (torch.randn(3),)),
+    (dict_fromkeys, lambda: (torch.randn(3),)),
+    (outside_partial_over_a_tensor, lambda: (torch.randn(3),)),
+    (operator_identity, lambda: (torch.randn(3),)),
+    (unbound_tensor_method, lambda: (torch.randn(3),)),
 ]
 
 

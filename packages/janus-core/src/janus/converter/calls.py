@@ -304,7 +304,9 @@ class Calls:
 
 
 #: tensor methods whose result the guarded spec (dtype, shape, device) fixes
-_SPEC_METHODS = frozenset({"dim", "ndimension", "element_size", "is_complex", "is_floating_point", "get_device"})
+_SPEC_METHODS = frozenset(
+    {"dim", "ndimension", "element_size", "is_complex", "is_floating_point", "get_device", "type"}
+)
 _SHAPE_METHODS = frozenset({"size", "numel", "nelement", "__len__"})
 
 
@@ -314,7 +316,7 @@ def _static_metadata(m: SymMethod, args: list, kwargs: dict) -> Any:
     spec = m.sym.spec
     if isinstance(spec, PySpec) or m.name not in _SPEC_METHODS | _SHAPE_METHODS or kwargs:
         return PASS
-    if not all(is_const_like(a) for a in args):
+    if not all(is_const_like(a) for a in args) or (m.name == "type" and args):  # x.type(t) converts
         return PASS
     if m.name in _SHAPE_METHODS and None in spec.shape:
         if not (m.name == "size" and len(args) == 1 and type(args[0]) is int):
@@ -363,7 +365,15 @@ Resolver = Callable[[Calls, Any, list, dict, Frame, ast.AST], Any]
 
 
 def _tensor_method(c: Calls, func, args, kwargs, frame, node):
-    return c.call_tensor_method(func, args, kwargs, frame, node) if isinstance(func, SymMethod) else PASS
+    if isinstance(func, SymMethod):
+        return c.call_tensor_method(func, args, kwargs, frame, node)
+    # `torch.Tensor.add_(x, 1)`: a tensor method called through its class
+    name = getattr(func, "__name__", None)
+    if args and isinstance(args[0], Sym) and not isinstance(args[0].spec, PySpec) and isinstance(name, str):
+        owner = getattr(func, "__objclass__", None)
+        if isinstance(owner, type) and isinstance(args[0].example, owner) and getattr(owner, name, None) is func:
+            return c.call_tensor_method(SymMethod(args[0], name), list(args[1:]), kwargs, frame, node)
+    return PASS
 
 
 def _not_callable(c: Calls, func, args, kwargs, frame, node):

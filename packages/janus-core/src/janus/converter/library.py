@@ -148,13 +148,38 @@ def _never_called(*args, **kwargs):
 
 
 def call_partial(cv, func, args, kwargs, frame, node):
-    """A partial built in the call, or an outside one over constants: its function,
-    with its arguments first."""
+    """A partial: its function, with its arguments first (an outside partial's function
+    and arguments read through it, guarded like any outside value)."""
     target = func.target if isinstance(func, _Partial) else func.func
-    bound = list(func.args) + list(func.keywords.values())
-    if not cv.session.is_local_object(func) and not all(is_const_like(a) for a in bound):
-        raise unsupported("calling an outside `functools.partial` holding objects", frame, node)
-    return cv.calls.call(target, list(func.args) + list(args), {**func.keywords, **kwargs}, frame, node)
+    bound, keywords = list(func.args), dict(func.keywords)
+    path = cv.session.heap.path_of(func)
+    if path is not None and not cv.session.is_local_object(func):
+        read = cv.session.read_host
+        target = read(func.func, path.attr("func"))
+        bound = [read(a, path.attr("args").item(i)) for i, a in enumerate(func.args)]
+        keywords = {k: read(v, path.attr("keywords").item(k)) for k, v in func.keywords.items()}
+    return cv.calls.call(target, bound + list(args), {**keywords, **kwargs}, frame, node)
+
+
+def _fromkeys(cls):
+    """`dict.fromkeys(keys, value)` (and its subclasses'): a mapping built in the call."""
+
+    def handler(cv, args, kwargs, frame, node):
+        keys = cv.objects.iterate(args[0], frame, node)
+        if any(isinstance(k, Sym) or not is_const_like(k) for k in keys):
+            raise unsupported("a dictionary key that is not a Python constant", frame, node)
+        value = args[1] if len(args) > 1 else kwargs.get("value")
+        return cv.session.new_local_object(cls.fromkeys(keys, value))
+
+    return handler
+
+
+def _is(negate: bool):
+    def handler(cv, args, kwargs, frame, node):
+        same = cv.identical(args[0], args[1], frame, node)
+        return not same if negate else same
+
+    return handler
 
 
 def is_cached_function(func: Any) -> bool:
@@ -310,6 +335,11 @@ HANDLERS: Dict[Callable, Callable] = {
     **{op: _compare(op) for op in _COMPARE},
     **{op: _unary(op) for op in _UNARY},
     operator.not_: _not,
+    operator.is_: _is(False),
+    operator.is_not: _is(True),
+    dict.fromkeys: _fromkeys(dict),
+    collections.OrderedDict.fromkeys: _fromkeys(collections.OrderedDict),
+    collections.defaultdict.fromkeys: _fromkeys(collections.defaultdict),
     operator.truth: _truth,
     operator.getitem: _getitem,
     operator.contains: _contains,

@@ -157,6 +157,11 @@ class Session:
             and value.__self__ is not None
         ):
             return value  # a fresh bound builtin method: its owner's type guard decides what it is
+        if _fresh_class_method(value):
+            # `dict.fromkeys`: a new object on every read, equal while the class's is the same
+            self.guard("value", path, value, site)
+            self.heap.note(value, path)
+            return value
         if isinstance(value, types.FunctionType) and is_user_function(value, self.opaque):
             # inlined: its code is what the graph follows (closure cells are read by path)
             self.guard("code", path, value.__code__, site)
@@ -464,3 +469,14 @@ def _value_name(path: Path) -> str:
     text = str(path)
     cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
     return cleaned.strip("_")[:40] or "in"
+
+
+def _fresh_class_method(value: Any) -> bool:
+    """A builtin class method read through its class (`dict.fromkeys`): every read makes
+    a new bound object, so identity with the one seen never holds."""
+    owner = getattr(value, "__self__", None)
+    return (
+        isinstance(value, types.BuiltinMethodType)
+        and isinstance(owner, type)
+        and getattr(owner, value.__name__, None) is not value
+    )
