@@ -36,6 +36,11 @@ class Config(BaseModel):
     islands: bool = Field(
         True, description="split a function that cannot be one graph into graph segments around host islands"
     )
+    split_timing: bool = Field(
+        True,
+        description="time a split function's calls against whole imperative calls and keep the faster way "
+        "(off: a split function always runs split)",
+    )
     recursion: Literal["schedule", "inline"] = Field(
         "schedule",
         description="recursion over a Python structure: a graph loop over a host schedule, or "

@@ -30,6 +30,8 @@ def explain(fn: Any) -> str:
         lines += [f"    {reason}" for reason in dict.fromkeys(st.failures)]
     if st.splitter.current is not None:
         lines += st.splitter.current.describe()
+        if st.arbiter is not None and st.arbiter.split is st.splitter.current:
+            lines.append(f"    {st.arbiter.describe()}")
     retired = getattr(st, "retired", [])
     for spec in list(retired) + list(st.cache.values()):
         conv = spec.conversion

@@ -38,6 +38,7 @@ from .profiler import Profile, Profiler
 from .segments import SplitFunction, Splitter, current_record, recording
 from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
+from .split_timing import SplitArbiter
 from .templates import Materializer
 
 #: held from the guard to the commit by graphs that read Python state their effects write
@@ -204,6 +205,7 @@ class _State:
         self.broken = 0
         self.gave_up = False  # no more graph builds: imperative calls are no longer profiled
         self.splitter = Splitter(fn, self._make_segment, self._pure_op)
+        self.arbiter: Optional[SplitArbiter] = None  # split or whole, for the current split
         #: set on a segment of a split function: where islands the segment finds go
         self.split_owner: Optional[Splitter] = None
         code = getattr(fn, "__code__", None)
@@ -222,7 +224,7 @@ class _State:
             return self._imperative(args, kwargs, "JANUS_DISABLE is set", "disabled", profile=False)
         split = self.splitter.current
         if split is not None:
-            return self._run_split(split, args, kwargs)
+            return self._run_split_or_whole(split, args, kwargs)
         mru = self.mru
         try:
             if mru is not None:  # the common case: the last specialization fits again
@@ -267,6 +269,23 @@ class _State:
         jitted = JitFunction(segment, backend=self.backend_name, config=config)
         jitted._state.split_owner = owner
         return jitted
+
+    def _run_split_or_whole(self, split: SplitFunction, args, kwargs):
+        """A split function's call: split, or whole and imperatively when timing showed
+        that faster (split_timing.py)."""
+        if not self.config.split_timing:
+            return self._run_split(split, args, kwargs)
+        arbiter = self.arbiter
+        if arbiter is None or arbiter.split is not split:  # a new split: time it afresh
+            arbiter = self.arbiter = SplitArbiter(split)
+        way = arbiter.next_way()
+        t0 = time.perf_counter()
+        if way == "split":
+            result = self._run_split(split, args, kwargs)
+        else:
+            result = self._imperative(args, kwargs, arbiter.describe(), "split-timing", profile=False)
+        arbiter.timed(way, time.perf_counter() - t0)
+        return result
 
     def _run_split(self, split: SplitFunction, args, kwargs):
         stats = self.stats

@@ -1,0 +1,76 @@
+"""Split or whole: which way a function with host islands runs faster.
+
+A split function pays a dispatch (guards, launch, commit) per graph segment and a host
+hand-over per island.  When its segments are small — a host loop of tiny tensor steps
+around NumPy work, as in an RL rollout — that costs more than the graphs save, and
+running the whole function imperatively is faster.  So after a few warm-up calls of a
+new split, the arbiter times some split calls and then some whole imperative calls on
+the user's real calls, and keeps the faster way (both give eager's results; only the
+speed differs).  The measured times are kept for `janus.explain`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from typing import Callable, List, Optional
+
+#: split calls run before timing starts (segments convert and settle on their first calls)
+WARMUP = 3
+#: timed calls of each way
+SAMPLES = 5
+#: the whole function must be this much faster to replace the split (noise margin)
+MARGIN = 1.15
+
+
+class SplitArbiter:
+    """Times the split calls and whole imperative calls of one split, then decides."""
+
+    def __init__(self, split: object, clock: Callable[[], float] = time.perf_counter):
+        self.split = split
+        self.clock = clock
+        self._seen = 0
+        self._split_times: List[float] = []
+        self._whole_times: List[float] = []
+        self._lock = threading.Lock()
+        #: "split" or "whole" once decided
+        self.decision: Optional[str] = None
+
+    def next_way(self) -> str:
+        """How the next call runs: "split" or "whole"."""
+        if self.decision is not None:
+            return self.decision
+        with self._lock:
+            if len(self._split_times) < SAMPLES:
+                return "split"
+            return "whole"
+
+    def timed(self, way: str, seconds: float) -> None:
+        """Record one successful call made `way` (warm-up calls are not kept)."""
+        if self.decision is not None:
+            return
+        with self._lock:
+            if way == "split":
+                self._seen += 1
+                if self._seen > WARMUP and len(self._split_times) < SAMPLES:
+                    self._split_times.append(seconds)
+            elif len(self._whole_times) < SAMPLES:
+                self._whole_times.append(seconds)
+            if len(self._whole_times) >= SAMPLES and self.decision is None:
+                split, whole = self.medians()
+                self.decision = "whole" if whole * MARGIN < split else "split"
+
+    def medians(self) -> tuple:
+        split = statistics.median(self._split_times) if self._split_times else float("nan")
+        whole = statistics.median(self._whole_times) if self._whole_times else float("nan")
+        return split, whole
+
+    def describe(self) -> str:
+        split, whole = self.medians()
+        times = f"split {split * 1e3:.3f} ms vs whole {whole * 1e3:.3f} ms per call (medians)"
+        if self.decision == "whole":
+            return f"runs whole and imperatively: its split ran slower than the whole function ({times})"
+        if self.decision == "split":
+            return f"runs split: faster than the whole function run imperatively ({times})"
+        return "timing the split against the whole function run imperatively"
