@@ -20,6 +20,10 @@ def _values(args, kwargs, depth: int = 0) -> Iterator[Any]:
             yield from _values((), dict(vars(v)), depth + 1)
 
 
+#: Python values no backend takes as its tensors
+_PLAIN = frozenset({int, float, bool, complex, str, bytes, type(None), list, tuple, dict})
+
+
 def claim_backend(args, kwargs) -> Optional[str]:
     """The backend claiming the first tensor found in the arguments, or None."""
     return next((name for name in map(plugins.claim, _values(args, kwargs)) if name is not None), None)
@@ -28,6 +32,8 @@ def claim_backend(args, kwargs) -> Optional[str]:
 def foreign_backend(args, kwargs, backend) -> Optional[str]:
     """Another backend claiming a value of the arguments that `backend` does not own."""
     for v in _values(args, kwargs):
+        if type(v) in _PLAIN or backend.owns(v):  # nothing to ask the plugins (the common case)
+            continue
         name = plugins.claim(v)
         if name is not None and name != backend.name and not backend.owns(v):
             return name
