@@ -16,11 +16,12 @@ import dataclasses
 import inspect
 import operator
 import types
-from typing import Any, List
+from typing import Any, List, Optional
 
+from ..errors import Unsupported
 from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
-from ..paths import typed_snapshot
+from ..paths import Path, typed_snapshot
 from ..source import is_user_function
 from .deferred import Deferred
 from .frame import host_read_feeds, key, unsupported, where
@@ -251,6 +252,30 @@ class Objects:
             return False
         return self.tensors.version_root.get(value.value.id) == inp.value.id
 
+    def host_item(self, obj, idx: Sym, site: str) -> Optional[Sym]:
+        """`rewards[i]`, an outside list of numbers or tensors indexed by a Python int input:
+        the guard function reads the item on every call (an input of its own, guarded;
+        an index out of range raises there and the call runs eagerly), so every index
+        shares one graph instead of one graph per index.  None when it does not apply."""
+        session = self.session
+        path = session.heap.path_of(obj)
+        if path is None or type(obj) not in (list, tuple) or idx.spec.type is not int or id(obj) in session.heap.dirty:
+            return None
+        if any(k[0] == id(obj) for k in session.heap.shadows):  # written in this call
+            return None
+        try:
+            example = obj[idx.example]
+            index = session.host_expr(idx.value, "", site)
+        except (IndexError, TypeError, Unsupported):
+            return None
+        where_ = Path(("expr", ("call", operator.getitem, (("path", path), index))))
+        if session.backend.owns(example):  # a tensor: type- and spec-guarded like any read
+            return session.read_host(example, where_, None, site)
+        if type(example) not in (int, float, bool):
+            return None
+        session.guard("type", where_, type(example), site)
+        return session.new_input(where_, PySpec(type(example)), example)
+
     def get_item(self, obj, idx, frame, node):
         site = where(frame, node)
         if isinstance(obj, Sym):
@@ -258,10 +283,12 @@ class Objects:
                 raise unsupported("subscript of a Python value", frame, node)
             return self.session.emit("call", operator.getitem, (obj, idx), {}, site)
         if isinstance(idx, Sym):
-            if isinstance(idx.spec, PySpec):
-                idx = self.session.demand(idx, "a Python index", site)
-            else:
+            if not isinstance(idx.spec, PySpec):
                 raise unsupported("indexing a Python container with a tensor", frame, node)
+            number = self.host_item(obj, idx, site)
+            if number is not None:
+                return number
+            idx = self.session.demand(idx, "a Python index", site)
         path = self.session.heap.path_of(obj)
         if path is None:
             return obj[idx]
