@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from .paths import scrub
+from .roofline import fraction_cell
 from .schema import Row, RunResult
 
 JSON_NAME, MD_NAME, PNG_NAME = "results.json", "results.md", "speedup.png"
@@ -60,6 +61,7 @@ HEADER = [
     "mode",
     "ms/call",
     "samples/s",
+    "% of matmul peak",
     "speedup vs eager",
     "× native",
     "warm-up s",
@@ -78,6 +80,7 @@ def markdown_table(result: RunResult, note_limit: int = 140) -> str:
             r.mode,
             _f(r.ms_per_call, ".3f"),
             _f(r.samples_per_s, ",.0f"),
+            fraction_cell(r.peak_fraction, r.flops_source),
             _f(r.speedup_vs_eager, ".2f"),
             _f(r.ratio_vs_native, ".2f"),
             _f(r.warmup_s, ".3f"),
@@ -87,6 +90,22 @@ def markdown_table(result: RunResult, note_limit: int = 140) -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def peak_line(result: RunResult) -> str:
+    """The header line naming each framework's matmul peak and how the column is computed."""
+    env = result.environment
+    peaks = ", ".join(f"{fw} {g:,.0f} GFLOP/s" for fw, g in env.matmul_peak_gflops.items()) or "not measured"
+    threads = {"torch": env.threads.get("torch"), "tf": env.threads.get("tf_intra_op")}
+    shown = ", ".join(f"{fw} {n or 'default'}" for fw, n in threads.items() if fw in env.matmul_peak_gflops)
+    return (
+        f"- matmul peak (float32 square matmul, best of a few sizes): {peaks}, measured in this run"
+        + (f" (threads: {shown})" if shown else "")
+        + "; % of matmul peak = FLOPs of one step / ms per call / that peak, FLOPs = matmuls and convolutions "
+        "(forward and backward, not elementwise ops) counted by torch's FlopCounterMode on the eager torch step; "
+        "* = tf row, counted on the torch version (same architecture and sizes); ~ = mean over calls whose "
+        "FLOPs differ"
+    )
 
 
 def markdown(result: RunResult) -> str:
@@ -106,6 +125,7 @@ def markdown(result: RunResult) -> str:
         "- warm-up: eager and native = first call (native: trace/compile); janus = calls up to and including "
         "the first graph-served one; graph-served = share of timed calls JANUS ran from a graph (a split call "
         "counts when one of its segments did); time in graphs = share of the timed wall time spent running graphs",
+        peak_line(result),
         "",
     ]
     tail = [""]

@@ -10,7 +10,9 @@ For every model x framework it builds one fresh instance per mode (same seed) an
 all in this one process.  Each mode is warmed up first (see `Row.warmup_s`), then the
 modes are timed in alternating order over `repeats` rounds; a round times a batch of
 calls (each with a fresh batch, made before the clock starts) and the reported time
-per call is the median over rounds.  Any failure (framework or JANUS backend missing,
+per call is the median over rounds.  Each framework's matmul peak is measured once, before
+its first workload, and each row gets its achieved GFLOP/s and fraction of that peak (see
+`roofline`).  Any failure (framework or JANUS backend missing,
 build, compile, a call raising) is recorded in that row and the run goes on.
 """
 
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, Dict, List, Optional
 
-from . import __version__
+from . import __version__, roofline
 from . import frameworks as fwk
 from .models import PLANNED, get_workload, workloads
 from .paths import scrub
@@ -45,6 +47,7 @@ PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
         torch_compile_backend="eager",
         threads=1,
         compile_wait_s=0.0,
+        peak_budget_s=0.1,
     ),
     "quick": dict(
         repeats=5,
@@ -54,6 +57,7 @@ PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
         max_warmup_calls=30,
         mode_budget_s=20.0,
         threads=1,
+        peak_budget_s=0.5,
     ),
     "paper": dict(
         repeats=10,
@@ -62,6 +66,7 @@ PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
         warmup_calls=5,
         max_warmup_calls=50,
         mode_budget_s=300.0,
+        peak_budget_s=2.0,
     ),
 }
 
@@ -173,6 +178,8 @@ class Runner:
         self.config = config
         self.progress = progress or (lambda desc, adv: None)
         self.mode_budget_s = config.mode_budget_s
+        self.peaks: Dict[str, Optional[float]] = {}  # framework -> matmul GFLOP/s, once per run
+        self.flops: Dict[str, roofline.StepFlops] = {}  # model -> FLOPs of a step, shared by torch and tf
 
     def run(self) -> RunResult:
         cfg = self.config
@@ -195,6 +202,7 @@ class Runner:
             for fw in cfg.frameworks:
                 result.rows.extend(self.run_one(name, fw))
         result.environment.load_avg_end = fwk._loadavg()
+        result.environment.matmul_peak_gflops = {fw: round(p, 2) for fw, p in self.peaks.items() if p}
         result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
         result.duration_s = round(time.perf_counter() - t0, 3)
         return scrub(result)  # reports are shared: no absolute paths of this machine
@@ -223,6 +231,7 @@ class Runner:
                 r.error_phase, r.error = problem
             self.progress(f"{model}/{fw}: {problem[1]}", len(rows) * per_mode)
             return rows
+        self._peak(fw)
 
         impl = workload.impl(fw)
         spc = impl.samples_per_call(cfg.profile)
@@ -254,10 +263,38 @@ class Runner:
         for st in live:
             self._finish(st, fw)
         self._compare(rows)
+        self._roofline(workload, fw, rows, live)
         del live
         gc.collect()
         fwk.reset_native_caches(fw)
         return rows
+
+    def _peak(self, fw: str) -> Optional[float]:
+        """The framework's matmul peak, measured once per run, before its first workload."""
+        if fw not in self.peaks and self.config.peak_budget_s:
+            self.progress(f"{fw}: measuring the matmul peak", 0)
+            self.peaks[fw] = roofline.measure_peak(fw, self.config.device, self.config.peak_budget_s)
+        return self.peaks.get(fw)
+
+    def _roofline(self, workload, fw: str, rows: List[Row], live: List[_Live]) -> None:
+        """Achieved GFLOP/s and fraction of this run's matmul peak, per timed row."""
+        cfg = self.config
+        timed = [r for r in rows if r.ms_per_call]
+        if not cfg.peak_budget_s or not timed:
+            return
+        # torch: count on the eager instance, done with its timing (no second build)
+        eager = next((st for st in live if st.row.mode == "eager" and st.row.error is None), None)
+        step = (eager.fn, eager.make_batch) if eager is not None and fw == "torch" else None
+        self.progress(f"{workload.name}/{fw}: counting FLOPs", 0)
+        known = self.flops.get(workload.name)
+        count = roofline.step_flops(workload, fw, cfg.profile, cfg.seed, cfg.device, step, known)
+        self.flops.setdefault(workload.name, count)
+        for r in timed:
+            r.flops_per_call = count.flops
+            r.flops_source = count.source if count.flops else None
+            r.gflops, r.peak_fraction = roofline.achieved(count.flops, r.ms_per_call, self.peaks.get(fw))
+        if count.flops is None and count.note:
+            timed[0].notes.append(count.note)
 
     def _prepare(self, impl, fw: str, row: Row) -> Optional[_Live]:
         cfg = self.config

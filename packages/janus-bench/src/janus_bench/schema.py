@@ -13,6 +13,13 @@ MEMORY_METHOD = (
     "over this mode's build + warm-up (0 = stayed under the earlier peak); "
     "rss_delta_mb: change of current RSS (/proc/self/statm) over the same span"
 )
+ROOFLINE_METHOD = (
+    "matmul_peak_gflops: best float32 square-matmul rate of each framework (torch.mm / tf.linalg.matmul), "
+    "measured once per framework in this run with the run's threads; flops_per_call: matmul/conv FLOPs "
+    "(forward and backward, elementwise ops not counted) of one eager torch step under "
+    "torch.utils.flop_counter.FlopCounterMode (tf rows: the torch version's count); "
+    "gflops = flops_per_call / seconds per call; peak_fraction = gflops / that framework's peak"
+)
 
 
 class RunConfig(BaseModel):
@@ -35,6 +42,9 @@ class RunConfig(BaseModel):
     mode_budget_s: float = Field(20.0, gt=0, description="a mode stops taking timed repeats (after one) past this")
     threads: Optional[int] = Field(None, description="intra-op threads set for torch and tf (None: their defaults)")
     torch_compile_backend: str = Field("inductor", description="backend= of torch.compile in the native mode")
+    peak_budget_s: float = Field(
+        1.0, ge=0, description="seconds measuring each framework's matmul peak (0: no roofline figures)"
+    )
 
 
 class Environment(BaseModel):
@@ -49,6 +59,9 @@ class Environment(BaseModel):
     threads: Dict[str, int] = {}
     load_avg: List[float] = Field(default_factory=list, description="os.getloadavg() at the start (1, 5, 15 min)")
     load_avg_end: List[float] = Field(default_factory=list, description="os.getloadavg() at the end")
+    matmul_peak_gflops: Dict[str, float] = Field(
+        default_factory=dict, description="framework -> float32 matmul peak in GFLOP/s, measured in this run"
+    )
 
 
 class JanusStats(BaseModel):
@@ -93,6 +106,10 @@ class Row(BaseModel):
     warmup_calls: int = 0
     peak_mem_mb: Optional[float] = None
     rss_delta_mb: Optional[float] = None
+    flops_per_call: Optional[float] = Field(None, description="matmul/conv FLOPs of one step (see roofline_method)")
+    flops_source: Optional[str] = None
+    gflops: Optional[float] = Field(None, description="achieved GFLOP/s: flops_per_call / seconds per call")
+    peak_fraction: Optional[float] = Field(None, description="gflops / this framework's matmul peak in this run")
     janus: Optional[JanusStats] = None
     error: Optional[str] = None
     error_phase: Optional[str] = None
@@ -110,5 +127,6 @@ class RunResult(BaseModel):
     config: RunConfig
     environment: Environment
     memory_method: str = MEMORY_METHOD
+    roofline_method: str = ROOFLINE_METHOD
     rows: List[Row] = []
     skipped: Dict[str, str] = Field(default_factory=dict, description="requested models not run, and why")
