@@ -89,3 +89,15 @@ def test_compare_from_the_command_line(tmp_path, capsys):
     assert "| lstm | torch |" in out and "2026-02-01" in out
     with pytest.raises(SystemExit):
         cli.main(["compare", str(a), str(tmp_path / "missing.json")])
+
+
+def test_tf_function_errors_read_as_one_line():
+    from janus_bench.runner import _err
+
+    message = (
+        'in user code:\n\n    File "/somewhere/models/rl.py", line 313, in a3c_train  *\n'
+        "        action = int(sample_action(r_act, prob.numpy())[0])\n\n"
+        "    AttributeError: 'SymbolicTensor' object has no attribute 'numpy'\n"
+    )
+    text = _err(AttributeError(message))
+    assert text == "AttributeError: 'SymbolicTensor' object has no attribute 'numpy' (in a3c_train, rl.py:313)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import resource
 import statistics
 import time
@@ -98,7 +99,15 @@ def _rss_mb() -> Optional[float]:
 
 
 def _err(e: BaseException) -> str:
-    return f"{type(e).__name__}: {e}"[:500]
+    text = str(e)
+    if text.lstrip().startswith("in user code:"):
+        # tf.function's traceback-in-a-message: the error is its last line, the place its first frame
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        where = re.search(r'File "([^"]+)", line (\d+), in (\w+)', text)
+        place = f" (in {where.group(3)}, {where.group(1).rsplit('/', 1)[-1]}:{where.group(2)})" if where else ""
+        last = lines[-1] if lines else text
+        text = last.removeprefix(f"{type(e).__name__}: ") + place
+    return f"{type(e).__name__}: {text}"[:500]
 
 
 def _tb() -> str:
