@@ -91,6 +91,7 @@ class TFExecutable(Executable):
             (i, CARRIER_DTYPES[s.type].as_datatype_enum) for i, s in enumerate(specs) if isinstance(s, PySpec)
         ]
         self._variables = variables
+        self._many_variables = len(variables) > 1
         # a Keras optimizer in the graph picked each variable's slots by the `_unique_id` its
         # stand-in carries (see GraphLowering.lower): the call must feed those very variables
         self._keyed = [(i, specs[i].uid) for i in variables if specs[i].uid] if _updates_in_graph(graph) else []
@@ -186,26 +187,30 @@ class TFExecutable(Executable):
         for i, uid in self._keyed:
             if inputs[i]._unique_id != uid:  # eager would raise "Unknown variable": let it
                 raise AssumptionFailed("optimizer variables", f"input {i} is another variable than at conversion")
-        if len(self._variables) > 1:
+        if self._many_variables:
             self._check_aliasing(inputs)
         t = self._trace
         ctx = context.context()
-        if ctx.executing_eagerly() and not record.could_possibly_record() and cancellation.context() is None:
+        # the thread's eager state read directly (`ctx.executing_eagerly()`, `.device_name`
+        # and `.function_call_options` each read one field of it through a Python call)
+        local = ctx._thread_local_data
+        if local.is_eager and not record.could_possibly_record() and cancellation.context() is None:
+            device = local.device_name
             flat = list(inputs)
-            if self._scalars:
-                device = ctx.device_name
-                for i, dtype_enum in self._scalars:
-                    flat[i] = _EagerTensor(flat[i], device, dtype_enum)
+            for i, dtype_enum in self._scalars:
+                flat[i] = _EagerTensor(flat[i], device, dtype_enum)
             for i in self._variables:
                 flat[i] = flat[i].handle
             if t.captured:
                 flat.extend(t.captured)
-            options = ctx.function_call_options
+            options = local.function_call_options
+            if options is None:  # not made yet in this thread: the property makes it
+                options = ctx.function_call_options
             if options is not self._options:
                 self._options = options
                 self._attrs = _exact_attrs(options)
             try:
-                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, ctx.device_name, t.name, flat, self._attrs, t.n_outputs)
+                outs = pywrap_tfe.TFE_Py_Execute(ctx._handle, device, t.name, flat, self._attrs, t.n_outputs)
             except tf_errors.InvalidArgumentError as e:
                 raise self._assumption_failure(e) or e from None
         else:
@@ -213,6 +218,20 @@ class TFExecutable(Executable):
         if t.direct:
             return outs
         return self._assemble(outs, inputs)
+
+    def timing_call(self, inputs: Sequence[Any]) -> tuple:
+        """`(callable, args)`: the traced function's own execution that `run(inputs)` makes
+        eagerly, for timing the dispatch overhead around it (`janus-bench --dispatch`)."""
+        ctx = context.context()
+        flat = list(inputs)
+        for i, dtype_enum in self._scalars:
+            flat[i] = _EagerTensor(flat[i], ctx.device_name, dtype_enum)
+        for i in self._variables:
+            flat[i] = flat[i].handle
+        t = self._trace
+        flat.extend(t.captured)
+        attrs = _exact_attrs(ctx.function_call_options)
+        return pywrap_tfe.TFE_Py_Execute, (ctx._handle, ctx.device_name, t.name, flat, attrs, t.n_outputs)
 
     def _run_through_concrete_function(self, inputs: Sequence[Any]) -> List[Any]:
         """The general path: gradient tapes record the call, graph mode builds a call op."""

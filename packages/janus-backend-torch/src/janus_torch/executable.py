@@ -148,6 +148,11 @@ class TorchExecutable(janus.Executable):
                 raise AssumptionFailed(self._assert_sites[first])
         return outs[: self.n_results]
 
+    def timing_call(self, inputs: Sequence[Any]) -> tuple:
+        """`(callable, args)`: the compiled graph's own call that `run(inputs)` makes, for
+        timing the dispatch overhead around it (`janus-bench --dispatch`)."""
+        return self._call, tuple(inputs)
+
     # -- tiers ----------------------------------------------------------------------------
     def _first_call_inductor(self, *inputs):
         self._compile(inputs, validate=not self.lowered.random_targets)

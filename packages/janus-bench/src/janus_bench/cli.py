@@ -58,6 +58,12 @@ def parser() -> argparse.ArgumentParser:
         help="training steps under torch DDP / tf MirroredStrategy with 1 and N workers (default models: "
         "lstm_train,resnet50); writes distributed.json and distributed.md",
     )
+    p.add_argument(
+        "--dispatch",
+        action="store_true",
+        help="time JANUS's per-call dispatch overhead (guard, launch, commit, runtime) on a trivial function "
+        "and MLPs of 2/20/200 layers, per framework; writes dispatch.json and dispatch.md",
+    )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--strict", action="store_true", help="exit 1 when any row has an error")
@@ -108,6 +114,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .distributed import main_from_args
 
         return main_from_args(args, out, err)
+    if args.dispatch:
+        from .dispatch import main_from_args as dispatch_main
+
+        return dispatch_main(args, out, err)
     config = make_config(
         args.profile,
         args.models or workloads(),

@@ -138,6 +138,11 @@ def _literal(value: Any) -> Optional[str]:
     return None
 
 
+def _singleton(value: Any) -> bool:
+    """None, True, False: `type(v) is bool and v == True` is `v is True` (one test, not three)."""
+    return value is None or type(value) is bool
+
+
 class GuardCompiler:
     def __init__(
         self, fn: Optional[Callable], backend, globals_dicts: List[dict], object_roots: List[Any], builders=()
@@ -232,6 +237,8 @@ class GuardCompiler:
             e = self.render(tree)
             if truth:
                 return f"bool({e}) is {expect!r}"
+            if _singleton(expect):
+                return f"({e}) is {expect!r}"
             rhs = _literal(expect) or self.ns.bind(expect)
             return f"type(__x := {e}) is {self.ns.bind(type(expect))} and __x == {rhs}"
         assert g.path is not None, f"internal: a {k} guard without a path"
@@ -239,6 +246,8 @@ class GuardCompiler:
         if k == "type":
             return f"type({e}) is {self.ns.bind(g.expect)}"
         if k == "value":
+            if _singleton(g.expect):
+                return f"{e} is {g.expect!r}"
             lit = _literal(g.expect)
             rhs = lit if lit is not None else self.ns.bind(g.expect)
             return f"type({e}) is {self.ns.bind(type(g.expect))} and {e} == {rhs}"

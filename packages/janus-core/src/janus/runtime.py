@@ -35,7 +35,7 @@ from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
-from .segments import SplitFunction, Splitter, current_record, recording
+from .segments import _CALL, SplitFunction, Splitter, recording
 from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
 from .split_timing import SplitArbiter
@@ -46,6 +46,7 @@ HEAP_LOCK = threading.RLock()
 _LAZY_CODE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 #: graphs that raised where eager did not, after which a function stays imperative
 _MAX_BROKEN = 2
+_clock = time.perf_counter
 
 
 @dataclass
@@ -64,8 +65,19 @@ class Specialization:
     retired_because: str = ""
 
 
+_ENVIRON = os.environ
+#: os.environ's own dict and its key for JANUS_DISABLE: one dict lookup tells that the
+#: variable is unset (`os.environ.get` of a missing key costs a KeyError, ~1 us)
+_ENVIRON_DATA: Any = getattr(_ENVIRON, "_data", None)
+_DISABLE_KEY = _ENVIRON.encodekey("JANUS_DISABLE") if hasattr(_ENVIRON, "encodekey") else None
+_FAST_ENVIRON = type(_ENVIRON_DATA) is dict and _DISABLE_KEY is not None
+
+
 def _disabled() -> bool:
-    return os.environ.get("JANUS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
+    env = os.environ
+    if env is _ENVIRON and _FAST_ENVIRON and _DISABLE_KEY not in _ENVIRON_DATA:  # the common case: unset
+        return False
+    return env.get("JANUS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
 
 
 class _DisabledFlag(list):
@@ -220,7 +232,7 @@ class _State:
     # -- the call path ----------------------------------------------------------------
     def call(self, args: tuple, kwargs: dict):
         self.stats.calls += 1
-        if _DISABLED[0]:
+        if _disabled():
             return self._imperative(args, kwargs, "JANUS_DISABLE is set", "disabled", profile=False)
         split = self.splitter.current
         if split is not None:
@@ -228,7 +240,7 @@ class _State:
         mru = self.mru
         try:
             if mru is not None:  # the common case: the last specialization fits again
-                got = mru.guard(*args, **kwargs)
+                got = mru.guard(*args, **kwargs) if kwargs else mru.guard(*args)
                 if got is not None:
                     return self._run_graph(mru, got, args, kwargs)
             for spec in reversed(self.cache.values()):
@@ -317,7 +329,7 @@ class _State:
 
     def _execute(self, spec: Specialization, got, args, kwargs):
         inputs, hosts = got
-        t0 = time.perf_counter()
+        t0 = _clock()
         try:
             outs = spec.executable.run(inputs)
         except AssumptionFailed as e:
@@ -329,10 +341,13 @@ class _State:
             raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
             return self._graph_raised(spec, e, args, kwargs)
-        self.stats.graph_calls += 1
-        seconds = time.perf_counter() - t0
-        self.stats.graph_seconds += seconds
-        record = current_record()
+        seconds = _clock() - t0
+        stats = self.stats
+        stats.graph_calls += 1
+        stats.graph_seconds += seconds
+        # segments.current_record(), read from the thread's own dict of `_CALL` (a missing
+        # attribute of a threading.local costs ~0.5 us: an AttributeError raised and caught)
+        record = _CALL.__dict__.get("record")
         if record is not None:  # a segment of a split call running in this thread
             record.graph_calls += 1
             record.graph_seconds += seconds
