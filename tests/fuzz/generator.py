@@ -181,6 +181,11 @@ class Statements(Exprs):
                 lambda: [f"obj.items.append({self.value()})"],
                 lambda: [f"log.append(({repr(r.choice(['pos', 'neg', 'it']))}, {self.value()}))"],
                 lambda: [f"bump({self.pyint(1)} % 3)"],
+                # outside lists indexed by an int that varies between calls (the guard reads the item)
+                lambda: self.define("float", "v", f"TABLE[{self.pyint(1)} % 4] * 1.0"),
+                lambda: self.define("tensor", "h", f"x + ROWS[{self.pyint(1)} % 3] * {self.pyfloat(1)}"),
+                lambda: [f"TABLE[{self.pyint(1)} % 4] = {self.pyfloat(1)}"],
+                lambda: ["TABLE.append(TABLE.pop(0))"],
             ]
         )()
 
@@ -374,6 +379,8 @@ COUNT = 0
 TOTAL = 0.0
 HIST = []
 SEEN = {{}}
+TABLE = [0.5, -1.25, 3, 7.0]
+ROWS = [T.tensor(np.linspace(-1.0, 1.0, {d})), T.tensor(np.linspace(0.0, 2.0, {d})), T.tensor(np.ones({d}))]
 log = []
 W = T.tensor(np.linspace(-0.6, 0.6, {d} * {d}).reshape({d}, {d}))
 

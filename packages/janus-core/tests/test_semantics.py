@@ -189,3 +189,20 @@ def test_conversion_is_bounded_in_time():
     for _ in range(4):
         np.testing.assert_array_equal(g(ones(2)), f(ones(2)))
     assert g.stats.graph_calls == 0 and "took more than 0.2 s" in janus.explain(g)
+
+
+def test_augmented_assignment_on_a_numpy_scalar_rebinds():
+    # `x -= 1` changes an ndarray in place but rebinds an np.float64 (it has no __isub__);
+    # found by the fuzzer: JANUS wrote into the scalar and the commit raised TypeError
+    def f(x):
+        y = x
+        x -= 1.0
+        return x, y
+
+    g = janus.jit(f, backend="reference")
+    for k in range(8):
+        make = (lambda v: np.float64(v)) if k % 3 else (lambda v: np.full((), float(v)))
+        want, got = f(make(k)), g(make(k))
+        assert [type(v) for v in want] == [type(v) for v in got]
+        assert [float(v) for v in want] == [float(v) for v in got], (k, want, got)
+    assert g.stats.graph_calls >= 4, janus.explain(g)

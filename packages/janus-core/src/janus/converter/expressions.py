@@ -248,6 +248,7 @@ class ExpressionConverter:
                 and isinstance(a, Sym)
                 and self.session.backend.capabilities.inplace_operators
                 and not isinstance(a.spec, PySpec)
+                and _writes_in_place(a.example, op)
             ):
                 # `a op= b` writes into a: later reads (and the outside tensor) see the result
                 return self.tensors.write(self.tensors.current(a), result, where(frame, node))
@@ -521,3 +522,12 @@ def _comp_scope(n) -> Scope:
 
 def _is_tensor(value) -> bool:
     return isinstance(value, Sym) and not isinstance(value.spec, PySpec)
+
+
+def _writes_in_place(example, op) -> bool:
+    """Does `a op= b` change `a` itself?  Python calls `a.__iop__` when its type has one;
+    otherwise (a NumPy scalar such as `np.float64`, an immutable tensor) it rebinds `a`."""
+    if example is None:
+        return True
+    name = "__i" + op.__name__.rstrip("_") + "__"
+    return getattr(type(example), name, None) is not None
