@@ -66,8 +66,11 @@ def test_concurrent_calls_of_one_fresh_function(fw):
     s = g.stats
     assert s.calls == THREADS * CALLS and s.graph_calls + s.imperative_calls == s.calls
     # threads that find another one profiling or building run eagerly meanwhile (never
-    # slower than eager); one specialization is never built twice
-    assert 1 <= s.graphs_built <= 2 and s.graph_calls > 0, janus.explain(g)
+    # slower than eager); one specialization is never built twice: at most one build plus
+    # one relaxation per int parameter (the profiled calls may have shared a `t` or an `i`)
+    assert 1 <= s.graphs_built <= 3 and s.graph_calls > 0, janus.explain(g)
+    specs = [spec.guard_source for spec in g._state.cache.values()]
+    assert len(specs) == len(set(specs)), janus.explain(g)
     before = s.graph_calls
     assert _in_threads(work) == [] and g.stats.graph_calls - before >= THREADS * CALLS * 3 // 4, janus.explain(g)
 
