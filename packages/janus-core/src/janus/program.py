@@ -30,8 +30,23 @@ import functools
 import types
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .program_ast import (
+    HOST_CONVERSIONS,
+    LOOPS,
+    evaluated_first,
+    has_loop_exit,
+    has_nonlocal_writer,
+    hoistable,
+    is_generator,
+    is_plain_binding,
+    name_loads,
+    path_to,
+    replace_node,
+    run_names,
+    static_index,
+)
 from .source import get_source, register_source, requalify, scope_of, site_key
 
 #: a node's place in its file: how islands found in a segment map back to the function
@@ -46,8 +61,6 @@ class _Unbound:
 #: a local name that is not bound (passed to and from segments in its place)
 UNBOUND = _Unbound()
 FELL, RETURNED, BROKE, CONTINUED = "fell", "returned", "broke", "continued"
-_LOOPS = (ast.For, ast.While, ast.AsyncFor)
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 _HOST_CONTROL = (ast.For, ast.While, ast.If, ast.With, ast.Try)
 _PARAM_LINES = 1_000_000
 
@@ -106,14 +119,14 @@ def build(
     function, e.g. a framework op) move after an island's call in its statement?"""
     src = get_source(fn)
     root = copy.deepcopy(src.node)
-    if not isinstance(root, ast.FunctionDef) or _is_generator(root) or _has_nonlocal_writer(root):
+    if not isinstance(root, ast.FunctionDef) or is_generator(root) or has_nonlocal_writer(root):
         return None
     scope = scope_of(root)
     names = dict(fn.__globals__)  # what a name in `fn` reads, besides its locals
     names.update((v, c.cell_contents) for v, c in zip(fn.__code__.co_freevars, fn.__closure__ or ()) if _cell_filled(c))
     pure_call = functools.partial(_is_pure_call, names, scope, is_pure)
     splitter = _Splitter(islands, scope, src.filename, pure_call)
-    splitter.loads = _loads(root.body)
+    splitter.loads = name_loads(root.body)
     splitter.dynamic_frame = any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars", "eval", "exec")
         for n in ast.walk(root)
@@ -206,19 +219,19 @@ class _Splitter:
         """A call that needs the host, taken out of a simple statement (or the header of an
         `if`/`for`) into an island of its own when nothing with effects is evaluated
         before it in the statement: (the island's assignment, why, the statement)."""
-        header = _evaluated_first(stmt)
+        header = evaluated_first(stmt)
         if header is None:
             return None
         for node in ast.walk(header):
             reason = self.points.get(position(node))
-            if reason is None or not isinstance(node, ast.Call) or not _hoistable(header, node, self.pure_call):
+            if reason is None or not isinstance(node, ast.Call) or not hoistable(header, node, self.pure_call):
                 continue
             del self.points[position(node)]  # the statement left behind no longer holds it
             node = self._widen(header, node)
             self.hoisted += 1
             name = f"__janus_h{self.hoisted}"
             assign = ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], node), stmt)
-            _replace(stmt, node, ast.copy_location(ast.Name(name, ast.Load()), node))
+            replace_node(stmt, node, ast.copy_location(ast.Name(name, ast.Load()), node))
             self.locals.add(name)
             return assign, reason, stmt
         return None
@@ -227,13 +240,13 @@ class _Splitter:
         """The island's call with the Python-only work done on its result around it
         (`int(sample(p)[0])`: an item, `int()`/`float()`/`len()` of it), so what crosses
         into the next segment is a Python number rather than a host object."""
-        path = _path_to(header, node) or []
+        path = path_to(header, node) or []
         for parent in reversed(path[:-1]):
-            item = isinstance(parent, ast.Subscript) and parent.value is node and _static_index(parent.slice)
+            item = isinstance(parent, ast.Subscript) and parent.value is node and static_index(parent.slice)
             call = (
                 isinstance(parent, ast.Call)
                 and isinstance(parent.func, ast.Name)
-                and parent.func.id in _HOST_CONVERSIONS
+                and parent.func.id in HOST_CONVERSIONS
                 and self.is_builtin(parent.func.id)
                 and len(parent.args) == 1
                 and parent.args[0] is node
@@ -250,7 +263,7 @@ class _Splitter:
         ticks: List[ast.stmt] = []
         if id(stmt) in self.host_control:  # counted as an island run each time it runs
             ticks = self._island([stmt], self.host_control[id(stmt)], kind="host")[:-1]
-        is_loop = isinstance(stmt, _LOOPS)
+        is_loop = isinstance(stmt, LOOPS)
         for attr in ("body", "orelse", "finalbody"):
             block = getattr(stmt, attr, None)
             if block:
@@ -262,78 +275,16 @@ class _Splitter:
     def _segment(self, run: List[ast.stmt], in_loop: bool) -> List[ast.stmt]:
         if not run:
             return []
-        if all(_is_plain_binding(s) for s in run):  # `r = __janus_h1`: no graph work to do
+        if all(is_plain_binding(s) for s in run):  # `r = __janus_h1`: no graph work to do
             return run
         k = len(self.segments)
-        params, outputs = _names(run, self.locals)
+        params, outputs = run_names(run, self.locals)
         if not self.dynamic_frame:  # hand back only what is read after the segment
-            inside = _loads(run)
+            inside = name_loads(run)
             outputs = [o for o in outputs if self.loads[o] > inside[o] or (in_loop and inside[o])]
         self.segments.append(_segment_def(k, run, params, outputs))
         self.parts.append(Part("segment", run, index=k))
-        return _segment_call(k, params, outputs, run[0], in_loop and any(_has_loop_exit(s) for s in run))
-
-
-def _loads(stmts: Sequence[ast.AST]) -> Counter:
-    """How often each name is read or deleted in `stmts` (nested functions included)."""
-    found: Counter = Counter()
-    for st in stmts:
-        for n in ast.walk(st):
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store):
-                found[n.id] += 1
-            elif isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name):  # `x += 1` reads x
-                found[n.target.id] += 1
-    return found
-
-
-def _is_plain_binding(stmt: ast.stmt) -> bool:
-    """`a = b`, `a, b = c, 1`, `return a, b`, `pass`: nothing a graph would speed up."""
-    if isinstance(stmt, ast.Pass):
-        return True
-    if isinstance(stmt, ast.Return):
-        parts = [stmt.value] if stmt.value is not None else []
-    elif isinstance(stmt, ast.Assign):
-        parts = [*stmt.targets, stmt.value]
-    else:
-        return False
-    plain = (ast.Name, ast.Constant, ast.Tuple, ast.List, ast.Starred, ast.Load, ast.Store)
-    return all(isinstance(n, plain) for part in parts for n in ast.walk(part))
-
-
-def _evaluated_first(stmt: ast.stmt) -> Optional[ast.AST]:
-    """The part of `stmt` evaluated once, before anything else of it runs."""
-    if isinstance(stmt, (ast.Expr, ast.Return)):
-        return stmt.value
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        return stmt.value
-    if isinstance(stmt, ast.If):
-        return stmt.test
-    if isinstance(stmt, ast.For):
-        return stmt.iter
-    return None
-
-
-_HOST_CONVERSIONS = frozenset({"int", "float", "bool", "len", "str", "tuple", "list"})
-
-
-def _static_index(index: ast.AST) -> bool:
-    """`x[0]`, `x[-1]`, `x[i]`: an index with no call in it."""
-    return not any(isinstance(n, (ast.Call, ast.NamedExpr, ast.Await)) for n in ast.walk(index))
-
-
-def _hoistable(expr: ast.AST, call: ast.Call, pure_call: Callable[[ast.Call], bool]) -> bool:
-    """Can `call` run before the rest of `expr`?  Only if nothing evaluated before it in
-    `expr` could have an effect (a call other than a pure one, a walrus, an await), and
-    it is not inside a lambda, comprehension or conditional branch (which might not
-    evaluate it)."""
-    path = _path_to(expr, call)
-    if path is None or not all(_always_evaluates(parent, child) for parent, child in zip(path, path[1:])):
-        return False
-    for before in _evaluated_before(expr, call):
-        for n in ast.walk(before):
-            if isinstance(n, (ast.NamedExpr, ast.Await, ast.Yield)) or (isinstance(n, ast.Call) and not pure_call(n)):
-                return False
-    return True
+        return _segment_call(k, params, outputs, run[0], in_loop and any(has_loop_exit(s) for s in run))
 
 
 def _cell_filled(cell: Any) -> bool:
@@ -377,105 +328,6 @@ def _is_pure_call(names: Dict[str, Any], scope: Any, is_pure: Callable[[Any], bo
         return bool(is_pure(value))
     except Exception:  # a backend's predicate failing on an odd object: not pure
         return False
-
-
-def _always_evaluates(parent: ast.AST, child: ast.AST) -> bool:
-    """Is `child` evaluated whenever `parent` is (the test of a conditional expression,
-    the first operand of `and`/`or`; not a lambda's body or a comprehension's element)?"""
-    if isinstance(parent, ast.IfExp):
-        return child is parent.test
-    if isinstance(parent, ast.BoolOp):
-        return child is parent.values[0]
-    return not isinstance(parent, (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp))
-
-
-def _path_to(root: ast.AST, target: ast.AST) -> Optional[List[ast.AST]]:
-    if root is target:
-        return [root]
-    for child in ast.iter_child_nodes(root):
-        found = _path_to(child, target)
-        if found is not None:
-            return [root] + found
-    return None
-
-
-def _evaluated_before(root: ast.AST, target: ast.AST) -> List[ast.AST]:
-    """Sibling subtrees Python evaluates before `target` (fields in source order)."""
-    out: List[ast.AST] = []
-    node = root
-    while node is not target:
-        children = list(ast.iter_child_nodes(node))
-        nxt = next(c for c in children if c is target or _path_to(c, target) is not None)
-        out += children[: children.index(nxt)]
-        node = nxt
-    return out
-
-
-def _replace(root: ast.AST, old: ast.AST, new: ast.AST) -> None:
-    for parent in ast.walk(root):
-        for name, value in ast.iter_fields(parent):
-            if value is old:
-                setattr(parent, name, new)
-            elif isinstance(value, list) and any(v is old for v in value):
-                setattr(parent, name, [new if v is old else v for v in value])
-
-
-def _has_loop_exit(stmt: ast.stmt) -> bool:
-    """A `break`/`continue` belonging to an enclosing loop (not a loop inside `stmt`)."""
-    stack: List[ast.AST] = [stmt]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Break, ast.Continue)):
-            return True
-        for child in ast.iter_child_nodes(n):
-            if isinstance(child, _LOOPS):
-                stack.extend(child.orelse)
-            elif not isinstance(child, _SCOPES):
-                stack.append(child)
-    return False
-
-
-def _names(run: List[ast.stmt], local_names: Set[str]) -> Tuple[List[str], List[str]]:
-    """(local names the run uses, local names it binds), outside nested scopes."""
-    used: Dict[str, None] = {}
-    bound: Dict[str, None] = {}
-    stack: List[ast.AST] = list(run)
-    while stack:
-        n = stack.pop(0)
-        if isinstance(n, ast.Name) and n.id in local_names:
-            used[n.id] = None
-            if not isinstance(n.ctx, ast.Load):
-                bound[n.id] = None
-        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and n.name in local_names:
-            used[n.name] = bound[n.name] = None
-        for name in _bound_by(n):  # `import a.b as c`, `except E as e`: names that are no Name node
-            if name in local_names:
-                used[name] = bound[name] = None
-        if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
-            stack.extend(_free_reads(n, local_names))
-            continue
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            stack.extend(ast.iter_child_nodes(n))
-        else:
-            stack.extend(_free_reads(n, local_names))
-    return list(used), list(bound)
-
-
-def _bound_by(node: ast.AST) -> List[str]:
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
-    if isinstance(node, ast.ExceptHandler) and node.name:
-        return [node.name]
-    return []
-
-
-def _free_reads(scope_node: ast.AST, local_names: Set[str]) -> List[ast.AST]:
-    """Names of the function a nested scope reads (its closure over the run's locals)."""
-    return [
-        n
-        for n in ast.walk(scope_node)
-        if isinstance(n, ast.Name) and n.id in local_names and isinstance(n.ctx, ast.Load)
-    ]
 
 
 class _ExitsAsStatus(ast.NodeTransformer):
@@ -649,20 +501,3 @@ def _factory_codes(defs: List[ast.FunctionDef], freevars: List[str], filename: s
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     by_name = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
     return [by_name[d.name] for d in defs]
-
-
-def _has_nonlocal_writer(root: ast.FunctionDef) -> bool:
-    """Does a function defined inside rebind one of the function's names (`nonlocal`)?
-    Its writes go to the function's own cell, which a segment's copy would overwrite."""
-    return any(isinstance(n, ast.Nonlocal) for st in root.body for n in ast.walk(st))
-
-
-def _is_generator(node: ast.AST) -> bool:
-    stack = list(ast.iter_child_nodes(node))
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)):
-            return True
-        if not isinstance(n, _SCOPES):
-            stack.extend(ast.iter_child_nodes(n))
-    return False
