@@ -37,6 +37,17 @@ def test_split_kept_when_it_is_not_clearly_slower():
     assert arbiter.decision == "split"
 
 
+def test_a_split_mostly_in_graphs_is_kept_without_timing_whole_calls():
+    arbiter = SplitArbiter(split=object())
+    ways = []
+    for _ in range(split_timing.WARMUP + split_timing.SAMPLES + 3):
+        way = arbiter.next_way()
+        ways.append(way)
+        arbiter.timed(way, 0.010, graph_seconds=0.008)  # 80% of each call in graphs
+    assert ways == ["split"] * len(ways) and arbiter.decision == "split"
+    assert "80% of its time runs in graphs" in arbiter.describe()
+
+
 def test_warm_up_calls_are_not_timed():
     arbiter = SplitArbiter(split=object())
     for _ in range(split_timing.WARMUP):
@@ -77,8 +88,8 @@ def _run(fn, n):
 
 def _slow_split(arbiter_cls):
     class Slow(arbiter_cls):  # the split's timings made slow: the decision is forced
-        def timed(self, way, seconds):
-            super().timed(way, seconds * (50.0 if way == "split" else 1.0))
+        def timed(self, way, seconds, graph_seconds=0.0):
+            super().timed(way, seconds * (50.0 if way == "split" else 1.0), graph_seconds)
 
     return Slow
 

@@ -291,12 +291,12 @@ class _State:
         if arbiter is None or arbiter.split is not split:  # a new split: time it afresh
             arbiter = self.arbiter = SplitArbiter(split)
         way = arbiter.next_way()
-        t0 = time.perf_counter()
+        t0, g0 = time.perf_counter(), self.stats.graph_seconds
         if way == "split":
             result = self._run_split(split, args, kwargs)
         else:
             result = self._imperative(args, kwargs, arbiter.describe(), "split-timing", profile=False)
-        arbiter.timed(way, time.perf_counter() - t0)
+        arbiter.timed(way, time.perf_counter() - t0, self.stats.graph_seconds - g0)
         return result
 
     def _run_split(self, split: SplitFunction, args, kwargs):

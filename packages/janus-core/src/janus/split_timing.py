@@ -6,7 +6,8 @@ around NumPy work, as in an RL rollout — that costs more than the graphs save,
 running the whole function imperatively is faster.  So after a few warm-up calls of a
 new split, the arbiter times some split calls and then some whole imperative calls on
 the user's real calls, and keeps the faster way (both give eager's results; only the
-speed differs).  The measured times are kept for `janus.explain`.
+speed differs).  A split that spends most of its time in graphs is kept without timing
+whole calls.  The measured times are kept for `janus.explain`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ WARMUP = 3
 SAMPLES = 5
 #: the whole function must be this much faster to replace the split (noise margin)
 MARGIN = 1.15
+#: a split whose calls spend at least this share of their time in graphs is kept without
+#: timing whole calls: its graphs carry the work (a training step with its optimizer
+#: update as the island), and whole imperative calls would only cost the user time
+GRAPH_SHARE_KEEP = 0.5
 
 
 class SplitArbiter:
@@ -32,6 +37,7 @@ class SplitArbiter:
         self.clock = clock
         self._seen = 0
         self._split_times: List[float] = []
+        self._graph_seconds = 0.0
         self._whole_times: List[float] = []
         self._lock = threading.Lock()
         #: "split" or "whole" once decided
@@ -46,8 +52,9 @@ class SplitArbiter:
                 return "split"
             return "whole"
 
-    def timed(self, way: str, seconds: float) -> None:
-        """Record one successful call made `way` (warm-up calls are not kept)."""
+    def timed(self, way: str, seconds: float, graph_seconds: float = 0.0) -> None:
+        """Record one successful call made `way`, `graph_seconds` of it in graphs (warm-up
+        calls are not kept)."""
         if self.decision is not None:
             return
         with self._lock:
@@ -55,11 +62,19 @@ class SplitArbiter:
                 self._seen += 1
                 if self._seen > WARMUP and len(self._split_times) < SAMPLES:
                     self._split_times.append(seconds)
+                    self._graph_seconds += graph_seconds
+                    if len(self._split_times) == SAMPLES and self.graph_share() >= GRAPH_SHARE_KEEP:
+                        self.decision = "split"
             elif len(self._whole_times) < SAMPLES:
                 self._whole_times.append(seconds)
             if len(self._whole_times) >= SAMPLES and self.decision is None:
                 split, whole = self.medians()
                 self.decision = "whole" if whole * MARGIN < split else "split"
+
+    def graph_share(self) -> float:
+        """The share of the timed split calls' time spent running graphs."""
+        total = sum(self._split_times)
+        return self._graph_seconds / total if total > 0 else 0.0
 
     def medians(self) -> tuple:
         split = statistics.median(self._split_times) if self._split_times else float("nan")
@@ -71,6 +86,8 @@ class SplitArbiter:
         times = f"split {split * 1e3:.3f} ms vs whole {whole * 1e3:.3f} ms per call (medians)"
         if self.decision == "whole":
             return f"runs whole and imperatively: its split ran slower than the whole function ({times})"
+        if self.decision == "split" and not self._whole_times:
+            return f"runs split: {self.graph_share():.0%} of its time runs in graphs (whole calls not timed)"
         if self.decision == "split":
             return f"runs split: faster than the whole function run imperatively ({times})"
         return "timing the split against the whole function run imperatively"
