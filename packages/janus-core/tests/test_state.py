@@ -116,3 +116,34 @@ def test_local_array_written_in_place_is_renamed():
     for _ in range(4):
         np.testing.assert_array_equal(g(np.ones(3, np.float32)), f(np.ones(3, np.float32)))
     assert g.stats.graph_calls == 2
+
+
+STEPS = 0
+
+
+def test_read_modify_write_guards_once_per_call():
+    # the guard (the read) and the commit (the write) run under one lock; the guard is
+    # evaluated once per call there, not once outside and again inside
+    def f(x):
+        global STEPS
+        STEPS += 1
+        return x * 2.0
+
+    g = janus.jit(f, backend="reference")
+    for _ in range(4):
+        g(np.ones(3, np.float32))
+    spec = g._state.mru
+    assert spec is not None and spec.conversion.read_modify_write, janus.explain(g)
+    calls = []
+    guard = spec.guard
+
+    def counting(*a, **k):
+        calls.append(1)
+        return guard(*a, **k)
+
+    spec.guard = counting
+    before, served = STEPS, g.stats.graph_calls
+    for _ in range(5):
+        g(np.ones(3, np.float32))
+    assert before + 5 == STEPS and g.stats.graph_calls == served + 5
+    assert len(calls) == 5

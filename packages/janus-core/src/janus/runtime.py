@@ -47,6 +47,7 @@ _LAZY_CODE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENE
 #: graphs that raised where eager did not, after which a function stays imperative
 _MAX_BROKEN = 2
 _clock = time.perf_counter
+_MISS = object()  # no specialization's guard holds
 
 
 @dataclass
@@ -78,16 +79,6 @@ def _disabled() -> bool:
     if env is _ENVIRON and _FAST_ENVIRON and _DISABLE_KEY not in _ENVIRON_DATA:  # the common case: unset
         return False
     return env.get("JANUS_DISABLE", "").strip().lower() not in ("", "0", "false", "no")
-
-
-class _DisabledFlag(list):
-    """`JANUS_DISABLE`, read from the environment at most once per call of the flag."""
-
-    def __getitem__(self, i):
-        return _disabled()
-
-
-_DISABLED = _DisabledFlag([False])
 
 
 class _Counters:
@@ -239,7 +230,11 @@ class _State:
             return self._run_split_or_whole(split, args, kwargs)
         mru = self.mru
         try:
-            if mru is not None:  # the common case: the last specialization fits again
+            if mru is not None and mru.conversion.read_modify_write:  # guarded once, under the lock
+                result = self._run_locked(mru, args, kwargs)
+                if result is not _MISS:
+                    return result
+            elif mru is not None:  # the common case: the last specialization fits again
                 got = mru.guard(*args, **kwargs) if kwargs else mru.guard(*args)
                 if got is not None:
                     return self._run_graph(mru, got, args, kwargs)
@@ -321,11 +316,21 @@ class _State:
             )
         if not spec.conversion.read_modify_write:
             return self._execute(spec, got, args, kwargs)
-        with HEAP_LOCK:  # read again under the lock: the read and the commit are one step
+        result = self._run_locked(spec, args, kwargs)  # read again under the lock
+        if result is _MISS:
+            return self._imperative(args, kwargs, "no specialization fits (guard miss)", "guard-miss", profile=False)
+        return result
+
+    def _run_locked(self, spec: Specialization, args, kwargs):
+        """A graph reading Python state its effects write: the guard (the read) and the
+        commit (the write) are one step under HEAP_LOCK, as in eager.  _MISS on a miss."""
+        with HEAP_LOCK:
             got = spec.guard(*args, **kwargs)
-            if got is not None and got is not HOST_RAISED:
+            if got is None:
+                return _MISS
+            if got is not HOST_RAISED:
                 return self._execute(spec, got, args, kwargs)
-        return self._imperative(args, kwargs, "no specialization fits (guard miss)", "guard-miss", profile=False)
+        return self._run_graph(spec, got, args, kwargs)  # computing a host value raised
 
     def _execute(self, spec: Specialization, got, args, kwargs):
         inputs, hosts = got
