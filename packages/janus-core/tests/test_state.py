@@ -147,3 +147,26 @@ def test_read_modify_write_guards_once_per_call():
         g(np.ones(3, np.float32))
     assert before + 5 == STEPS and g.stats.graph_calls == served + 5
     assert len(calls) == 5
+
+
+def _default_tensor_callee(x=np.zeros(2, np.float32), *, k=np.ones(2, np.float32)):
+    x += 1.0  # the default array persists between calls: eager changes it in place
+    k *= 2.0
+    return x * 1.0, k * 1.0
+
+
+def test_tensor_defaults_of_an_inlined_function_are_written_in_place():
+    def f():
+        return _default_tensor_callee()
+
+    g = janus.jit(f, backend="reference")
+    want = []
+    for _ in range(5):
+        want.append(tuple(v.copy() for v in f()))
+    _default_tensor_callee.__defaults__ = (np.zeros(2, np.float32),)
+    _default_tensor_callee.__kwdefaults__ = {"k": np.ones(2, np.float32)}
+    for w in want:
+        got = g()
+        assert all(np.array_equal(a, b) for a, b in zip(w, got)), (w, got)
+    assert np.array_equal(_default_tensor_callee.__defaults__[0], np.full(2, 5.0, np.float32))
+    assert g.stats.graph_calls == 3, janus.explain(g)

@@ -172,14 +172,30 @@ class Calls:
             raise unsupported(f"call of async function `{fn.__qualname__}`", frame, node)
         callee = self.callee_frame(fn, src)
         defaults = list(fn.__defaults__ or ())
-        callee.locals.update(
-            bind_params(src.node, defaults, dict(fn.__kwdefaults__ or {}), list(args), kwargs, fn.__name__)
-        )
+        bound = bind_params(src.node, defaults, dict(fn.__kwdefaults__ or {}), list(args), kwargs, fn.__name__)
+        callee.locals.update(self.tensor_defaults(fn, bound, where(frame, node)))
         self.inline_stack.append((fn.__code__, list(args)))
         try:
             return self.run_body(src.node, callee, fn.__qualname__, frame, node)
         finally:
             self.inline_stack.pop()
+
+    def tensor_defaults(self, fn: types.FunctionType, bound: Dict[str, Any], site: str) -> Dict[str, Any]:
+        """Parameters bound to a tensor default (`def f(x=torch.zeros(2))`), read by their
+        path: graph inputs, guarded and written in place like any outside tensor (the
+        default object persists between calls, and eager's `x.add_(1)` changes it)."""
+        session = self.session
+        sources = [(d, "__defaults__", i) for i, d in enumerate(fn.__defaults__ or ())]
+        sources += [(d, "__kwdefaults__", k) for k, d in (fn.__kwdefaults__ or {}).items()]
+        fpath = None
+        for name, value in bound.items():
+            if isinstance(value, Sym) or not session.backend.owns(value):
+                continue
+            origin = next(((attr, key) for d, attr, key in sources if d is value), None)
+            if origin is not None:
+                fpath = fpath or session.heap.path_of(fn) or session.object_root(fn, fn.__qualname__)
+                bound[name] = session.read_host(value, fpath.attr(origin[0]).item(origin[1]), None, site)
+        return bound
 
     def callee_frame(self, fn: types.FunctionType, src: Any) -> Frame:
         """A frame for a user function: its globals, and its closure cells read by path."""
