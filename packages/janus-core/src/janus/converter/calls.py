@@ -24,6 +24,7 @@ from ..errors import SourceUnavailable
 from ..ir.spec import PySpec, is_const_like
 from ..source import get_source, is_user_function
 from . import builtin_models, library
+from .binding import bind_params
 from .deferred import HOST_READ_METHODS, Deferred, call_method, contains_deferred, defer
 from .frame import Frame, host_read_feeds, unsupported, where
 from .signals import PASS, ReturnSignal
@@ -69,47 +70,6 @@ _PURE_BUILTINS = frozenset(
         builtins.oct,
     }
 )
-
-
-def bind_params(node, defaults: list, kw_defaults: dict, args: list, kwargs: dict, name: str) -> Dict[str, Any]:
-    """Python's argument binding for an AST function signature."""
-    a = node.args
-    positional = [p.arg for p in a.posonlyargs + a.args]
-    out: Dict[str, Any] = {}
-    kwargs = dict(kwargs)
-    for i, value in enumerate(args):
-        if i < len(positional):
-            out[positional[i]] = value
-        elif a.vararg is None:
-            raise TypeError(f"{name}() takes {len(positional)} positional arguments but {len(args)} were given")
-    if a.vararg is not None:
-        out[a.vararg.arg] = tuple(args[len(positional) :])
-    posonly = {p.arg for p in a.posonlyargs}
-    for pname in positional + [p.arg for p in a.kwonlyargs]:
-        if pname in kwargs and pname not in posonly:
-            if pname in out:
-                raise TypeError(f"{name}() got multiple values for argument '{pname}'")
-            out[pname] = kwargs.pop(pname)
-    _fill_defaults(a, positional, defaults, kw_defaults, out, name)
-    if a.kwarg is not None:
-        out[a.kwarg.arg] = kwargs
-    elif kwargs:
-        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kwargs))}'")
-    return out
-
-
-def _fill_defaults(a, positional: list, defaults: list, kw_defaults: dict, out: dict, name: str) -> None:
-    first_default = len(positional) - len(defaults)
-    for i, pname in enumerate(positional):
-        if pname not in out:
-            if i < first_default:
-                raise TypeError(f"{name}() missing required positional argument: '{pname}'")
-            out[pname] = defaults[i - first_default]
-    for p in a.kwonlyargs:
-        if p.arg not in out:
-            if p.arg not in kw_defaults:
-                raise TypeError(f"{name}() missing required keyword-only argument: '{p.arg}'")
-            out[p.arg] = kw_defaults[p.arg]
 
 
 class Calls:
@@ -185,7 +145,7 @@ class Calls:
         path: graph inputs, guarded and written in place like any outside tensor (the
         default object persists between calls, and eager's `x.add_(1)` changes it)."""
         session = self.session
-        sources = [(d, "__defaults__", i) for i, d in enumerate(fn.__defaults__ or ())]
+        sources: List[Tuple[Any, str, Any]] = [(d, "__defaults__", i) for i, d in enumerate(fn.__defaults__ or ())]
         sources += [(d, "__kwdefaults__", k) for k, d in (fn.__kwdefaults__ or {}).items()]
         fpath = None
         for name, value in bound.items():

@@ -36,7 +36,7 @@ from ..ir.regions import free_values, lift_captures, replace_uses
 from ..ir.spec import PySpec, TensorSpec
 from ..paths import Path
 from ..source import get_source
-from .calls import bind_params
+from .binding import bind_params
 from .frame import unsupported, where
 from .schedule import Kind, RowStacker, ScheduleBuilder
 from .signals import PASS, ReturnSignal, ScheduleRecursion
