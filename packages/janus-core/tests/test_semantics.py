@@ -206,3 +206,20 @@ def test_augmented_assignment_on_a_numpy_scalar_rebinds():
         assert [type(v) for v in want] == [type(v) for v in got]
         assert [float(v) for v in want] == [float(v) for v in got], (k, want, got)
     assert g.stats.graph_calls >= 4, janus.explain(g)
+
+
+def test_list_repetition_of_arrays_keeps_aliases():
+    # `xs *= 2` repeats the list itself (an alias sees it); `4 * [x]` is `[x] * 4`.
+    # The first returned a new list under JANUS: len(m) was 1 on graph-served calls
+    def f(x):
+        xs = [x]
+        m = xs
+        xs *= 2
+        return len(m), sum(4 * [x]) + sum(m)
+
+    g = janus.jit(f, backend="reference")
+    for k in range(6):
+        x = np.full(2, float(k), np.float32)
+        want, got = f(x), g(x)
+        assert want[0] == got[0] and np.array_equal(want[1], got[1]), (k, want, got)
+    assert g.stats.graph_calls == 4, janus.explain(g)

@@ -256,13 +256,19 @@ class ExpressionConverter:
         if contains_sym(a) or contains_sym(b):
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
                 if inplace and type(a) is list:
-                    if op is not operator.add:
-                        return op(a, b)
+                    if op is not operator.add:  # `l *= 2`: list.__imul__ repeats l itself
+                        if type(b) not in (int, bool) or self.session.heap.path_of(a) is not None:
+                            raise unsupported("`*=` on a list of tensors", frame, node)
+                        self.session.journal.write(a)
+                        a *= b
+                        return a
                     items = self.objects.iterate(b, frame, node)
                     self.session.journal.write(a)
                     a.extend(items)
                     return a
                 return op(a, b)
+            if op is operator.mul and type(b) in (list, tuple) and type(a) in (int, bool):
+                return op(a, b)  # `4 * [x]`: repetition, as `[x] * 4`
             raise unsupported(f"operator {op.__name__} on containers of tensors", frame, node)
         if inplace and isinstance(a, (list, dict, set)):
             if self.session.heap.path_of(a) is not None:  # an outside container: the write is an effect
