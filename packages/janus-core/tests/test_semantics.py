@@ -223,3 +223,32 @@ def test_list_repetition_of_arrays_keeps_aliases():
         want, got = f(x), g(x)
         assert want[0] == got[0] and np.array_equal(want[1], got[1]), (k, want, got)
     assert g.stats.graph_calls == 4, janus.explain(g)
+
+
+class _Holder:
+    def __init__(self):
+        self.items = []
+
+
+def test_augmented_add_to_an_outside_list_is_an_effect():
+    # `holder.items += [x]` extends the outside list after the graph (it raised a
+    # TypeError inside the converter and fell back); a tuple item `t[0] += [x]` (eager:
+    # the list is extended, then the tuple assignment raises) must not change the list
+    # while converting (a converter value leaked into it and the next call raised)
+    def f(x, holder):
+        holder.items += [x * 2.0]
+        t = ([x],)
+        try:
+            t[0] += [x]
+        except TypeError:
+            pass
+        return len(t[0]), sum(t[0])
+
+    g = janus.jit(f, backend="reference")
+    h_e, h_j = _Holder(), _Holder()
+    for k in range(6):
+        x = np.full(2, float(k), np.float32)
+        want, got = f(x, h_e), g(x, h_j)
+        assert want[0] == got[0] and np.array_equal(want[1], got[1]), (k, want, got)
+        assert len(h_e.items) == len(h_j.items) and all(np.array_equal(a, b) for a, b in zip(h_e.items, h_j.items))
+    assert g.stats.graph_calls >= 3, janus.explain(g)

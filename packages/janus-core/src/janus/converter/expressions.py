@@ -255,9 +255,15 @@ class ExpressionConverter:
             return result
         if contains_sym(a) or contains_sym(b):
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
+                if inplace and type(a) is list and self.session.heap.path_of(a) is not None:
+                    # an outside list: never changed while converting; the write is an effect
+                    if op is not operator.add:
+                        raise unsupported("`*=` on an outside list", frame, node)
+                    self.objects.container_effect(a, "extend", [b], {}, frame, node)
+                    return a
                 if inplace and type(a) is list:
                     if op is not operator.add:  # `l *= 2`: list.__imul__ repeats l itself
-                        if type(b) not in (int, bool) or self.session.heap.path_of(a) is not None:
+                        if type(b) not in (int, bool):
                             raise unsupported("`*=` on a list of tensors", frame, node)
                         self.session.journal.write(a)
                         a *= b
@@ -273,7 +279,7 @@ class ExpressionConverter:
         if inplace and isinstance(a, (list, dict, set)):
             if self.session.heap.path_of(a) is not None:  # an outside container: the write is an effect
                 if type(a) is list and op is operator.add:
-                    self.objects.container_effect(a, "extend", [b], frame, node)
+                    self.objects.container_effect(a, "extend", [b], {}, frame, node)
                     return a
                 raise unsupported(f"`{op.__name__}=` on an outside `{type(a).__name__}`", frame, node)
             self.session.journal.write(a)  # `+=`, `|=` ... change a mutable container in place
