@@ -146,6 +146,9 @@ class Statements(Exprs):
                 lambda: [f"if {name}:", f"    {name}[-1] = {self.value()}"],
                 lambda: [f"if {name}:", f"    {name}.pop()"],
                 lambda: [f"{name}.insert(0, {self.pyint()})"],
+                lambda: [f"{name} += [{self.value()}]"],
+                lambda: [f"if len({name}) < 8:", f"    {name} *= 2"],
+                lambda: self.define("list", "al", name),  # an alias: later writes go through either name
             ]
         )()
 
@@ -179,6 +182,7 @@ class Statements(Exprs):
                 lambda: [f"obj.w = {self.tensor()}"],
                 lambda: [f"T.assign(obj.v, obj.v * {self.lit_float()} + {self.stensor()})"],
                 lambda: [f"obj.items.append({self.value()})"],
+                lambda: [f"obj.items += [{self.value()}]"],
                 lambda: [f"log.append(({repr(r.choice(['pos', 'neg', 'it']))}, {self.value()}))"],
                 lambda: [f"bump({self.pyint(1)} % 3)"],
                 # outside lists indexed by an int that varies between calls (the guard reads the item)

@@ -252,3 +252,26 @@ def test_augmented_add_to_an_outside_list_is_an_effect():
         assert want[0] == got[0] and np.array_equal(want[1], got[1]), (k, want, got)
         assert len(h_e.items) == len(h_j.items) and all(np.array_equal(a, b) for a, b in zip(h_e.items, h_j.items))
     assert g.stats.graph_calls >= 3, janus.explain(g)
+
+
+def test_augmented_add_to_an_outside_list_under_a_graph_cond():
+    # found by the fuzzer (seed 100285): `holder.items += [...]` on one branch of a graph
+    # cond lost its items -- the store back of the same list was committed as a snapshot
+    # of the list taken while converting, replacing the list the extend had written to
+    table = {"k": []}
+
+    def f(x, holder):
+        if np.sum(x) > 0:
+            holder.items += [float(np.mean(x))]
+            table["k"] += [x * 2.0]
+        return x
+
+    g = janus.jit(f, backend="reference")
+    h_e, h_j = _Holder(), _Holder()
+    for k in range(8):
+        x = np.full(2, (-1.0) ** k * (k + 1), np.float32)
+        f(x, h_e)
+        g(x, h_j)
+    assert h_e.items == h_j.items
+    assert len(table["k"]) == 8 and all(np.array_equal(a, b) for a, b in zip(table["k"][0::2], table["k"][1::2]))
+    assert g.stats.graph_calls == 6, janus.explain(g)

@@ -218,6 +218,8 @@ class Objects:
         custom = getattr(type(obj), "__setattr__", None)
         if isinstance(static, property) or is_user_function(custom, self.session.opaque):
             raise unsupported(f"setting `.{name}` through a property or a custom __setattr__", frame, node)
+        if self._holds_already(obj, ("attr", name), value):
+            return  # `obj.items += [x]`: the list changed in place; storing it back changes nothing
         self.session.heap.shadows[(id(obj), ("attr", name))] = value
         self.session.heap.add("setattr", obj, (name, value), where(frame, node))
 
@@ -275,6 +277,20 @@ class Objects:
             return None
         session.guard("type", where_, type(example), site)
         return session.new_input(where_, PySpec(type(example)), example)
+
+    def _holds_already(self, obj, slot: tuple, value) -> bool:
+        """Does the outside object's `slot` (("attr", name) or ("item", key)) hold `value`
+        itself (the last write of this call, else the object's own)?  Python's store of
+        an augmented assignment then changes nothing."""
+        if isinstance(value, Sym) or not hasattr(value, "__iadd__"):
+            return False
+        current = self.session.heap.shadows.get((id(obj), slot), MISSING)
+        if current is MISSING:
+            try:
+                current = obj.__dict__[slot[1]] if slot[0] == "attr" else obj[slot[1]]
+            except (AttributeError, KeyError, IndexError, TypeError):
+                return False
+        return current is value
 
     def get_item(self, obj, idx, frame, node):
         site = where(frame, node)
@@ -368,6 +384,8 @@ class Objects:
             return
         if not isinstance(obj, (dict, list)) or not is_const_like(idx):
             raise unsupported(f"item assignment into an outside `{type(obj).__name__}`", frame, node)
+        if self._holds_already(obj, ("item", idx), value):
+            return  # `d["k"] += [x]`: the list changed in place; storing it back changes nothing
         if isinstance(value, Sym) and self.same_tensor_at(path.item(idx), value):
             self.session.heap.shadows[(id(obj), ("item", idx))] = value
             return
