@@ -18,7 +18,7 @@ import time
 from typing import Callable, List, Optional
 
 #: split calls run before timing starts (segments convert and settle on their first calls)
-WARMUP = 3
+WARMUP = 5
 #: timed calls of each way
 SAMPLES = 5
 #: the whole function must be this much faster to replace the split (noise margin)
