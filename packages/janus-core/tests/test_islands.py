@@ -308,3 +308,17 @@ def test_split_calls_counted_per_thread():
         == (s.graph_calls + s.imperative_calls) - (before.graph_calls + before.imperative_calls)
     )
     assert s.islands_run - before.islands_run == s.split_calls - before.split_calls
+
+
+def test_a_generator_never_leaves_a_segment():
+    # found by probing: `gen` (a list inside the converter) left a segment as a list and
+    # the island's `next(gen)` raised TypeError on the call that split the function
+    def f(x):
+        gen = (v * 2.0 for v in [x, x + 1.0])
+        a = next(gen)
+        return a, sum(gen)
+
+    g = janus.jit(f)
+    for i in range(6):
+        want, got = f(_x(i)), g(_x(i))
+        assert all(np.array_equal(p, q) for p, q in zip(want, got)), (i, want, got)

@@ -484,7 +484,9 @@ class ExpressionConverter:
 
     def expr_GeneratorExp(self, n, frame):
         # consumed eagerly: the converter only accepts generators passed straight to a consumer
-        return self._comprehension(n, frame, lambda f: self.eval(n.elt, f))
+        items = self._comprehension(n, frame, lambda f: self.eval(n.elt, f))
+        self.session.generators[id(items)] = items  # a list here, a generator in Python
+        return items
 
     def expr_SetComp(self, n, frame):
         return self.session.journal.born(set(self._comprehension(n, frame, lambda f: self.eval(n.elt, f))))

@@ -85,6 +85,9 @@ class Session:
         self.local_objects: Dict[int, Any] = {}  # objects of user classes built in the call
         #: cond results that are an outside tensor on one path: value id -> (pred, then, else)
         self.alias_choices: Dict[int, Any] = {}
+        #: the lists standing for generator expressions (evaluated eagerly): id -> the list,
+        #: kept alive so the id stays theirs; never a value that leaves a graph
+        self.generators: Dict[int, list] = {}
         #: while converting one node of a recursion as data: takes that node's reads and guards
         self.node_scope: Any = None
         self.tensors = TensorState(self)

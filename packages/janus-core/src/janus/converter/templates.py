@@ -60,6 +60,8 @@ class TemplateBuilder:
         if session.heap.path_of(value) is not None:
             return ("host", self.host(value))
         t = type(value)
+        if id(value) in session.generators:
+            raise Unsupported(f"{what} holds a generator made in the call", "", "a generator cannot leave a graph")
         if t in (list, dict, set) or isinstance(value, tuple):
             return self._container(value, memo, what)
         if isinstance(value, LOCAL_COLLECTIONS):  # a deque, OrderedDict ... built in the call
