@@ -46,6 +46,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import janus
+
+from . import frameworks as fwk
+
 #: the parts of the overhead, in the order of the call path
 PARTS = ("guard", "launch", "commit", "runtime")
 #: the reported parts: PARTS and what they leave of the overhead (signed)
@@ -229,8 +233,6 @@ def measure(
     framework: str, name: str, fn: Callable, args: tuple, settings: Settings, config: Any = None, **info: Any
 ) -> Case:
     """Jit `fn`, bring it to a graph-served call, and time it and its parts."""
-    import janus
-
     case = Case(framework, name, **info)
     jitted = janus.jit(fn, config=config) if config is not None else janus.jit(fn)
     for _ in range(8):
@@ -288,8 +290,6 @@ def add_one_and_double(x):
 
 def _torch_cases(settings: Settings) -> Iterator[Tuple[str, Callable, tuple, Any, Dict[str, Any]]]:
     import torch
-
-    import janus
 
     config = janus.Config(compile_mode="fx")
     yield TRIVIAL, add_one, (torch.ones(4),), config, {}
@@ -359,8 +359,6 @@ _CASES = {"torch": _torch_cases, "tf": _tf_cases}
 
 
 def run(settings: Settings, log: Callable[[str], None] = lambda message: None) -> DispatchResult:
-    from . import frameworks as fwk
-
     cases: List[Case] = []
     for framework in settings.frameworks:
         problem = None if fwk.framework_available(framework) else f"{framework} is not installed"
@@ -477,8 +475,6 @@ def load(path: Path) -> DispatchResult:
 
 def main_from_args(args: Any, out: Any, err: Any) -> int:
     """`janus-bench --dispatch` (cli.py)."""
-    from . import frameworks as fwk
-
     threads = args.threads if args.threads is not None else (0 if args.profile == "paper" else 1)
     if threads:
         fwk.set_threads(threads, args.frameworks)

@@ -11,6 +11,7 @@ Python objects, printed output); calls whose assumptions hold run from a graph.
 
 from __future__ import annotations
 
+import types
 from typing import Any, Callable, Optional
 
 from .backend import Backend, Capabilities, ConversionRules, Executable, HostRows, ScheduleOps
@@ -84,8 +85,6 @@ def jit(fn: Optional[Callable] = None, *, backend: Optional[str] = None, config:
         return lambda f: jit(f, backend=backend, config=config)
     if isinstance(fn, JitFunction):
         return fn
-    import types
-
     if isinstance(fn, types.MethodType):
         return JitFunction(fn.__func__, backend, config, bound_self=fn.__self__)
     if isinstance(fn, (types.FunctionType,)):

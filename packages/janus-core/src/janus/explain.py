@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, List
 
+from .runtime import JitFunction
+
 
 def explain(fn: Any) -> str:
     """Specializations with their guards (and the source lines they came from), graphs,
     deferred effects, speculated branches and loop counts, and every fallback reason."""
-    from .runtime import JitFunction
-
     if not isinstance(fn, JitFunction):
         raise TypeError(f"janus.explain expects a function returned by janus.jit, got {type(fn).__name__}")
     st = fn._state

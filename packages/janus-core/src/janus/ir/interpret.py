@@ -7,6 +7,7 @@ lower a graph (calling each target on symbolic values), like `torch.fx.Interpret
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..errors import AssumptionFailed, Unsupported
@@ -15,7 +16,6 @@ from .graph import Graph, Node, Region, map_values
 
 def spec_of_row(spec: Any) -> Any:
     """The spec of one row of a batched value (its first dimension dropped)."""
-    from dataclasses import replace
 
     return replace(spec, shape=tuple(spec.shape[1:])) if hasattr(spec, "shape") else spec
 

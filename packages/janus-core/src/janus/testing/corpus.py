@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from typing import Any, Callable, Dict, Iterable, Tuple
 
 #: name -> case: dict(build, tags, served, frameworks, name, exact)
@@ -58,7 +59,6 @@ def load_cases() -> Dict[str, Dict[str, Any]]:
 
 def case_modules() -> Dict[str, Any]:
     """The modules that registered cases, by name (their module-level RNGs are reseeded per run)."""
-    import sys
 
     names = {c["build"].__module__ for c in CASES.values()}
     return {n: sys.modules[n] for n in sorted(names) if n in sys.modules}
