@@ -451,7 +451,7 @@ def peer_check(case: Case, ref: Run, calls: int = 2, timeout: float = PEER_TIMEO
 # Fallback reasons
 # --------------------------------------------------------------------------------------
 
-_LOC = re.compile(r"(\S*dynamo_functions\.py|<[^>]+>|\S+\.py):\d+(:\d+)?")
+_LOC = re.compile(r"(\S*dynamo_\w+\.py|<[^>]+>|\S+\.py):\d+(:\d+)?")
 ISLAND = "split around a host island: "
 
 
@@ -505,7 +505,7 @@ def explain_reasons(text: str) -> List[str]:
 class Result:
     name: str
     kind: str
-    line: int
+    where: str
     problems: List[str]
     eager_raised: bool
     calls: int
@@ -539,7 +539,7 @@ def measure(names: Optional[List[str]] = None, peer: bool = False, calls: int = 
         res = Result(
             name=case.name,
             kind=case.kind,
-            line=case.line,
+            where=case.where,
             problems=compare(ref, got, notes),
             notes=notes,
             eager_raised=any(o[0] == "raised" for o in ref.outcomes),
@@ -655,7 +655,7 @@ def summarize(results: List[Result], peer: bool, out=sys.stdout, verbose: bool =
     bad = [r for r in results if r.problems]
     w(f"== correctness: {len(bad)} mismatches (eager vs janus.jit(fn, backend='torch'), same inputs) ==")
     for r in bad:
-        w(f"-- {r.name}  (tests/peer/dynamo_functions.py:{r.line})")
+        w(f"-- {r.name}  (tests/peer/{r.where})")
         for p in r.problems[:8]:
             w(f"     {p}")
         if len(r.problems) > 8:

@@ -42,6 +42,6 @@ def test_no_correctness_mismatch(results):
     bad = [r for r in results if r.problems]
     lines = []
     for r in bad:
-        lines.append(f"{r.name} (tests/peer/dynamo_functions.py:{r.line}):")
+        lines.append(f"{r.name} (tests/peer/{r.where}):")
         lines += [f"    {p}" for p in r.problems[:4]]
     assert not bad, f"{len(bad)} of {len(results)} functions differ from eager:\n" + "\n".join(lines)
