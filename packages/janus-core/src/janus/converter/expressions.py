@@ -253,14 +253,14 @@ class ExpressionConverter:
                 # `a op= b` writes into a: later reads (and the outside tensor) see the result
                 return self.tensors.write(self.tensors.current(a), result, where(frame, node))
             return result
+        if inplace and isinstance(a, (list, dict, set)) and self.session.heap.path_of(a) is not None:
+            # an outside container: never changed while converting; the write is an effect
+            if type(a) is list and op is operator.add:
+                self.objects.container_effect(a, "extend", [b], {}, frame, node)
+                return a
+            raise unsupported(f"`{op.__name__}=` on an outside `{type(a).__name__}`", frame, node)
         if contains_sym(a) or contains_sym(b):
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
-                if inplace and type(a) is list and self.session.heap.path_of(a) is not None:
-                    # an outside list: never changed while converting; the write is an effect
-                    if op is not operator.add:
-                        raise unsupported("`*=` on an outside list", frame, node)
-                    self.objects.container_effect(a, "extend", [b], {}, frame, node)
-                    return a
                 if inplace and type(a) is list:
                     if op is not operator.add:  # `l *= 2`: list.__imul__ repeats l itself
                         if type(b) not in (int, bool):
@@ -277,11 +277,6 @@ class ExpressionConverter:
                 return op(a, b)  # `4 * [x]`: repetition, as `[x] * 4`
             raise unsupported(f"operator {op.__name__} on containers of tensors", frame, node)
         if inplace and isinstance(a, (list, dict, set)):
-            if self.session.heap.path_of(a) is not None:  # an outside container: the write is an effect
-                if type(a) is list and op is operator.add:
-                    self.objects.container_effect(a, "extend", [b], {}, frame, node)
-                    return a
-                raise unsupported(f"`{op.__name__}=` on an outside `{type(a).__name__}`", frame, node)
             self.session.journal.write(a)  # `+=`, `|=` ... change a mutable container in place
             self.objects.plain(b, frame, node)
             return INPLACE[op](a, b)
