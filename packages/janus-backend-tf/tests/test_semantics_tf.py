@@ -55,3 +55,54 @@ def test_graphs_do_not_reassociate_float_arithmetic():
     assert g.stats.graph_calls >= 1
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _differential(f, calls, refill=None):
+    """Run `f` eagerly and under janus.jit on the same calls; return the jitted function."""
+    g = janus.jit(f)
+    for i, args in enumerate(calls):
+        if refill is not None:
+            refill(i)
+        want, got = f(*args), g(*args)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    return g
+
+
+def test_outside_numpy_buffer_filled_in_place_is_read_on_every_call():
+    # tf.constant(buf) in a graph used to bake in the contents seen while converting
+    buf = np.zeros(4, np.float32)
+
+    def f(x):
+        return tf.constant(buf) * 2.0 + x, tf.add(x, buf)
+
+    def refill(i):
+        buf[...] = i
+
+    g = janus.jit(f)
+    for i in range(8):
+        refill(i)
+        want, got = f(tf.ones([4])), g(tf.ones([4]))
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert g.stats.graph_calls >= 5 and g.stats.graphs_built == 1, janus.explain(g)
+
+
+def test_index_array_made_on_every_call_is_a_graph_input():
+    rng = np.random.default_rng(3)
+    t = tf.constant(rng.standard_normal((16, 3)).astype(np.float32))
+
+    def f(params, idx):
+        return tf.reduce_sum(tf.gather(params, idx), axis=0)
+
+    g = _differential(f, [(t, rng.permutation(16)[:8]) for _ in range(8)])
+    assert g.stats.graph_calls >= 5 and g.stats.graphs_built == 1, janus.explain(g)
+
+
+def test_array_of_another_dtype_than_the_tensor_runs_as_eager_converts_it():
+    # `x + a` converts a float64 array to x's float32: the input must not be a float64 tensor
+    rng = np.random.default_rng(4)
+
+    def f(x, a):
+        return tf.tanh(x + a)
+
+    _differential(f, [(tf.ones([3]), rng.standard_normal(3)) for _ in range(6)])

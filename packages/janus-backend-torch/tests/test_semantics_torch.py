@@ -2,6 +2,7 @@
 committed when a graph raises after an optimizer step, in-place writes on graph branches,
 the backend chosen after calls without tensors."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -85,3 +86,35 @@ def test_the_backend_follows_tensors_after_calls_without_them():
     for _ in range(4):
         assert torch.equal(g(x, x), f(x, x))
     assert g._state.backend_name == "torch" and g.stats.graph_calls >= 1, janus.explain(g)
+
+
+def test_numpy_arrays_from_outside_are_graph_inputs_read_on_every_call():
+    # an array handed in anew each call (an island's result, an environment's observation)
+    # and a buffer filled in place between calls: the graph reads each as it is then
+    buf = np.zeros(4, np.float32)
+    rng = np.random.default_rng(5)
+    table = torch.randn(16, 4)
+
+    def f(obs, idx, x):
+        a = torch.from_numpy(obs) * x
+        b = torch.tensor(buf) + table[idx].sum(0)
+        return a + b
+
+    g = janus.jit(f)
+    for i in range(8):
+        buf[...] = i
+        args = (rng.standard_normal(4).astype(np.float32), rng.permutation(16)[:5], torch.ones(4))
+        assert torch.equal(g(*args), f(*args))
+    assert g.stats.graph_calls >= 5 and g.stats.graphs_built == 1, janus.explain(g)
+
+
+def test_numpy_arithmetic_on_an_outside_array_is_never_baked_into_a_graph():
+    buf = np.zeros(4, np.float32)
+
+    def f(x):
+        return torch.from_numpy(buf * 2.0) + x
+
+    g = janus.jit(f)
+    for i in range(8):
+        buf[...] = i
+        assert torch.equal(g(torch.ones(4)), f(torch.ones(4)))

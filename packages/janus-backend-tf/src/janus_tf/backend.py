@@ -22,7 +22,7 @@ from janus.backend import Backend, Capabilities, ConversionRules, ScheduleOps
 from janus.errors import Unsupported
 from janus.ir.spec import PySpec, TensorSpec
 
-from . import functional, module_cache
+from . import functional, host_arrays, module_cache
 from .call_effects import RANDOM_MODULES, RANDOM_NAMES, impure_reason, mutation_reason
 from .distribute import (
     REPLICA_DEVICE,
@@ -173,7 +173,10 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         functional.assign_variable(target, value)
 
     def is_long_lived(self, value: Any) -> bool:
-        return type(value).__module__.split(".")[0] in ("tensorflow", "keras", "numpy")
+        # not NumPy arrays: data, filled anew between calls (host_arrays)
+        return type(value).__module__.split(".")[0] in ("tensorflow", "keras", "numpy") and not isinstance(
+            value, np.ndarray
+        )
 
     def written_variable_method(self, name: str):
         return functional.VARIABLE_READS.get(name)
@@ -202,6 +205,12 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         return functional.stack_rows(rows, spec)
 
     # -- training: tapes and optimizers in graphs ----------------------------------------------
+    def host_array_call(self, target, position, args, kwargs):
+        return host_arrays.host_array_call(target, position, args, kwargs)
+
+    def host_array_tensor(self, array):
+        return host_arrays.host_array_tensor(array)
+
     def is_graph_object(self, value) -> bool:
         return isinstance(value, self.graph_object_types) or _is_tf_context(value)
 

@@ -11,14 +11,15 @@ import random
 import sys
 from typing import Any, Optional
 
+import numpy as np
 import torch
 
 import janus
 from janus.backend import Backend, ConversionRules, HostRows, ScheduleOps
 from janus.ir.spec import PySpec, TensorSpec
 
+from . import host_arrays, static_calls
 from . import modules as inline_modules
-from . import static_calls
 from .call_effects import (
     MUTATING_NAMES,
     OPERATOR_INPLACE,
@@ -110,8 +111,9 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         return isinstance(value, self.graph_object_types)
 
     def is_long_lived(self, value: Any) -> bool:
-        # torch's own objects (dtypes, devices, modules), and NumPy's, which torch code mixes in
-        return type(value).__module__.split(".")[0] in ("torch", "numpy")
+        # torch's own objects (dtypes, devices, modules), and NumPy's, which torch code mixes
+        # in; not NumPy arrays: data, filled anew between calls (host_arrays)
+        return type(value).__module__.split(".")[0] in ("torch", "numpy") and not isinstance(value, np.ndarray)
 
     def is_random(self, target: Any) -> bool:
         # batch_norm in training mode writes its running-statistics arguments (copies, in
@@ -198,6 +200,12 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
                 r = filler
             out.append(r)
         return out
+
+    def host_array_call(self, target, position, args, kwargs):
+        return host_arrays.host_array_call(target, position, args, kwargs)
+
+    def host_array_tensor(self, array):
+        return host_arrays.host_array_tensor(array)
 
     def placeholder(self, spec):
         if None in spec.shape:

@@ -262,6 +262,20 @@ class ConversionRules:
         mod = getattr(fn, "__module__", None) or ""
         return not mod.startswith("numpy.random")
 
+    def host_array_call(self, target: Any, position: Any, args: Sequence, kwargs: Dict) -> Optional[Tuple[str, Any]]:
+        """How a framework call (`target`: a function, or a method name) takes a NumPy array
+        read from outside the function at argument `position` (an index or a keyword):
+        `("same", None)` when the call only makes a tensor of it (`torch.from_numpy(a)`),
+        `("apply", f)` when it makes `f(tensor)` of it (a copy), `("pass", None)` when the
+        call may take the array's tensor in its place.  None (the default): the call runs
+        on the host.  The array enters the graph as an input `host_array_tensor` makes on
+        every call, so its contents are never baked into the graph."""
+        return None
+
+    def host_array_tensor(self, array: Any) -> Any:
+        """This backend's tensor of a host NumPy array (made on every call: an input)."""
+        raise NotImplementedError(f"backend {getattr(self, 'name', '?')} takes no NumPy arrays as inputs")
+
     def placeholder(self, spec: TensorSpec) -> Tuple[Callable, tuple, dict]:
         """`(target, args, kwargs)` of a graph call making some tensor of `spec`: what a
         `cond` branch returns for a value only the other branch computes (never looked at

@@ -400,6 +400,7 @@ def _segment_def(k: int, run: List[ast.stmt], params: List[str], outputs: List[s
             ast.copy_location(sub, run[0])
             sub._janus_generated = True  # type: ignore[attr-defined]
     ast.copy_location(fdef, run[0])
+    fdef._janus_first = run[0]  # type: ignore[attr-defined]
     return fdef
 
 
@@ -476,6 +477,7 @@ def _compile(
         made.__janus_varying__ = frozenset(  # type: ignore[attr-defined]
             site_key(filename, a) for a in seg_node.args.args
         )
+        made.__janus_first_statement__ = seg_node._janus_first  # type: ignore[attr-defined]
 
     def host_factory(jitted_segments: List[Any], on_island: Any) -> types.FunctionType:
         injected = dict(common, __janus_segments=jitted_segments, __janus_on_island=on_island)

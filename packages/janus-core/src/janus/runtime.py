@@ -7,10 +7,9 @@ assertion fails, run the call imperatively through the profiler; the next miss b
 new specialization from the richer profile (the failed assumption relaxed).
 
 Threads: the hot path (guards, executable, commit) takes no lock; it reads `cache`, a
-dict that is replaced, never changed, under the state's lock.  Profiling and building
-take that lock without waiting: a thread that finds it held runs the call eagerly.  A
-graph that reads outside Python state its effects write holds `HEAP_LOCK` from the guard
-(the read) to the commit (the write), as eager does that read-modify-write in one step.
+dict replaced, never changed, under the state's lock.  Profiling and building take that
+lock without waiting (a thread finding it held runs eagerly).  A graph reading outside
+state its effects write holds `HEAP_LOCK` from the guard (the read) to the commit.
 """
 
 from __future__ import annotations
@@ -252,8 +251,10 @@ class _State:
     # -- a function split around host islands --------------------------------------------
     def _split_at(self, e: Unsupported) -> bool:
         """Split the function around the island `e` found (True when a split is in place).
-        A segment hands its island to the function it is part of."""
-        # fallback="raise" asks for whole-function graphs: a split would hide the construct
+        A segment hands its island to the function it is part of (a segment failing as a
+        whole, its first statement).  fallback="raise" asks for whole-function graphs."""
+        if e.island is None and self.split_owner is not None:
+            e.island = getattr(self.fn, "__janus_first_statement__", None)
         if not self.config.islands or e.island is None or not e.splittable or self.config.fallback == "raise":
             return False
         if self.split_owner is not None:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 from .program import Position, Program, build, position
 
 #: how many times a function is split again after a segment found another island
-MAX_SPLITS = 8
+MAX_SPLITS = 32
 
 _CALL = threading.local()
 

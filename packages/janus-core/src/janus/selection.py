@@ -25,8 +25,10 @@ _PLAIN = frozenset({int, float, bool, complex, str, bytes, type(None), list, tup
 
 
 def claim_backend(args, kwargs) -> Optional[str]:
-    """The backend claiming the first tensor found in the arguments, or None."""
-    return next((name for name in map(plugins.claim, _values(args, kwargs)) if name is not None), None)
+    """The backend claiming the first tensor found in the arguments, or None.  A framework's
+    tensor wins over NumPy arrays found before it: those are host values to its backend."""
+    claims = [name for name in map(plugins.claim, _values(args, kwargs)) if name is not None]
+    return next((name for name in claims if name != "reference"), claims[0] if claims else None)
 
 
 def foreign_backend(args, kwargs, backend) -> Optional[str]:
@@ -35,6 +37,8 @@ def foreign_backend(args, kwargs, backend) -> Optional[str]:
         if type(v) in _PLAIN or backend.owns(v):  # nothing to ask the plugins (the common case)
             continue
         name = plugins.claim(v)
+        if name == "reference":  # NumPy arrays: host values to every other backend
+            continue
         if name is not None and name != backend.name and not backend.owns(v):
             return name
     return None

@@ -18,6 +18,8 @@ import operator
 import types
 from typing import Any, List, Optional
 
+import numpy as np
+
 from ..errors import Unsupported
 from ..ir.graph import Node
 from ..ir.spec import PySpec, is_const_like
@@ -457,6 +459,9 @@ class Objects:
         or refuse one holding what such a guard cannot pin down (tensors, objects)."""
         t = type(value)
         if t not in (list, tuple, dict, set, frozenset) or depth > 8:
+            if isinstance(value, np.ndarray) and self.session.heap.path_of(value) is not None:
+                # its contents can change between calls, and no guard reads them
+                raise unsupported("Python code reading an outside NumPy array", frame, node)
             if hasattr(value, "__next__") and self.session.heap.path_of(value) is not None:
                 # reading an iterator advances it: library code may not consume the caller's now
                 raise unsupported(f"library code reading an outside `{t.__name__}` iterator", frame, node)

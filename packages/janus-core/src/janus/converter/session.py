@@ -23,6 +23,7 @@ from ..ir.graph import Graph, Node, Value
 from ..ir.spec import PySpec, is_const_like
 from ..paths import Path
 from ..source import is_user_function
+from . import host_arrays
 from .deferred import contains_deferred, origin_of
 from .heap import Heap
 from .journal import Journal
@@ -237,6 +238,9 @@ class Session:
                 return derived
         args, kwargs = self.lift_host_containers(args), self.lift_host_containers(kwargs)
         args, kwargs = self.tensors.current(args), self.tensors.current(kwargs)
+        args, kwargs, converted = host_arrays.lift(self, op, target, args, kwargs, site)
+        if converted is not None:
+            return converted
         self.tensors.check_stale((args, kwargs))
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
         impure_target = target if op == "call" else getattr(ex_args[0], target, None)

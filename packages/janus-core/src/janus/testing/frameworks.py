@@ -48,6 +48,7 @@ def make_numpy():
     T.assign_sub = lambda v, x: np.subtract(v, x, out=v)
     T.is_tensor = lambda x: isinstance(x, (np.ndarray, np.generic))
     T.to_numpy = np.asarray
+    T.from_host = np.asarray  # a host NumPy array as a tensor
     T.module = np
     return T
 
@@ -89,6 +90,7 @@ def make_torch():
     T.assign_sub = lambda v, x: v.sub_(x)
     T.is_tensor = torch.is_tensor
     T.to_numpy = lambda t: t.detach().cpu().numpy()
+    T.from_host = torch.from_numpy
     T.module = torch
     return T
 
@@ -116,6 +118,7 @@ def make_tf():
     T.assign_sub = lambda v, x: v.assign_sub(x)
     T.is_tensor = tf.is_tensor
     T.to_numpy = lambda t: t.numpy()
+    T.from_host = tf.convert_to_tensor
     T.module = tf
     return T
 
