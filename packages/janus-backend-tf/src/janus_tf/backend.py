@@ -211,6 +211,13 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
     def host_array_tensor(self, array):
         return host_arrays.host_array_tensor(array)
 
+    def differentiates(self, target) -> bool:
+        return isinstance(getattr(target, "__self__", None), tf.GradientTape) and getattr(target, "__name__", "") in (
+            "gradient",
+            "jacobian",
+            "batch_jacobian",
+        )
+
     def is_graph_object(self, value) -> bool:
         return isinstance(value, self.graph_object_types) or _is_tf_context(value)
 

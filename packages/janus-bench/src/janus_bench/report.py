@@ -26,7 +26,10 @@ def row_notes(r: Row, limit: int = 140) -> str:
     if r.error:
         parts.append(f"ERROR ({r.error_phase}): {r.error}")
     j = r.janus
-    if j is not None:
+    if j is not None and j.segments:
+        parts.append(f"split into {j.segments} graph segments around host islands")
+        parts.append(j.split_decision or "still choosing split or whole")
+    elif j is not None:
         parts.append(f"{j.graphs_built} graphs")
         if j.assumption_failures:
             parts.append(f"{j.assumption_failures} assumption failures")

@@ -148,6 +148,10 @@ def _janus_stats(
         top_fallback_reason=top,
         fallback_reasons=reasons,
         explain=text[:6000],
+        segments=len(re.findall(r"^    segment #\d+: calls=", text, re.M)),
+        split_decision=next(
+            (line.strip() for line in text.splitlines() if line.strip().startswith(("runs split", "runs whole"))), None
+        ),
     )
 
 
@@ -374,6 +378,7 @@ class Runner:
                     row.notes.append(f"background compile still running after {cfg.compile_wait_s:.0f}s")
                 if time.perf_counter() - t0 > 0.5:
                     row.notes.append(f"waited {time.perf_counter() - t0:.1f}s for the background compile")
+                n = self._settle(st, fw, n)
             else:
                 row.notes.append(f"no graph-served call in the first {n} calls")
         else:
@@ -385,6 +390,21 @@ class Runner:
             self._call(st, fw)
             n += 1
         row.warmup_calls = n
+
+    def _settle(self, st: _Live, fw: str, n: int) -> int:
+        """Calls until JANUS has chosen how to run (a split function times split against
+        whole on real calls): the timed calls measure the steady state."""
+        settled = getattr(st.jitted, "settled", None)
+        if settled is None:
+            return n
+        extra = 0
+        while not settled() and extra < 4 * self.config.max_warmup_calls and st.spent_s < self.mode_budget_s:
+            self._call(st, fw)
+            extra += 1
+            st.jitted.wait_compiled(self.config.compile_wait_s)
+        if extra:
+            st.row.notes.append(f"{extra} calls until it chose split or whole")
+        return n + extra
 
     def _calls_per_repeat(self, live: List[_Live]) -> Dict[int, int]:
         """Calls per timed batch, per mode, from one calibration call each."""

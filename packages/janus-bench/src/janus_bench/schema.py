@@ -79,6 +79,8 @@ class JanusStats(BaseModel):
     first_graph_call: Optional[int] = Field(None, description="1-based index of the first graph-served call")
     top_fallback_reason: Optional[str] = None
     fallback_reasons: Dict[str, int] = {}
+    segments: int = Field(0, description="graph segments of a function split around host islands (0: not split)")
+    split_decision: Optional[str] = Field(None, description="how a split function runs, and why (janus.explain)")
     explain: Optional[str] = Field(None, description="janus.explain() at the end (truncated)")
 
 

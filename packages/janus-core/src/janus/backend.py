@@ -230,6 +230,11 @@ class ConversionRules:
         `optimizer.step()`): kept in program order, never evaluated during conversion."""
         return False
 
+    def differentiates(self, target: Any) -> bool:
+        """Does `target` differentiate with respect to tensors it is given (a tape's
+        `gradient`)?  Such a call may not take a tensor the call already wrote in place."""
+        return False
+
     def impure_result(self, target: Any, args: Sequence, kwargs: Dict) -> Any:
         """An example of what an impure call returns, without running it (only its spec is
         used: the graph computes the value), or None when it returns nothing."""

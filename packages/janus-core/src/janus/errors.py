@@ -37,6 +37,9 @@ class Unsupported(JanusError):
         self.island: Any = None
         #: False when no island helps (a conversion that ran out of time, a recursion limit)
         self.splittable = True
+        #: the island is the whole statement holding the construct, not its call (a loop
+        #: whose iterations must be separate graph calls)
+        self.whole_statement = False
         text = construct + (f" at {where}" if where else "") + (f": {why}" if why else "")
         super().__init__(text)
 

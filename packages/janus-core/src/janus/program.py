@@ -43,6 +43,7 @@ from .program_ast import (
     is_plain_binding,
     name_loads,
     path_to,
+    read_before_bound,
     replace_node,
     run_names,
     static_index,
@@ -281,7 +282,9 @@ class _Splitter:
         params, outputs = run_names(run, self.locals)
         if not self.dynamic_frame:  # hand back only what is read after the segment
             inside = name_loads(run)
-            outputs = [o for o in outputs if self.loads[o] > inside[o] or (in_loop and inside[o])]
+            # in a loop, also what the next pass may read before binding it
+            carried = read_before_bound(run) if in_loop else set()
+            outputs = [o for o in outputs if self.loads[o] > inside[o] or (inside[o] and o in carried)]
         self.segments.append(_segment_def(k, run, params, outputs))
         self.parts.append(Part("segment", run, index=k))
         return _segment_call(k, params, outputs, run[0], in_loop and any(has_loop_exit(s) for s in run))

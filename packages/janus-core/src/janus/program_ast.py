@@ -157,6 +157,44 @@ def run_names(run: List[ast.stmt], local_names: Set[str]) -> Tuple[List[str], Li
     return list(used), list(bound)
 
 
+def read_before_bound(run: List[ast.stmt]) -> Set[str]:
+    """Names the run may read before it binds them (conservative: only plain assignments
+    and `with ... as` at the run's top level, and the bodies of those `with`s, count as
+    binding first)."""
+    bound: Set[str] = set()
+    early: Set[str] = set()
+
+    def loads(node: ast.AST) -> None:
+        early.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and n.id not in bound)
+
+    def binds(target: ast.AST) -> None:
+        if isinstance(target, ast.Name):
+            bound.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                binds(t)
+        else:
+            loads(target)
+
+    def block(stmts: List[ast.stmt]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.Assign):
+                loads(stmt.value)
+                for t in stmt.targets:
+                    binds(t)
+            elif isinstance(stmt, ast.With):
+                for item in stmt.items:
+                    loads(item.context_expr)
+                    if item.optional_vars is not None:
+                        binds(item.optional_vars)
+                block(stmt.body)
+            else:
+                loads(stmt)
+
+    block(run)
+    return early
+
+
 def bound_by(node: ast.AST) -> List[str]:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]

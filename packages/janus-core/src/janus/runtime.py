@@ -24,7 +24,6 @@ from typing import Any, Callable, Dict, List, Optional
 
 from . import logs, observe
 from .analyzer import Analyzer
-from .backend import rules_of
 from .config import Config, Stats
 from .converter import Conversion, convert
 from .effects import commit, commit_known
@@ -34,9 +33,10 @@ from .ir import format_graph, verify
 from .ir.passes import prune_inputs, run_default_passes
 from .plugin import FallbackEvent, GraphBuiltEvent, plugins
 from .profiler import Profile, Profiler
-from .segments import _CALL, SplitFunction, Splitter, recording
+from .segments import _CALL, Splitter
 from .selection import claim_backend, claim_closure, foreign_backend
 from .source import get_source
+from .split_calls import SplitCalls
 from .split_timing import SplitArbiter
 from .templates import Materializer
 
@@ -169,7 +169,20 @@ class JitFunction:
             wait = getattr(spec.executable, "wait_compiled", None)
             if wait is not None:
                 done = bool(wait(timeout)) and done
+        split = self._state.splitter.current if self._state.splitter is not None else None
+        for segment in split.segments if split is not None else ():  # a split function's graphs
+            done = segment.wait_compiled(timeout) and done
         return done
+
+    def settled(self) -> bool:
+        """Has it stopped choosing how to run: no background compile pending, and for a
+        function split around host islands, split or whole decided (a benchmark's warm-up
+        waits for this)."""
+        state = self._state
+        arbiter = state.arbiter
+        timing = state.splitter.current is not None and state.config.split_timing
+        deciding = timing and (arbiter is None or arbiter.split is not state.splitter.current or not arbiter.decision)
+        return not deciding and self.wait_compiled(0)
 
     def __call__(self, *args, **kwargs):
         if self._bound_self is not None:
@@ -180,7 +193,7 @@ class JitFunction:
         return f"<janus.jit {getattr(self.__wrapped__, '__qualname__', self.__wrapped__)!s}>"
 
 
-class _State:
+class _State(SplitCalls):
     def __init__(self, fn: Callable, backend_name: Optional[str], config: Config):
         self.fn = fn
         self.name = getattr(fn, "__qualname__", repr(fn))
@@ -248,28 +261,6 @@ class _State:
             )
         return self._miss(args, kwargs)
 
-    # -- a function split around host islands --------------------------------------------
-    def _split_at(self, e: Unsupported) -> bool:
-        """Split the function around the island `e` found (True when a split is in place).
-        A segment hands its island to the function it is part of (a segment failing as a
-        whole, its first statement).  fallback="raise" asks for whole-function graphs."""
-        if e.island is None and self.split_owner is not None:
-            e.island = getattr(self.fn, "__janus_first_statement__", None)
-        if not self.config.islands or e.island is None or not e.splittable or self.config.fallback == "raise":
-            return False
-        if self.split_owner is not None:
-            self.split_owner.add(e.island, str(e))
-            return False
-        return self.splitter.add(e.island, str(e))
-
-    def _pure_op(self, fn: Any) -> bool:
-        """May a call of `fn` move after an island's call (a framework op with no effect)?"""
-        backend = self.backend
-        if backend is None or not backend.is_framework_callable(fn):
-            return False
-        rules = rules_of(backend)
-        return not (rules.is_impure(fn, (), {}) or rules.is_random(fn))
-
     def _make_segment(self, segment: Any, owner: Splitter) -> JitFunction:
         # the whole function was profiled already: a segment converts on its first call, with
         # general forms where a profile would have specialized (model_copy skips validation)
@@ -277,38 +268,6 @@ class _State:
         jitted = JitFunction(segment, backend=self.backend_name, config=config)
         jitted._state.split_owner = owner
         return jitted
-
-    def _run_split_or_whole(self, split: SplitFunction, args, kwargs):
-        """A split function's call: split, or whole and imperatively when timing showed
-        that faster (split_timing.py)."""
-        if not self.config.split_timing:
-            return self._run_split(split, args, kwargs)
-        arbiter = self.arbiter
-        if arbiter is None or arbiter.split is not split:  # a new split: time it afresh
-            arbiter = self.arbiter = SplitArbiter(split)
-        way = arbiter.next_way()
-        t0, g0 = time.perf_counter(), self.stats.graph_seconds
-        if way == "split":
-            result = self._run_split(split, args, kwargs)
-        else:
-            result = self._imperative(args, kwargs, arbiter.describe(), "split-timing", profile=False)
-        arbiter.timed(way, time.perf_counter() - t0, self.stats.graph_seconds - g0)
-        return result
-
-    def _run_split(self, split: SplitFunction, args, kwargs):
-        stats = self.stats
-        stats.split_calls += 1
-        with recording() as record:
-            try:
-                return split.host(*args, **kwargs)
-            finally:
-                stats.graph_seconds += record.graph_seconds
-                stats.islands_run += record.islands
-                if record.graph_calls:
-                    stats.graph_calls += 1
-                else:
-                    stats.imperative_calls += 1
-                    stats.reason("split around host islands: no segment ran from a graph")
 
     def _run_graph(self, spec: Specialization, got, args, kwargs):
         if got is HOST_RAISED:
@@ -357,6 +316,8 @@ class _State:
         if record is not None:  # a segment of a split call running in this thread
             record.graph_calls += 1
             record.graph_seconds += seconds
+            if not spec.executable.wait_compiled(0):  # its fast tier still compiling
+                record.unsettled += 1
         spec.hits += 1
         self.uses += 1
         spec.last_used = self.uses
@@ -543,6 +504,9 @@ class _State:
     def _imperative(self, args, kwargs, reason: str, kind: str, profile: bool = True):
         stats = self.stats
         stats.imperative_calls += 1
+        record = _CALL.__dict__.get("record") if self.split_owner is not None else None
+        if record is not None:
+            record.unsettled += 1
         stats.reason(reason)
         if kind not in ("profiling", "disabled", "busy"):
             if self.config.fallback == "raise" and kind == "unsupported":

@@ -22,10 +22,13 @@ class CallRecord:
     """What one call of a split function ran, counted in the calling thread (replica
     threads of one strategy call the same function at once)."""
 
-    __slots__ = ("graph_calls", "graph_seconds", "islands")
+    __slots__ = ("graph_calls", "graph_seconds", "islands", "unsettled")
 
     def __init__(self) -> None:
         self.graph_calls, self.graph_seconds, self.islands = 0, 0.0, 0
+        #: segment calls that ran imperatively (profiling, converting, a miss): a call
+        #: still settling, not a sample of the split's speed
+        self.unsettled = 0
 
 
 def current_record() -> Optional[CallRecord]:
@@ -34,8 +37,8 @@ def current_record() -> Optional[CallRecord]:
 
 
 @contextlib.contextmanager
-def recording() -> Iterator[CallRecord]:
-    record, outer = CallRecord(), current_record()
+def recording(record: Optional[CallRecord] = None) -> Iterator[CallRecord]:
+    record, outer = record or CallRecord(), current_record()
     _CALL.record = record
     try:
         yield record

@@ -21,12 +21,14 @@ from typing import Callable, List, Optional
 WARMUP = 5
 #: timed calls of each way
 SAMPLES = 5
+#: split calls after the warm-up waited for ones whose segments all ran from graphs
+UNSETTLED_PATIENCE = 20
 #: the whole function must be this much faster to replace the split (noise margin)
 MARGIN = 1.15
 #: a split whose calls spend at least this share of their time in graphs is kept without
 #: timing whole calls: its graphs carry the work (a training step with its optimizer
 #: update as the island), and whole imperative calls would only cost the user time
-GRAPH_SHARE_KEEP = 0.5
+GRAPH_SHARE_KEEP = 0.8
 
 
 class SplitArbiter:
@@ -52,15 +54,17 @@ class SplitArbiter:
                 return "split"
             return "whole"
 
-    def timed(self, way: str, seconds: float, graph_seconds: float = 0.0) -> None:
+    def timed(self, way: str, seconds: float, graph_seconds: float = 0.0, settled: bool = True) -> None:
         """Record one successful call made `way`, `graph_seconds` of it in graphs (warm-up
-        calls are not kept)."""
+        calls are not kept, nor split calls whose segments still converted or fell back,
+        unless the split never settles)."""
         if self.decision is not None:
             return
         with self._lock:
             if way == "split":
                 self._seen += 1
-                if self._seen > WARMUP and len(self._split_times) < SAMPLES:
+                settled = settled or self._seen > WARMUP + UNSETTLED_PATIENCE
+                if self._seen > WARMUP and settled and len(self._split_times) < SAMPLES:
                     self._split_times.append(seconds)
                     self._graph_seconds += graph_seconds
                     if len(self._split_times) == SAMPLES and self.graph_share() >= GRAPH_SHARE_KEEP:

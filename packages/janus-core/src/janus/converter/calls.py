@@ -532,6 +532,15 @@ def _pure_call(c: Calls, func, args, kwargs, frame, node):
     return func(*args, **kwargs)
 
 
+def _math_of_host_numbers(c: Calls, func, args, kwargs, frame, node):
+    """`math.sqrt(b)` of a Python number the host computes per call (`1 - 0.999 ** step`):
+    computed by the host too, with Python's own semantics."""
+    if kwargs or getattr(func, "__module__", None) != "math" or not contains_sym(args):
+        return PASS
+    derived = c.session.host_scalar(func, tuple(args), where(frame, node))
+    return PASS if derived is None else derived
+
+
 def _user_class(c: Calls, func, args, kwargs, frame, node):
     return c.construct_local(func, args, kwargs, frame, node) if isinstance(func, type) else PASS
 
@@ -554,6 +563,7 @@ RESOLVERS: Tuple[Resolver, ...] = (
     _callable_object,
     _exception_class,
     _pure_call,
+    _math_of_host_numbers,
     _user_class,
 )
 

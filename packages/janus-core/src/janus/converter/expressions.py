@@ -505,7 +505,7 @@ class ExpressionConverter:
         try:
             result = self.calls.call(func, args, kwargs, frame, n)
         except Unsupported as e:
-            if frame is self.root_frame and e.island is None and e.splittable:
+            if frame is self.root_frame and e.island is None and e.splittable and not e.whole_statement:
                 e.island = n  # the call of the jitted function that needs the host
             raise
         if isinstance(result, Deferred) and frame is self.root_frame and result.origin is None:

@@ -39,7 +39,37 @@ class Heap:
     shadows: Dict[Tuple[int, Tuple], Any] = field(default_factory=dict)
     #: ids of outside containers with pending structural writes (append, del ...)
     dirty: Dict[int, str] = field(default_factory=dict)
+    #: id(list) -> the items appended to an outside list, while appends at the top level
+    #: of the graph are its only changes (reads see the list as it will be)
+    tails: Dict[int, List[Any]] = field(default_factory=dict)
     effects: List[PendingEffect] = field(default_factory=list)
+
+    def appended(self, obj: Any) -> Optional[List[Any]]:
+        """What was appended to the outside list `obj` in this call, when appends at the top
+        level of the graph are its only changes (the list itself changes at the commit);
+        None when it was changed otherwise."""
+        tail = self.tails.get(id(obj))
+        if tail is None or self.dirty.get(id(obj)) not in ("append", "extend"):
+            return None
+        return None if any(k[0] == id(obj) for k in self.shadows) else tail
+
+    def current_items(self, obj: Any, read: Any) -> Optional[List[Any]]:
+        """The items of the outside list or tuple `obj` as this call left them so far:
+        `read(i)` for an item it did not write; None when no such picture is known (a
+        data-dependent write, a change other than appends and item writes)."""
+        tail: List[Any] = []
+        if id(obj) in self.dirty:
+            found = self.appended(obj)
+            if found is None:
+                return None
+            tail = found
+        items = []
+        for i in range(len(obj)):
+            shadow = self.shadows.get((id(obj), ("item", i)), MISSING)
+            if isinstance(shadow, ConditionalWrite) or shadow is DELETED:
+                return None
+            items.append(read(i) if shadow is MISSING else shadow)
+        return items + tail
 
     def path_of(self, obj: Any) -> Optional[Path]:
         entry = self.origins.get(id(obj))

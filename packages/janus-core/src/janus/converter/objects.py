@@ -311,12 +311,21 @@ class Objects:
         if path is None:
             return obj[idx]
         if id(obj) in self.session.heap.dirty:
-            raise unsupported(
-                f"reading `{type(obj).__name__}` after it was changed in the same call",
-                frame,
-                node,
-                "read-after-write of outside containers is not supported yet",
-            )
+            tail = self._tail(obj)
+            if tail is None or type(idx) is not int:
+                raise unsupported(
+                    f"reading `{type(obj).__name__}` after it was changed in the same call",
+                    frame,
+                    node,
+                    "read-after-write of outside containers is supported after appends only",
+                )
+            n = self.host_len(obj, frame, node)
+            i = idx + n if idx < 0 else idx
+            if not 0 <= i < n:
+                raise IndexError("list index out of range")
+            if i >= n - len(tail):
+                return tail[i - (n - len(tail))]
+            return self.session.read_host(obj[i], path.item(i), key(frame, node), f"{site}: {ast.unparse(node)[:60]}")
         if isinstance(obj, dict) and is_const_like(idx):
             shadow = self.session.heap.shadows.get((id(obj), ("item", idx)), MISSING)
             if isinstance(shadow, ConditionalWrite):
@@ -332,19 +341,30 @@ class Objects:
             if type(idx) is slice:
                 n = self.host_len(obj, frame, node)
                 return (
-                    type(obj)(self.session.read_host(obj[i], path.item(i), None, site) for i in range(n)[idx])
+                    type(obj)(self._item(obj, i, frame, node, None) for i in range(n)[idx])
                     if type(obj) in (list, tuple)
                     else self._unsupported_slice(frame, node)
                 )
             if type(idx) is int:
                 if idx < 0:
                     idx += self.host_len(obj, frame, node)
-                return self.session.read_host(
-                    obj[idx], path.item(idx), key(frame, node), f"{site}: {ast.unparse(node)[:60]}"
-                )
+                return self._item(obj, idx, frame, node, key(frame, node))
         if is_const_like(idx):
             return self.session.read_host(obj[idx], path.item(idx), key(frame, node), site)
         raise unsupported("subscript of an outside object", frame, node)
+
+    def _item(self, obj, i: int, frame, node, site_key):
+        """Item `i` (not negative) of an outside sequence: what this call wrote there
+        (`step[0] += 1`, then `step[0]`), else the item read from outside."""
+        shadow = self.session.heap.shadows.get((id(obj), ("item", i)), MISSING)
+        if isinstance(shadow, ConditionalWrite):
+            raise unsupported("reading an item after a data-dependent write", frame, node)
+        if shadow is not MISSING and shadow is not DELETED:
+            return shadow
+        site = where(frame, node)
+        return self.session.read_host(
+            obj[i], self.session.heap.path_of(obj).item(i), site_key, f"{site}: {ast.unparse(node)[:60]}"
+        )
 
     def _unsupported_slice(self, frame, node):
         raise unsupported("slicing an outside container", frame, node)
@@ -353,10 +373,16 @@ class Objects:
         path = self.session.heap.path_of(obj)
         if path is None:
             return len(obj)
+        tail: List[Any] = []
         if id(obj) in self.session.heap.dirty:
-            raise unsupported("length of a container changed in the same call", frame, node)
+            tail = self._tail(obj)  # type: ignore[assignment]
+            if tail is None:
+                raise unsupported("length of a container changed in the same call", frame, node)
         self.session.guard("len", path, len(obj), where(frame, node))
-        return len(obj)
+        return len(obj) + len(tail)
+
+    def _tail(self, obj) -> Optional[List[Any]]:
+        return self.session.heap.appended(obj)
 
     def set_item(self, obj, idx, value, frame, node):
         if isinstance(obj, Sym):
@@ -440,7 +466,8 @@ class Objects:
             return list(value.keys())
         if hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes)):
             n = self.host_len(value, frame, node)
-            return [self.session.read_host(value[i], path.item(i), None, site) for i in range(n)]
+            tail = self._tail(value) or [] if id(value) in self.session.heap.dirty else []
+            return [self._item(value, i, frame, node, None) for i in range(n - len(tail))] + list(tail)
         if isinstance(value, (str, bytes, range)):
             return list(value)
         raise unsupported(f"iterating over an outside `{type(value).__name__}`", frame, node)
@@ -499,6 +526,11 @@ class Objects:
         if isinstance(owner, list) and method in ("append", "extend", "insert", "clear", "reverse"):
             if method == "extend":
                 args = [list(self.iterate(args[0], frame, node))]
+            appends = method in ("append", "extend") and self.session.region is self.session.graph
+            if appends and (id(owner) not in heap.dirty or id(owner) in heap.tails):
+                heap.tails.setdefault(id(owner), []).extend([args[0]] if method == "append" else args[0])
+            else:  # changed under graph control flow, or otherwise: no view of it
+                heap.tails.pop(id(owner), None)
             heap.dirty[id(owner)] = method
             heap.add(method, owner, tuple(args), site)
             return None

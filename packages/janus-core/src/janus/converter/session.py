@@ -16,6 +16,8 @@ import time
 import types
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
+
 from ..backend import rules_of
 from ..errors import Unsupported
 from ..guards import Guard
@@ -43,6 +45,10 @@ _LONG_LIVED = (
     types.ClassMethodDescriptorType,
     types.FunctionType,
 )
+
+
+#: NumPy numbers: values, guarded by type and value like Python's own
+_NUMPY_SCALARS = (np.number, np.bool_)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +140,7 @@ class Session:
         if t in (int, float) and site_key is not None and self.analyzer.scalar_is_input(site_key, value):
             self.guard("type", path, t, site, site_key)
             return self._new_input(path, PySpec(t), value)
-        if is_const_like(value):
+        if is_const_like(value) or isinstance(value, _NUMPY_SCALARS):  # (`reward[0]` of an array)
             self.guard("value", path, value, site, site_key)
             return value
         return self._read_object(value, path, site)
@@ -237,6 +243,7 @@ class Session:
             if derived is not None:
                 return derived
         args, kwargs = self.lift_host_containers(args), self.lift_host_containers(kwargs)
+        read = (args, kwargs)
         args, kwargs = self.tensors.current(args), self.tensors.current(kwargs)
         args, kwargs, converted = host_arrays.lift(self, op, target, args, kwargs, site)
         if converted is not None:
@@ -244,7 +251,17 @@ class Session:
         self.tensors.check_stale((args, kwargs))
         ex_args, ex_kwargs = unwrap_examples(args), unwrap_examples(kwargs)
         impure_target = target if op == "call" else getattr(ex_args[0], target, None)
-        if self.rules.is_impure(impure_target, ex_args, ex_kwargs):
+        impure = self.rules.is_impure(impure_target, ex_args, ex_kwargs)
+        if (impure or self.rules.differentiates(impure_target)) and _rewritten(read, (args, kwargs)):
+            # `tape.gradient(loss, [v])` after `v.assign_sub(...)` (a later loop iteration)
+            e = Unsupported(
+                "a framework update of a tensor this call wrote before",
+                site,
+                "in a graph it would see the tensor's value from before the write",
+            )
+            e.whole_statement = True  # a loop around both runs on the host, one graph per pass
+            raise e
+        if impure:
             return self._emit_update(op, target, args, kwargs, site, region, (impure_target, ex_args, ex_kwargs))
         self._guard_embedded((args, kwargs), site)
         if op == "call":
@@ -306,9 +323,11 @@ class Session:
         if t in (list, tuple) and depth < 4:
             path = self.heap.path_of(arg)
             if path is not None:
-                n = len(arg)
-                self.guard("len", path, n)
-                return t(self.lift_host_containers(self.read_host(arg[i], path.item(i)), depth + 1) for i in range(n))
+                self.guard("len", path, len(arg))
+                items = self.heap.current_items(arg, lambda i: self.read_host(arg[i], path.item(i)))
+                if items is None:
+                    raise Unsupported(f"an outside `{t.__name__}` this call changed, passed to a framework call")
+                return t(self.lift_host_containers(item, depth + 1) for item in items)
             if any(type(a) in (list, tuple, dict) for a in arg):
                 return t(self.lift_host_containers(a, depth + 1) for a in arg)
             return arg
@@ -422,6 +441,17 @@ class Session:
             return self.new_input(Path(("expr", tree)), PySpec(type(example)), example)
         except TypeError:  # an unhashable constant in the expression
             return None
+
+
+def _rewritten(before: Any, after: Any) -> bool:
+    """Does `after` (`TensorState.current` of `before`) hold a newer version of a tensor?"""
+    if isinstance(before, Sym):
+        return before is not after
+    if type(before) in (tuple, list):
+        return any(_rewritten(b, a) for b, a in zip(before, after))
+    if type(before) is dict:
+        return any(_rewritten(b, after[k]) for k, b in before.items())
+    return False
 
 
 def _host_evaluable(target: Any) -> bool:

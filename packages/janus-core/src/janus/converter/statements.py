@@ -55,7 +55,8 @@ class Converter(ExpressionConverter):
                     raise unsupported(f"`{type(stmt).__name__}` statement", frame, stmt)
                 method(stmt, frame)
             except Unsupported as e:
-                if frame is self.root_frame and e.island is None and e.splittable:
+                loop = isinstance(stmt, (ast.For, ast.While))
+                if frame is self.root_frame and e.island is None and e.splittable and (loop or not e.whole_statement):
                     e.island = stmt  # the statement of the jitted function that needs the host
                 raise
 

@@ -44,3 +44,22 @@ def _(T):
         return T.tanh(y)
 
     return f, [((T.tensor(arr(3)),), {}) for _ in range(8)], lambda: state["buf"].tolist()
+
+
+@case("HA_read_outside_list_after_appends", tags=["heap"], served=5)
+def _(T):
+    # a list built before the function and handed to it (as a split hands a segment the
+    # list an earlier segment filled), appended to, then read: items old and new
+    seen = []
+
+    def f(x, log):
+        log.append(x * 2.0)
+        log.extend([T.tanh(x), x + 1.0])
+        total = log[0] + log[-1] + log[len(log) - 3]
+        for item in log:
+            total = total + item
+        seen.append(len(log))
+        return total * 0.5
+
+    calls = [((T.tensor(arr(3)), [T.tensor(arr(3)), T.tensor(arr(3))]), {}) for _ in range(7)]
+    return f, calls, lambda: list(seen)

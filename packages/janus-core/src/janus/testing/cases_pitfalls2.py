@@ -146,3 +146,36 @@ def _(T):
     xs = [T.tensor(np.full(3, v, np.float32)) for v in [0.5, 1.0, 2.0, 0.25]]
     calls = [((xs, s), {}) for s in [0.1, 0.2, 1.0, 0.1, 3.0, 0.3]]
     return f, calls, lambda: list(log)
+
+
+@case("C20_outside_list_items_read_after_writes", tags=["heap"], served=5, exact=True)
+def _(T):
+    # reads after `xs[0] += 1` / `xs[-1] = ...` see the new items (they read the old ones)
+    counts = [0, 10, 100]
+
+    def f(x):
+        counts[0] += 1
+        counts[-1] = counts[0] * 2
+        total = 0
+        for c in counts:
+            total += c
+        return x * float(counts[0] + counts[2] + total), counts[1:]
+
+    return f, [((T.tensor(np.ones(2, np.float32) * i),), {}) for i in range(8)], lambda: list(counts)
+
+
+@case("C21_framework_call_on_outside_list_after_writes", tags=["heap"], served=5)
+def _(T):
+    # `T.stack(xs)` after `xs.append(...)` / `xs[0] = ...` stacks the list as changed (it
+    # stacked the items the list had before the call: silently fewer or stale rows)
+    def f(x, xs, ys):
+        xs.append(x * 2.0)
+        ys[0] = x * 3.0
+        return T.stack(xs), T.stack(ys) + 1.0
+
+    calls = [((T.tensor(arr2(i)), [T.tensor(arr2(-i))], [T.tensor(arr2(i)), T.tensor(arr2(1))]), {}) for i in range(7)]
+    return f, calls, lambda: None
+
+
+def arr2(i):
+    return np.full(2, float(i), np.float32)

@@ -299,3 +299,17 @@ def _(T):
 
     ns = [4, 4, 4, 4, 5, 5, 5, 4]
     return f, [((T.tensor(arr(3)), n), {}) for n in ns], lambda: list(misses)
+
+
+@case("P_math_of_a_step_counter", tags=["core"], served=5, exact=True)
+def _(T):
+    # Adam's bias correction: `math` of a Python number that changes on every call
+    step = [0]
+
+    def f(x):
+        step[0] += 1
+        bias1, bias2 = 1.0 - 0.9 ** step[0], 1.0 - 0.999 ** step[0]
+        scale = (0.01 / bias1) / (math.sqrt(bias2) + math.log1p(step[0]))
+        return x * scale, scale
+
+    return f, [((T.tensor(arr(3)),), {}) for _ in range(8)], lambda: list(step)
