@@ -65,6 +65,10 @@ def resolve_mode(mode: str, lowered: LoweredGraph) -> str:
     return mode
 
 
+#: calls of a specialization on the fx tier before its Inductor compile starts
+HOT_CALLS = 3
+
+
 class TorchExecutable(janus.Executable):
     def __init__(self, graph, config, draws_random: Optional[Callable[[Any], bool]] = None):
         self.graph = graph
@@ -99,7 +103,8 @@ class TorchExecutable(janus.Executable):
         elif self.mode == "inductor":
             self._call = self._first_call_inductor
         elif self.mode == "tiered":
-            self._call = self._first_call_tiered
+            self._fx_calls = 0
+            self._call = self._warming_tiered
         else:
             raise janus.JanusError(f"unknown compile_mode {self.requested_mode!r} for the torch backend")
 
@@ -157,6 +162,14 @@ class TorchExecutable(janus.Executable):
     def _first_call_inductor(self, *inputs):
         self._compile(inputs, validate=not self.lowered.random_targets)
         return self._call(*inputs)
+
+    def _warming_tiered(self, *inputs):
+        """The first calls run fx; a specialization called again (hot) compiles in the
+        background: one served once (a rollout's rare length) never costs a compile."""
+        self._fx_calls += 1
+        if self._fx_calls < HOT_CALLS:
+            return self.fx_forward(*inputs)
+        return self._first_call_tiered(*inputs)
 
     def _first_call_tiered(self, *inputs):
         self._call = self.fx_forward
@@ -233,15 +246,23 @@ class TorchExecutable(janus.Executable):
         )
 
     def wait_compiled(self, timeout: Optional[float] = None) -> bool:
-        """Block until the Inductor tier is decided (compiled, failed or skipped)."""
+        """Block until the Inductor tier is decided (compiled, failed or skipped); False at
+        once while the specialization is not hot yet (no compile to wait for)."""
+        if self.mode == "tiered" and self.status == "fx":
+            return False
         return self._done.wait(timeout)
+
+    def compile_pending(self) -> bool:
+        return self.status == "compiling"
 
     def describe(self) -> str:
         if self.mode == "cudagraphs":
             return "torch cuda graph" if self.status == "cudagraphs" else f"torch fx (cuda graphs: {self.failure})"
         if self.status == "inductor":
             return "torch inductor"
-        if self.status == "compiling" or (self.mode == "tiered" and self.status == "fx"):
+        if self.mode == "tiered" and self.status == "fx":
+            return f"torch fx (inductor after {HOT_CALLS} calls)"
+        if self.status == "compiling":
             return "torch fx (inductor compiling in background)"
         if self.status == "failed":
             return f"torch fx (inductor failed: {self.failure})"

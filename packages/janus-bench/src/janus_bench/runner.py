@@ -36,6 +36,9 @@ from .paths import scrub
 from .schema import Environment, JanusStats, Row, RunConfig, RunResult
 
 ProgressFn = Callable[[str, float], None]
+#: janus: calls after the first graph-served one before settling is checked (a graph turns
+#: hot and starts its background compile after a few calls)
+SETTLE_CALLS = 3
 
 PROFILE_DEFAULTS: Dict[str, Dict[str, Any]] = {
     "smoke": dict(
@@ -372,12 +375,6 @@ class Runner:
                 n += 1
             if st.jitted.stats.graph_calls > 0:
                 row.warmup_s, st.first_graph_call = total, n
-                # steady state: let a backend's background compile (torch's tiered Inductor) finish
-                t0 = time.perf_counter()
-                if not st.jitted.wait_compiled(cfg.compile_wait_s):
-                    row.notes.append(f"background compile still running after {cfg.compile_wait_s:.0f}s")
-                if time.perf_counter() - t0 > 0.5:
-                    row.notes.append(f"waited {time.perf_counter() - t0:.1f}s for the background compile")
                 n = self._settle(st, fw, n)
             else:
                 row.notes.append(f"no graph-served call in the first {n} calls")
@@ -392,18 +389,26 @@ class Runner:
         row.warmup_calls = n
 
     def _settle(self, st: _Live, fw: str, n: int) -> int:
-        """Calls until JANUS has chosen how to run (a split function times split against
-        whole on real calls): the timed calls measure the steady state."""
-        settled = getattr(st.jitted, "settled", None)
-        if settled is None:
-            return n
-        extra = 0
-        while not settled() and extra < 4 * self.config.max_warmup_calls and st.spent_s < self.mode_budget_s:
-            self._call(st, fw)
-            extra += 1
-            st.jitted.wait_compiled(self.config.compile_wait_s)
-        if extra:
-            st.row.notes.append(f"{extra} calls until it chose split or whole")
+        """Calls until JANUS has settled (a hot graph's background compile finished, a split
+        function chose split or whole on real calls): the timed calls measure the steady
+        state, and the notes say what it took."""
+        jitted, cfg, waited, extra = st.jitted, self.config, 0.0, 0
+        settled = getattr(jitted, "settled", lambda: jitted.wait_compiled(0))
+        while (
+            (extra < SETTLE_CALLS or not settled())
+            and extra < 4 * cfg.max_warmup_calls
+            and st.spent_s < self.mode_budget_s
+        ):
+            t0 = time.perf_counter()
+            jitted.wait_compiled(cfg.compile_wait_s)  # a compile under way; else returns at once
+            waited += time.perf_counter() - t0
+            if extra < SETTLE_CALLS or not settled():
+                self._call(st, fw)
+                extra += 1
+        if not settled():
+            st.row.notes.append(f"still settling after {extra} calls ({waited:.1f}s)")
+        elif waited > 0.5:
+            st.row.notes.append(f"settled after {extra} more calls and {waited:.1f}s (background compile)")
         return n + extra
 
     def _calls_per_repeat(self, live: List[_Live]) -> Dict[int, int]:

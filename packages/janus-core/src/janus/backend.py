@@ -93,6 +93,10 @@ class Executable(ABC):
         """Block until background compilation (if any) has finished; True when done."""
         return True
 
+    def compile_pending(self) -> bool:
+        """Is a background compile of this graph under way right now?"""
+        return False
+
 
 class Backend(ABC):
     """The required core of a backend."""

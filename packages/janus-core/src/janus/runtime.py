@@ -182,7 +182,15 @@ class JitFunction:
         arbiter = state.arbiter
         timing = state.splitter.current is not None and state.config.split_timing
         deciding = timing and (arbiter is None or arbiter.split is not state.splitter.current or not arbiter.decision)
-        return not deciding and self.wait_compiled(0)
+        return not deciding and not self.compile_pending()
+
+    def compile_pending(self) -> bool:
+        """Is a background compile of one of its graphs (a split's segments too) under way?"""
+        split = self._state.splitter.current
+        specs = list(self._state.cache.values())
+        return any(getattr(s.executable, "compile_pending", lambda: False)() for s in specs) or any(
+            segment.compile_pending() for segment in (split.segments if split is not None else ())
+        )
 
     def __call__(self, *args, **kwargs):
         if self._bound_self is not None:
@@ -316,7 +324,7 @@ class _State(SplitCalls):
         if record is not None:  # a segment of a split call running in this thread
             record.graph_calls += 1
             record.graph_seconds += seconds
-            if not spec.executable.wait_compiled(0):  # its fast tier still compiling
+            if spec.executable.compile_pending():  # its fast tier still compiling
                 record.unsettled += 1
         spec.hits += 1
         self.uses += 1
