@@ -260,6 +260,9 @@ class ExpressionConverter:
                 return a
             raise unsupported(f"`{op.__name__}=` on an outside `{type(a).__name__}`", frame, node)
         if contains_sym(a) or contains_sym(b):
+            # an outside list's items as this call sees them (read by path, its length guarded)
+            b = self._items_now(b, frame, node)
+            a = a if inplace else self._items_now(a, frame, node)  # `a op= b` keeps a itself
             if type(a) in (list, tuple) and op in (operator.add, operator.mul):
                 if inplace and type(a) is list:
                     if op is not operator.add:  # `l *= 2`: list.__imul__ repeats l itself
@@ -283,6 +286,11 @@ class ExpressionConverter:
         self.objects.plain(a, frame, node)
         self.objects.plain(b, frame, node)
         return INPLACE[op](a, b) if inplace else op(a, b)
+
+    def _items_now(self, value, frame, node):
+        if type(value) in (list, tuple) and self.session.heap.path_of(value) is not None:
+            return type(value)(self.objects.iterate(value, frame, node))
+        return value
 
     def expr_UnaryOp(self, n, frame):
         v = self.eval(n.operand, frame)

@@ -179,3 +179,16 @@ def _(T):
 
 def arr2(i):
     return np.full(2, float(i), np.float32)
+
+
+@case("C22_outside_list_concatenated_with_a_host_read", tags=["heap", "islands"], served=3, exact=True)
+def _(T):
+    # `state["buf"] + [float(x.sum())]` baked the list's items at conversion into the graph
+    # and the stored list: its length stopped growing after the first graph-served call
+    state = {"buf": [0.0]}
+
+    def f(x):
+        state["buf"] = state["buf"] + [float(T.sum(x))]
+        return x * len(state["buf"])
+
+    return f, [((T.tensor(arr2(i)),), {}) for i in range(7)], lambda: list(state["buf"])
