@@ -12,6 +12,7 @@ from janus.errors import AssumptionFailed
 from janus.ir.graph import Graph, Node, Region
 from janus.ir.spec import PySpec, TensorSpec
 from janus_torch import executable as executable_module
+from janus_torch import tier_trial
 from janus_torch.executable import TorchExecutable, compile_inductor
 
 W = torch.randn(8, 8) * 0.3
@@ -30,6 +31,16 @@ def unrolled(x):
 
 def calls(n):
     return [(torch.randn(4, 8), 0.01 * (i + 1)) for i in range(n)]
+
+
+#: calls of a freshly compiled tiered graph until its fx-vs-inductor trial decides
+TRIAL = 2 * tier_trial.SAMPLES
+
+
+@pytest.fixture
+def inductor_wins(monkeypatch):
+    """The tier trial keeps Inductor whatever the timings (tests of the switch itself)."""
+    monkeypatch.setattr(tier_trial, "MARGIN", float("inf"))
 
 
 def run_all(g, fn, argsets):
@@ -57,15 +68,31 @@ def test_inductor_mode_compiles_before_first_graph_call():
 HOT = 2 + executable_module.HOT_CALLS
 
 
-def test_tiered_mode_switches_after_background_compile():
+def test_tiered_mode_switches_after_background_compile(inductor_wins):
     g = jit(step, compile_mode="tiered")
     run_all(g, step, calls(HOT))
     ex = executables(g)[0]
-    assert ex.status in ("compiling", "inductor")
+    assert ex.status in ("compiling", "trial")
     assert ex.wait_compiled(timeout=300)
-    assert ex.describe() == "torch inductor", ex.failure
+    assert ex.describe() == "torch inductor (timing fx against inductor on real calls)", ex.failure
+    run_all(g, step, calls(TRIAL))  # the trial: fx and inductor alternate, results exact
+    assert ex.describe().startswith("torch inductor (faster than fx: fx "), ex.describe()
     run_all(g, step, calls(5))
-    assert g.stats.graph_calls == HOT - 2 + 5 and g.stats.graphs_built == 1
+    assert g.stats.graph_calls == HOT - 2 + TRIAL + 5 and g.stats.graphs_built == 1
+
+
+def test_tier_trial_keeps_the_faster_tier():
+    import time
+
+    decided = []
+    slow = lambda x: time.sleep(0.002) or x
+    fast = lambda x: x
+    trial = tier_trial.TierTrial(fast, slow, lambda tier, why: decided.append(tier))
+    assert [trial(i) for i in range(TRIAL)] == list(range(TRIAL))
+    assert decided == ["fx"] and "fx " in trial.why
+    trial = tier_trial.TierTrial(slow, fast, lambda tier, why: decided.append(tier))
+    [trial(i) for i in range(TRIAL)]
+    assert decided == ["fx", "inductor"]
 
 
 def test_a_specialization_served_once_never_compiles():
@@ -77,14 +104,14 @@ def test_a_specialization_served_once_never_compiles():
     assert ex.describe() == f"torch fx (inductor after {executable_module.HOT_CALLS} calls)"
 
 
-def test_tiered_mode_relaxed_batch_dim():
+def test_tiered_mode_relaxed_batch_dim(inductor_wins):
     g = jit(lambda_free_relaxed, compile_mode="tiered")
     argsets = [(torch.randn(b, 8),) for b in [4, 4, 4, 6, 9, 9, 3]]
     run_all(g, lambda_free_relaxed, argsets)
     for ex in executables(g):
         assert ex.wait_compiled(timeout=300) or ex.status == "fx"  # hot ones compiled
-    run_all(g, lambda_free_relaxed, [(torch.randn(b, 8),) for b in [5, 7, 12]])
-    assert any(ex.describe() == "torch inductor" for ex in executables(g))
+    run_all(g, lambda_free_relaxed, [(torch.randn(b, 8),) for b in [5, 7, 12] * (TRIAL // 3 + 1)])
+    assert any(ex.describe().startswith("torch inductor (faster") for ex in executables(g))
     assert g.stats.graph_calls >= 5
 
 
@@ -139,7 +166,7 @@ def test_random_graph_stays_on_fx_in_tiered_mode():
     assert "inductor skipped" in executables(g)[0].describe()
 
 
-def test_default_mode_small_graph_fx_large_graph_tiered():
+def test_default_mode_small_graph_fx_large_graph_tiered(inductor_wins):
     small = jit(step)
     run_all(small, step, calls(3))
     assert executables(small)[0].describe() == "torch fx"
@@ -149,9 +176,11 @@ def test_default_mode_small_graph_fx_large_graph_tiered():
         assert_same(unrolled(x), large(x))
     ex = executables(large)[0]
     assert ex.mode == "tiered"
-    assert ex.wait_compiled(timeout=300) and ex.describe() == "torch inductor", ex.failure
-    assert_same(unrolled(x), large(x))
-    assert large.stats.graph_calls == HOT - 2 + 1
+    assert ex.wait_compiled(timeout=300) and ex.status == "trial", ex.failure
+    for _ in range(TRIAL):
+        assert_same(unrolled(x), large(x))
+    assert ex.describe().startswith("torch inductor (faster than fx"), ex.describe()
+    assert large.stats.graph_calls == HOT - 2 + TRIAL
 
 
 # -- hand-built IR -------------------------------------------------------------------------

@@ -42,6 +42,7 @@ from janus.ir.spec import TensorSpec
 from .cudagraphs import CudaGraphRunner
 from .cudagraphs import ineligible as cuda_graph_ineligible
 from .lowering import LoweredGraph, host_scalar_nodes, lower
+from .tier_trial import TierTrial
 from .training import compile_training, split_training
 
 #: graphs with fewer call nodes than this stay on fx in the default mode
@@ -88,6 +89,9 @@ class TorchExecutable(janus.Executable):
         self._expect_all = list(expect)
         self._guarded = self.lowered.grad_mode or self.lowered.impure
         self.split = None  # a training graph's prefix/suffix, made by the compile (training.py)
+        #: time fx against the compiled tier on real calls before switching (tier_trial.py)
+        self.trial_tiers = self.mode == "tiered"
+        self.tier_why = ""
         if self.mode == "fx":
             self._done.set()
             self._call = self.fx_forward
@@ -223,7 +227,11 @@ class TorchExecutable(janus.Executable):
                     raise RuntimeError(f"Inductor changed a result: {problem}")
             self.compiled = compiled
             self.status = "inductor"
-            self._call = compiled  # the switch: one attribute store, atomic under the GIL
+            if self.trial_tiers and not _on_cuda(self.graph):
+                self.status = "trial"  # the faster of fx and inductor on real calls (tier_trial.py)
+                self._call = TierTrial(self.fx_forward, compiled, self._tier_decided)
+            else:
+                self._call = compiled  # the switch: one attribute store, atomic under the GIL
         except Exception as e:
             self.status, self.failure = "failed", f"{type(e).__name__}: {e}".splitlines()[0][:300]
             self._call = self.fx_forward
@@ -233,6 +241,12 @@ class TorchExecutable(janus.Executable):
                 change = "fx -> inductor" if self.status == "inductor" else f"stays on fx: inductor {self.failure}"
                 self._log_tier(f"{change} after {self.compile_seconds:.1f} s")
             self._done.set()
+
+    def _tier_decided(self, tier: str, why: str) -> None:
+        self.status, self.tier_why = tier, why
+        self._call = self.compiled if tier == "inductor" else self.fx_forward
+        if logs.TIERS:
+            self._log_tier(f"serves on {tier}: {why}")
 
     def _log_tier(self, change: str) -> None:
         logs.emit(
@@ -253,13 +267,17 @@ class TorchExecutable(janus.Executable):
         return self._done.wait(timeout)
 
     def compile_pending(self) -> bool:
-        return self.status == "compiling"
+        return self.status in ("compiling", "trial")
 
     def describe(self) -> str:
         if self.mode == "cudagraphs":
             return "torch cuda graph" if self.status == "cudagraphs" else f"torch fx (cuda graphs: {self.failure})"
         if self.status == "inductor":
-            return "torch inductor"
+            return "torch inductor" + (f" (faster than fx: {self.tier_why})" if self.tier_why else "")
+        if self.status == "trial":
+            return "torch inductor (timing fx against inductor on real calls)"
+        if self.status == "fx" and self.tier_why:
+            return f"torch fx (faster than inductor: {self.tier_why})"
         if self.mode == "tiered" and self.status == "fx":
             return f"torch fx (inductor after {HOT_CALLS} calls)"
         if self.status == "compiling":
@@ -313,6 +331,11 @@ def compile_inductor(graph, lowered: LoweredGraph, example: Sequence[Any]) -> Ca
         return outs
 
     return merged
+
+
+def _on_cuda(graph) -> bool:
+    """Does the graph take a CUDA tensor (asynchronous calls: a host timer cannot compare tiers)?"""
+    return any(isinstance(n.out.spec, TensorSpec) and n.out.spec.device.startswith("cuda") for n in graph.inputs)
 
 
 def _dynamic(graph) -> Optional[bool]:
