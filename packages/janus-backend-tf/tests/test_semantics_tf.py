@@ -63,8 +63,11 @@ def _differential(f, calls, refill=None):
     for i, args in enumerate(calls):
         if refill is not None:
             refill(i)
-        want, got = f(*args), g(*args)
+        copies = [[a.copy() if isinstance(a, np.ndarray) else a for a in args] for _ in range(2)]
+        want, got = f(*copies[0]), g(*copies[1])  # each run gets arrays of its own to write
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+        for a, b in zip(*copies):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     return g
 
 
@@ -106,3 +109,24 @@ def test_array_of_another_dtype_than_the_tensor_runs_as_eager_converts_it():
         return tf.tanh(x + a)
 
     _differential(f, [(tf.ones([3]), rng.standard_normal(3)) for _ in range(6)])
+
+
+def test_a_converted_array_written_afterwards_keeps_its_old_values():
+    # eager's conversion copies: the array's graph input must not share its memory
+    def f(a, x):
+        y = tf.convert_to_tensor(a)
+        a[0] = 99.0  # NumPy work on the host: a split
+        return y + x
+
+    calls = [(np.arange(3, dtype=np.float32) + i, tf.fill((3,), float(i))) for i in range(8)]
+    g = _differential(f, calls)
+    assert g.stats.graph_calls >= 4, janus.explain(g)
+
+
+def test_a_tf_function_of_an_array_alone_takes_it_as_an_input():
+    def f(a, x):
+        return tf.nn.softmax(a) * x
+
+    rng = np.random.default_rng(6)
+    g = _differential(f, [(rng.standard_normal(3).astype(np.float32), tf.ones(3)) for _ in range(7)])
+    assert g.stats.graph_calls >= 5 and g.stats.graphs_built == 1, janus.explain(g)

@@ -38,8 +38,9 @@ def host_array_call(target: Any, position: Any, args: Sequence, kwargs: dict) ->
         return ("pass", None)
     if not (target in _OPERATORS or _is_tf_function(target)):
         return None
+    # converted without a hint when no tensor sets the dtype (the array's own dtype, as here)
     tensors = [v for v in list(args) + list(kwargs.values()) if isinstance(v, (tf.Tensor, tf.Variable))]
-    if tensors and all(t.dtype == dtype for t in tensors):
+    if _is_tf_function(target) and not tensors or tensors and all(t.dtype == dtype for t in tensors):
         return ("pass", None)
     return None
 
@@ -50,4 +51,6 @@ def _is_tf_function(target: Any) -> bool:
 
 
 def host_array_tensor(array: np.ndarray) -> tf.Tensor:
-    return functional.from_numpy(array)
+    # a copy, as eager's conversion makes: a tensor made straight from the array may share
+    # its memory, and a later write into the array would show through
+    return functional.from_numpy(np.array(array, copy=True))
