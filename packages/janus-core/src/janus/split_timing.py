@@ -23,8 +23,13 @@ WARMUP = 5
 SAMPLES = 5
 #: split calls after the warm-up waited for ones whose segments all ran from graphs
 UNSETTLED_PATIENCE = 20
-#: the whole function must be this much faster to replace the split (noise margin)
-MARGIN = 1.15
+#: the whole function must be this much faster to replace the split (a small noise margin:
+#: when the two are that close, the graphs save nothing worth keeping them for)
+MARGIN = 1.03
+#: after choosing split, its next calls are timed too: slower on average than whole calls
+#: by this factor (new specializations converting again and again), it runs whole
+REVISIT_CALLS = 20
+REVISIT_MARGIN = 1.3
 #: a split whose calls spend at least this share of their time in graphs is kept without
 #: timing whole calls: its graphs carry the work (a training step with its optimizer
 #: update as the island), and whole imperative calls would only cost the user time
@@ -41,6 +46,8 @@ class SplitArbiter:
         self._split_times: List[float] = []
         self._graph_seconds = 0.0
         self._whole_times: List[float] = []
+        self._after: List[float] = []  # split calls after choosing split (REVISIT_CALLS)
+        self.revisited = ""
         self._lock = threading.Lock()
         #: "split" or "whole" once decided
         self.decision: Optional[str] = None
@@ -59,6 +66,8 @@ class SplitArbiter:
         calls are not kept, nor split calls whose segments still converted or fell back,
         unless the split never settles)."""
         if self.decision is not None:
+            if self.decision == "split" and way == "split" and self._whole_times:
+                self._check_kept_split(seconds)
             return
         with self._lock:
             if way == "split":
@@ -75,6 +84,19 @@ class SplitArbiter:
                 split, whole = self.medians()
                 self.decision = "whole" if whole * MARGIN < split else "split"
 
+    def _check_kept_split(self, seconds: float) -> None:
+        """The split's calls after the choice, all of them (new specializations converting
+        included): a split slower on average than whole calls after all runs whole."""
+        with self._lock:
+            if len(self._after) >= REVISIT_CALLS:
+                return
+            self._after.append(seconds)
+            if len(self._after) == REVISIT_CALLS:
+                mean, whole = statistics.fmean(self._after), statistics.median(self._whole_times)
+                if mean > whole * REVISIT_MARGIN:
+                    self.revisited = f"{mean * 1e3:.3f} ms per split call on average over the next {REVISIT_CALLS}"
+                    self.decision = "whole"
+
     def graph_share(self) -> float:
         """The share of the timed split calls' time spent running graphs."""
         total = sum(self._split_times)
@@ -88,6 +110,8 @@ class SplitArbiter:
     def describe(self) -> str:
         split, whole = self.medians()
         times = f"split {split * 1e3:.3f} ms vs whole {whole * 1e3:.3f} ms per call (medians)"
+        if self.decision == "whole" and self.revisited:
+            return f"runs whole and imperatively: its split turned out slower ({self.revisited}; {times})"
         if self.decision == "whole":
             return f"runs whole and imperatively: its split ran slower than the whole function ({times})"
         if self.decision == "split" and not self._whole_times:
