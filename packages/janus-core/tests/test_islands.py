@@ -322,3 +322,18 @@ def test_a_generator_never_leaves_a_segment():
     for i in range(6):
         want, got = f(_x(i)), g(_x(i))
         assert all(np.array_equal(p, q) for p, q in zip(want, got)), (i, want, got)
+
+
+def test_an_island_reading_a_value_leaves_its_computation_in_the_graph():
+    # `np.tanh(y).sum().item()`: the sum is graph work; only `.item()` reads it on the host
+    def f(x):
+        y = x * 2.0
+        s = np.tanh(y).sum().item() * 3.0
+        return y * s
+
+    g = janus.jit(f)
+    for i in range(6):
+        assert np.array_equal(g(_x(i)), f(_x(i)))
+    islands = [line for line in janus.explain(g).splitlines() if "island at line" in line]
+    assert len(islands) == 1 and ".item()" in islands[0] and "tanh" not in islands[0], islands
+    assert g.stats.graph_calls >= 3

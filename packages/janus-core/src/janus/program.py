@@ -169,12 +169,14 @@ class _Splitter:
                 continue
             if kind == "declaration":  # `global`/`nonlocal`: at the top of every generated function
                 continue
+            if kind == "hoisted" and payload[3] is not None:
+                run.append(payload[3])  # the method call's receiver, computed in the graph
             out += self._segment(run, in_loop)
             run = []
             if kind == "island":
                 out += self._island([stmt], payload)
             elif kind == "hoisted":  # the call's island, then the statement that used it, again
-                assign, reason, rest = payload
+                assign, reason, rest, _ = payload
                 out += self._island([assign], reason)
                 queue.insert(0, rest)
             else:
@@ -216,10 +218,11 @@ class _Splitter:
         tick = ast.Expr(ast.Call(ast.Name("__janus_on_island", ast.Load()), [ast.Constant(k)], []))
         return [ast.copy_location(tick, stmts[0])] + stmts
 
-    def _hoist(self, stmt: ast.stmt) -> Optional[Tuple[ast.stmt, str, ast.stmt]]:
+    def _hoist(self, stmt: ast.stmt) -> Optional[Tuple[ast.stmt, str, ast.stmt, Optional[ast.stmt]]]:
         """A call that needs the host, taken out of a simple statement (or the header of an
         `if`/`for`) into an island of its own when nothing with effects is evaluated
-        before it in the statement: (the island's assignment, why, the statement)."""
+        before it in the statement: (the island's assignment, why, the statement, the
+        assignment of its receiver to compute in the graph before it, or None)."""
         header = evaluated_first(stmt)
         if header is None:
             return None
@@ -228,14 +231,33 @@ class _Splitter:
             if reason is None or not isinstance(node, ast.Call) or not hoistable(header, node, self.pure_call):
                 continue
             del self.points[position(node)]  # the statement left behind no longer holds it
+            pre = self._receiver_first(node, stmt)
             node = self._widen(header, node)
             self.hoisted += 1
             name = f"__janus_h{self.hoisted}"
             assign = ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], node), stmt)
             replace_node(stmt, node, ast.copy_location(ast.Name(name, ast.Load()), node))
             self.locals.add(name)
-            return assign, reason, stmt
+            return assign, reason, stmt, pre
         return None
+
+    def _receiver_first(self, call: ast.Call, stmt: ast.stmt) -> Optional[ast.stmt]:
+        """`f(x).numpy()`: the receiver `f(x)` computed first, in the graph segment before
+        the island (`__janus_rN = f(x)`), so the island only reads it on the host; None
+        when the receiver is a plain name or holds a call that needs the host too."""
+        func = call.func
+        if not isinstance(func, ast.Attribute) or isinstance(func.value, ast.Name):
+            return None
+        inside = list(ast.walk(func.value))
+        if not any(isinstance(n, ast.Call) for n in inside) or any(position(n) in self.points for n in inside):
+            return None
+        self.hoisted += 1
+        name = f"__janus_r{self.hoisted}"
+        pre = ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], func.value), stmt)
+        func.value = ast.copy_location(ast.Name(name, ast.Load()), func.value)
+        self.locals.add(name)
+        self.loads[name] += 1  # read by the island: the segment hands it back
+        return pre
 
     def _widen(self, header: ast.AST, node: ast.expr) -> ast.expr:
         """The island's call with the Python-only work done on its result around it
