@@ -118,3 +118,22 @@ def test_numpy_arithmetic_on_an_outside_array_is_never_baked_into_a_graph():
     for i in range(8):
         buf[...] = i
         assert torch.equal(g(torch.ones(4)), f(torch.ones(4)))
+
+
+def test_a_failed_speculation_after_a_random_draw_does_not_draw_twice():
+    # the graph drew randn, then its speculated branch failed: the call re-ran eagerly and
+    # drew again, so every later random number differed from eager's
+    def f(x):
+        y = x * 2
+        if y.sum() > 0:
+            return y + torch.randn(3)
+        return y - torch.randn(3)
+
+    xs = [torch.full((3,), float(i) - 3) for i in range(8)]  # the branch flips at call 4
+    torch.manual_seed(0)
+    want = [f(x) for x in xs] + [torch.rand(2)]
+    g = janus.jit(f)
+    torch.manual_seed(0)
+    got = [g(x) for x in xs] + [torch.rand(2)]
+    assert all(torch.equal(a, b) for a, b in zip(want, got))
+    assert g.stats.assumption_failures >= 1 and g.stats.graph_calls >= 4, janus.explain(g)

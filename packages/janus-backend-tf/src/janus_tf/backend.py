@@ -51,6 +51,11 @@ def _canonical_device(name: str) -> str:
     return f"{kind}:{index or 0}"
 
 
+def _global_seed_set() -> bool:
+    """Has `tf.random.set_seed` given the eager context a global seed?"""
+    return context.context()._seed is not None
+
+
 class TFBackend(Backend, ConversionRules, ScheduleOps):
     name = "tf"
     #: `x += 1` rebinds x in TensorFlow (tensors are immutable), so it is never an in-place write
@@ -226,8 +231,17 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         return impure_reason(target, args, kwargs) is not None and not update_needs_host(target, args)
 
     def state_guards(self):
-        # graphs built inside `strategy.run` (replica context) serve only there (distribute.py)
-        return ((replica_mode, replica_mode()),)
+        # graphs built inside `strategy.run` (replica context) serve only there (distribute.py);
+        # graphs built before `tf.random.set_seed` hold global-seed random ops (host_only)
+        return ((replica_mode, replica_mode()), (_global_seed_set, _global_seed_set()))
+
+    def host_only(self, target: Any) -> Optional[str]:
+        owner = getattr(target, "__self__", None)
+        if not _global_seed_set() or isinstance(owner, tf.random.Generator) or not self.is_random(target):
+            return None
+        # eager derives each op's seed from the global seed and a per-call counter; a graph's
+        # op seeds are fixed when it is traced, so it would draw other numbers
+        return "a random op under tf.random.set_seed draws other numbers in a graph than eagerly"
 
     def is_random(self, target: Any) -> bool:
         owner = getattr(target, "__self__", None)

@@ -227,6 +227,15 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         # code may read .requires_grad of intermediates, which depends on the grad mode
         return ((torch.is_grad_enabled, torch.is_grad_enabled()),)
 
+    def random_state(self):
+        cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else None
+        return torch.get_rng_state(), cuda
+
+    def set_random_state(self, state) -> None:
+        torch.set_rng_state(state[0])
+        if state[1] is not None:
+            torch.cuda.set_rng_state_all(state[1])
+
     @contextlib.contextmanager
     def preserve_state(self):
         cpu_state = torch.get_rng_state()

@@ -165,6 +165,16 @@ class Backend(ABC):
     def run_imperative(self, fn: Callable, args: Sequence, kwargs: Dict) -> Any:
         return fn(*args, **kwargs)
 
+    def random_state(self) -> Any:
+        """A snapshot of the random number generators a graph's random ops draw from, taken
+        before such a graph runs; None when there is nothing to put back."""
+        return None
+
+    def set_random_state(self, state: Any) -> None:
+        """Put back `random_state()`'s snapshot: a graph that drew numbers and then failed
+        its speculation re-runs imperatively, and eager must draw the same numbers."""
+        return None
+
 
 class ConversionRules:
     """Optional: how the converter treats the framework's calls.  Every hook receives the
@@ -233,6 +243,11 @@ class ConversionRules:
         """Calls run in the graph only for their effect on framework state (`loss.backward()`,
         `optimizer.step()`): kept in program order, never evaluated during conversion."""
         return False
+
+    def host_only(self, target: Any) -> Optional[str]:
+        """Why a framework call must run on the host (an island) rather than in a graph, or
+        None (the default): e.g. a random op whose graph form draws other numbers than eager."""
+        return None
 
     def differentiates(self, target: Any) -> bool:
         """Does `target` differentiate with respect to tensors it is given (a tape's

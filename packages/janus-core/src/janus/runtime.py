@@ -63,6 +63,9 @@ class Specialization:
     assertion_failures: Dict[str, int] = field(default_factory=dict)
     fast_result: Optional[int] = None
     retired_because: str = ""
+    #: the graph draws random numbers: their generators are put back before a failed
+    #: graph's call re-runs imperatively (eager draws them once)
+    draws_random: bool = False
 
 
 _ENVIRON = os.environ
@@ -302,10 +305,13 @@ class _State(SplitCalls):
 
     def _execute(self, spec: Specialization, got, args, kwargs):
         inputs, hosts = got
+        drawn = self.backend.random_state() if spec.draws_random else None
         t0 = _clock()
         try:
             outs = spec.executable.run(inputs)
         except AssumptionFailed as e:
+            if drawn is not None:
+                self.backend.set_random_state(drawn)
             return self._assumption_failed(spec, e, args, kwargs)
         except EffectsApplied as e:  # an update already ran: re-running would apply it twice
             self.stats.graph_calls += 1
@@ -313,6 +319,8 @@ class _State(SplitCalls):
             commit_known(before, Materializer(None, hosts, self.backend.to_python, self.backend))
             raise e.error from None
         except Exception as e:  # the graph raised: eager decides what really happens
+            if drawn is not None:
+                self.backend.set_random_state(drawn)
             return self._graph_raised(spec, e, args, kwargs)
         seconds = _clock() - t0
         stats = self.stats
@@ -471,6 +479,7 @@ class _State(SplitCalls):
         spec = Specialization(
             self.numbers, guard, guard_src, executable, conversion, graph_text, time.perf_counter() - t0
         )
+        spec.draws_random = any(n.meta.get("random") for n in conversion.graph.walk())
         res = conversion.result
         if not conversion.effects and res[0] == "out" and res[2] is None:
             spec.fast_result = res[1]  # the result is one graph output: nothing to commit or rebuild

@@ -491,6 +491,9 @@ def _framework_callable(c: Calls, func, args, kwargs, frame, node):
             node,
             "a method of a stateful outside object (its state change cannot be deferred)",
         )
+    why = session.rules.host_only(func)
+    if why is not None:
+        raise unsupported(f"call of {getattr(func, '__qualname__', func)!s}", frame, node, why)
     return c.framework_call(func, args, kwargs, frame, node)
 
 
