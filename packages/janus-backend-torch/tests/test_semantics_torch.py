@@ -137,3 +137,35 @@ def test_a_failed_speculation_after_a_random_draw_does_not_draw_twice():
     got = [g(x) for x in xs] + [torch.rand(2)]
     assert all(torch.equal(a, b) for a, b in zip(want, got))
     assert g.stats.assumption_failures >= 1 and g.stats.graph_calls >= 4, janus.explain(g)
+
+
+def _adam_step_with_scheduler():
+    torch.manual_seed(1)
+    m = torch.nn.Linear(4, 4)
+    opt = torch.optim.Adam(m.parameters(), lr=0.01)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 2, 0.5)
+
+    def f(x):
+        opt.zero_grad()
+        loss = m(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        sched.step()
+        return loss.detach(), opt.param_groups[0]["lr"]
+
+    return f, m
+
+
+def test_an_optimizer_step_wrapped_by_an_lr_scheduler_runs_in_the_graph():
+    # the scheduler replaces `opt.step` by a plain wrapper function: it was taken for a pure
+    # framework call, run once while converting and dropped from the graph, so the graph
+    # calls never updated the weights
+    f, m_e = _adam_step_with_scheduler()
+    f2, m_j = _adam_step_with_scheduler()
+    g = janus.jit(f2)
+    for i in range(8):
+        x = torch.full((2, 4), float(i) - 3) / 3
+        want, got = f(x), g(x)
+        assert torch.equal(want[0], got[0]) and want[1] == got[1], i
+    assert torch.equal(m_e.weight, m_j.weight)
+    assert g.stats.graph_calls >= 4, janus.explain(g)
