@@ -169,3 +169,34 @@ def test_an_optimizer_step_wrapped_by_an_lr_scheduler_runs_in_the_graph():
         assert torch.equal(want[0], got[0]) and want[1] == got[1], i
     assert torch.equal(m_e.weight, m_j.weight)
     assert g.stats.graph_calls >= 4, janus.explain(g)
+
+
+def _sgd_with_lr_decay(with_scheduler):
+    torch.manual_seed(1)
+    m = torch.nn.Linear(4, 4)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    if with_scheduler:  # wraps opt.step
+        torch.optim.lr_scheduler.StepLR(opt, 100)
+
+    def f(x):
+        for group in opt.param_groups:
+            group["lr"] = group["lr"] * 0.9  # read by the step below
+        opt.zero_grad()
+        loss = m(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return f, m
+
+
+@pytest.mark.parametrize("with_scheduler", [False, True])
+def test_an_optimizer_setting_written_before_the_step_is_the_one_it_uses(with_scheduler):
+    # the lr write was a deferred effect committed after the graph's step: one step late
+    f, m_e = _sgd_with_lr_decay(with_scheduler)
+    f2, m_j = _sgd_with_lr_decay(with_scheduler)
+    g = janus.jit(f2)
+    for i in range(8):
+        x = torch.full((2, 4), float(i % 5) - 2) / 3
+        assert torch.equal(f(x), g(x)), i
+        assert torch.equal(m_e.weight, m_j.weight), i

@@ -14,6 +14,7 @@ import dataclasses
 import operator
 import time
 import types
+import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -277,8 +278,9 @@ class Session:
     def _emit_update(self, op, target, args, kwargs, site, region, examples) -> Any:
         """A call run in the graph for its effect on framework state only (`backward()`,
         an optimizer step); never during conversion."""
+        reachable = _reachable_ids(_update_owner(*examples[:2])) if self.heap.effects else set()
         for e in self.heap.effects:  # deferred writes it could read would land after it
-            if _seen_by_update(e, self.backend):
+            if _seen_by_update(e, self.backend) or id(e.target) in reachable:
                 raise Unsupported(
                     "a write to framework state before an in-graph update",
                     site,
@@ -489,6 +491,41 @@ def _seen_by_update(effect, backend) -> bool:
     if effect.kind == "assign":
         return bool(getattr(target, "requires_grad", False) or getattr(target, "trainable", False))
     return backend.owns(target) or type(target).__module__.split(".")[0] in backend.framework_modules
+
+
+def _update_owner(target: Any, args: Any) -> Any:
+    """The object an update belongs to: a bound method's `self`, the object a wrapper
+    function holds in its closure (an LR scheduler's `opt.step`), or the first argument."""
+    owner = getattr(target, "__self__", None)
+    for _ in range(8):
+        if owner is not None or target is None:
+            break
+        for cell in getattr(target, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:
+                continue
+            value = value() if isinstance(value, weakref.ReferenceType) else value
+            if hasattr(value, "__dict__") and not callable(value):
+                owner = value
+        target = getattr(target, "__wrapped__", None)
+    return owner if owner is not None else (args[0] if args else None)
+
+
+def _reachable_ids(obj: Any, depth: int = 0) -> set:
+    """Ids of the Python containers and objects an update's owner holds (an optimizer's
+    `param_groups` dicts, its `state`): a write to one of them is read by the update."""
+    found: set = set()
+    if obj is None or depth > 3:
+        return found
+    values = list(obj.values()) if isinstance(obj, dict) else list(obj) if isinstance(obj, (list, tuple)) else None
+    if values is None:
+        values = list(getattr(obj, "__dict__", {}).values()) if depth == 0 else []
+    for v in values:
+        if isinstance(v, (dict, list)) or (depth == 0 and hasattr(v, "__dict__")):
+            found.add(id(v))
+            found |= _reachable_ids(v, depth + 1)
+    return found
 
 
 def _flows(example: Any, backend, rules, depth: int = 0) -> bool:
