@@ -8,10 +8,11 @@ the fx-tier code generator note which graphs draw random numbers.
 from __future__ import annotations
 
 import operator
-import weakref
 from typing import Any, Optional
 
 import torch
+
+from janus.backend import closure_owner
 
 from .functional import ON_COPY
 
@@ -151,25 +152,6 @@ def writes_arguments(target: Any) -> bool:
         return False
 
 
-def _wrapped_owner(target: Any) -> Any:
-    """The optimizer an LR scheduler's wrapper of `opt.step` calls: the scheduler replaces
-    the bound method by a plain function holding (a weak reference to) the optimizer."""
-    for _ in range(8):
-        for cell in getattr(target, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
-            if isinstance(value, weakref.ReferenceType):
-                value = value()
-            if isinstance(value, torch.optim.Optimizer):
-                return value
-        target = getattr(target, "__wrapped__", None)
-        if target is None:
-            return None
-    return None
-
-
 def impure_call(target: Any, args) -> Optional[str]:
     """Calls run in the graph only for their effect on autograd/optimizer state."""
     try:
@@ -189,8 +171,8 @@ def impure_call(target: Any, args) -> Optional[str]:
         return None
     if name in _OPTIMIZER_IMPURE:
         owner = getattr(target, "__self__", None)
-        if owner is None:
-            owner = _wrapped_owner(target)
+        if owner is None:  # an LR scheduler's wrapper of `opt.step` holds the optimizer
+            owner = closure_owner(target, lambda v: isinstance(v, torch.optim.Optimizer))
         if owner is None and args:
             owner = args[0]
         if isinstance(owner, (torch.optim.Optimizer, torch.nn.Module)):

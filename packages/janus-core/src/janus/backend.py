@@ -23,6 +23,7 @@ from a `janus_register_backends` hook (see `janus.hooks`).  The reference backen
 from __future__ import annotations
 
 import contextlib
+import weakref
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence, Tuple
@@ -174,6 +175,25 @@ class Backend(ABC):
         """Put back `random_state()`'s snapshot: a graph that drew numbers and then failed
         its speculation re-runs imperatively, and eager must draw the same numbers."""
         return None
+
+
+def closure_owner(fn: Any, accept: Callable[[Any], bool]) -> Any:
+    """The first object a wrapper function holds in its closure (through weak references and
+    its `__wrapped__` chain) that `accept`s: e.g. the optimizer behind an LR scheduler's
+    replacement of `opt.step`, a plain function with no `__self__`.  None if there is none."""
+    for _ in range(8):
+        for cell in getattr(fn, "__closure__", None) or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            value = value() if isinstance(value, weakref.ReferenceType) else value
+            if value is not None and accept(value):
+                return value
+        fn = getattr(fn, "__wrapped__", None)
+        if fn is None:
+            return None
+    return None
 
 
 class ConversionRules:

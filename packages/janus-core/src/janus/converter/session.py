@@ -14,12 +14,11 @@ import dataclasses
 import operator
 import time
 import types
-import weakref
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..backend import rules_of
+from ..backend import closure_owner, rules_of
 from ..errors import Unsupported
 from ..guards import Guard
 from ..ir.graph import Graph, Node, Value
@@ -497,18 +496,8 @@ def _update_owner(target: Any, args: Any) -> Any:
     """The object an update belongs to: a bound method's `self`, the object a wrapper
     function holds in its closure (an LR scheduler's `opt.step`), or the first argument."""
     owner = getattr(target, "__self__", None)
-    for _ in range(8):
-        if owner is not None or target is None:
-            break
-        for cell in getattr(target, "__closure__", None) or ():
-            try:
-                value = cell.cell_contents
-            except ValueError:
-                continue
-            value = value() if isinstance(value, weakref.ReferenceType) else value
-            if hasattr(value, "__dict__") and not callable(value):
-                owner = value
-        target = getattr(target, "__wrapped__", None)
+    if owner is None:
+        owner = closure_owner(target, lambda v: hasattr(v, "__dict__") and not callable(v))
     return owner if owner is not None else (args[0] if args else None)
 
 
