@@ -200,3 +200,41 @@ def test_an_optimizer_setting_written_before_the_step_is_the_one_it_uses(with_sc
         x = torch.full((2, 4), float(i % 5) - 2) / 3
         assert torch.equal(f(x), g(x)), i
         assert torch.equal(m_e.weight, m_j.weight), i
+
+
+def _functional_sgd_step():
+    from torch.optim import _functional as optim_functional
+
+    torch.manual_seed(1)
+    w = torch.randn(4, 4, requires_grad=True)
+
+    def f(x):
+        loss = (x @ w).pow(2).mean()
+        (grad,) = torch.autograd.grad(loss, [w])
+        with torch.no_grad():
+            optim_functional.sgd(
+                [w],
+                [grad],
+                [None],
+                weight_decay=0.0,
+                momentum=0.0,
+                lr=0.1,
+                dampening=0.0,
+                nesterov=False,
+                maximize=False,
+            )
+        return loss.detach()
+
+    return f, w
+
+
+def test_optimizer_code_that_is_not_a_known_update_runs_on_the_host():
+    # torch.optim's functional sgd updates `w` in place and returns None: taken for a pure
+    # call, it ran once while converting and was dropped from the graph (silent)
+    f, w_e = _functional_sgd_step()
+    f2, w_j = _functional_sgd_step()
+    g = janus.jit(f2)
+    for i in range(8):
+        x = torch.full((2, 4), float(i % 5) - 2) / 3
+        assert torch.equal(f(x), g(x)) and torch.equal(w_e, w_j), i
+    assert g.stats.graph_calls >= 4, janus.explain(g)

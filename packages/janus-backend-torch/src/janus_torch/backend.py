@@ -120,6 +120,15 @@ class TorchBackend(Backend, ConversionRules, ScheduleOps):
         # modules.batch_norm_forward): the passes must neither merge nor drop it
         return draws_random(target) or writes_arguments(target)
 
+    def host_only(self, target: Any) -> Optional[str]:
+        # optimizer-side Python code JANUS does not know as an update (a wrapper another
+        # library put on `step`, `add_param_group`): it may change state, so it must not
+        # run while converting; known updates (`step`, `zero_grad`) stay in the graph
+        module = getattr(target, "__module__", None) or ""
+        if module.startswith("torch.optim") and impure_call(target, ()) is None:
+            return "optimizer code that is not a known update runs on the host"
+        return None
+
     def is_impure(self, target, args, kwargs) -> bool:
         return impure_call(target, args) is not None or ddp_hook_name(target, args) is not None
 
