@@ -275,3 +275,23 @@ def test_augmented_add_to_an_outside_list_under_a_graph_cond():
     assert h_e.items == h_j.items
     assert len(table["k"]) == 8 and all(np.array_equal(a, b) for a, b in zip(table["k"][0::2], table["k"][1::2]))
     assert g.stats.graph_calls == 6, janus.explain(g)
+
+
+def test_a_counter_the_profile_does_not_see_becomes_an_input_after_one_miss():
+    # `self.calls += 1` reads the attribute where the profile records nothing: it was a
+    # guarded constant, so every call missed and built a graph for the next value
+    class Counted:
+        def __init__(self):
+            self.calls = 0
+
+        def __call__(self, x):
+            self.calls += 1
+            return x * 2.0 + self.calls
+
+    m_e, m_j = Counted(), Counted()
+    g = janus.jit(lambda x: m_j(x))
+    for i in range(10):
+        x = np.full(3, float(i), np.float32)
+        np.testing.assert_array_equal(g(x), m_e(x))
+    assert m_e.calls == m_j.calls == 10
+    assert g.stats.guard_misses <= 2 and g.stats.graph_calls >= 6, janus.explain(g)

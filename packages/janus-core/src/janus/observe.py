@@ -60,7 +60,7 @@ def guard_missed(state: Any, args: tuple, kwargs: dict) -> None:
     spec = state.mru if state.mru is not None else (specs[-1] if specs else None)
     if spec is None:
         return
-    found = _first_failure(state, spec, args, kwargs)
+    found = first_failure(state, spec, args, kwargs)
     where = function_site(state.fn)
     detail = "every guard holds (another specialization was evicted or the call raised)"
     guard: Optional[Guard] = None
@@ -82,7 +82,9 @@ def guard_missed(state: Any, args: tuple, kwargs: dict) -> None:
     )
 
 
-def _first_failure(state: Any, spec: Any, args: tuple, kwargs: dict) -> Optional[tuple]:
+def first_failure(state: Any, spec: Any, args: tuple, kwargs: dict) -> Optional[tuple]:
+    """`(index, value read)` of the first guard of `spec` the call fails (index -1: the
+    function's code changed), or None."""
     diagnose = getattr(spec, "_janus_diagnose", None)
     if diagnose is None:
         diagnose = compile_diagnosis(state.fn, state.backend, spec.conversion)

@@ -415,6 +415,7 @@ class _State(SplitCalls):
             return self._imperative(args, kwargs, "profiling", "profiling")
         if self.cache:
             self.stats.guard_misses += 1
+            self._relax_missed_value(args, kwargs)
             if logs.GUARDS:
                 observe.guard_missed(self, args, kwargs)
             if not self.pending_conversion:
@@ -436,6 +437,19 @@ class _State(SplitCalls):
                 args, kwargs, "internal: a new specialization rejected the call it was built for", "error"
             )
         return self._run_graph(spec, got, args, kwargs)
+
+    def _relax_missed_value(self, args, kwargs) -> None:
+        """A Python number guarded as a constant that this call changed (a counter read where
+        the profile does not see it, `self.calls += 1`) varies: the next graph takes it as
+        an input instead of one graph per value."""
+        spec = self.mru
+        if spec is None:
+            return
+        found = observe.first_failure(self, spec, args, kwargs)
+        if found is not None and found[0] >= 0:
+            guard = spec.conversion.guards[found[0]]
+            if guard.kind == "value" and guard.relax is not None and type(guard.expect) in (int, float):
+                self.analyzer.relax(guard.relax)
 
     def _build(self, args, kwargs) -> Optional[Specialization]:
         cfg = self.config
