@@ -231,9 +231,13 @@ class TFBackend(Backend, ConversionRules, ScheduleOps):
         return impure_reason(target, args, kwargs) is not None and not update_needs_host(target, args)
 
     def state_guards(self):
-        # graphs built inside `strategy.run` (replica context) serve only there (distribute.py);
-        # graphs built before `tf.random.set_seed` hold global-seed random ops (host_only)
-        return ((replica_mode, replica_mode()), (_global_seed_set, _global_seed_set()))
+        # graphs built inside `strategy.run` (replica context) serve only there (distribute.py)
+        return ((replica_mode, replica_mode()),)
+
+    def random_op_guards(self):
+        # a graph holding global-seed random ops was built before `tf.random.set_seed`
+        # (host_only): it serves only while no global seed is set
+        return ((_global_seed_set, _global_seed_set()),)
 
     def host_only(self, target: Any) -> Optional[str]:
         owner = getattr(target, "__self__", None)

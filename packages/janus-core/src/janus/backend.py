@@ -264,6 +264,11 @@ class ConversionRules:
         `optimizer.step()`): kept in program order, never evaluated during conversion."""
         return False
 
+    def random_op_guards(self) -> Sequence[Tuple[Callable[[], Any], Any]]:
+        """Framework state a graph holding random ops depends on (read function, current
+        value), checked by its host guards; graphs without random ops do not pay for it."""
+        return ()
+
     def host_only(self, target: Any) -> Optional[str]:
         """Why a framework call must run on the host (an island) rather than in a graph, or
         None (the default): e.g. a random op whose graph form draws other numbers than eager."""

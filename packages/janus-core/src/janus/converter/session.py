@@ -271,6 +271,8 @@ class Session:
         node = Node(op, target, to_node_arg(args), to_node_arg(kwargs), site=site)
         if self.rules.is_random(target if op == "call" else impure_target):
             node.meta["random"] = True
+            for state, value in self.rules.random_op_guards():
+                self.guard("expr", None, (("call", state, ()), False, value), f"framework state {state.__name__}()")
         (region or self.region).add(node)
         return self.wrap_result(node, example)
 
