@@ -13,6 +13,8 @@ from ..paths import Path
 DELETED = object()
 #: what a lookup of an absent attribute or item finds
 MISSING = object()
+#: an item written under graph control flow, or deleted: no value known while converting
+UNKNOWN = object()
 
 
 class ConditionalWrite:
@@ -65,11 +67,18 @@ class Heap:
             tail = found
         items = []
         for i in range(len(obj)):
-            shadow = self.shadows.get((id(obj), ("item", i)), MISSING)
-            if isinstance(shadow, ConditionalWrite) or shadow is DELETED:
+            written = self.written_item(obj, i)
+            if written is UNKNOWN:
                 return None
-            items.append(read(i) if shadow is MISSING else shadow)
+            items.append(read(i) if written is MISSING else written)
         return items + tail
+
+    def written_item(self, obj: Any, i: Any) -> Any:
+        """What this call wrote into item `i` of the outside container `obj`: the value,
+        MISSING (nothing: read it from outside), or UNKNOWN (a data-dependent write or a
+        deletion)."""
+        shadow = self.shadows.get((id(obj), ("item", i)), MISSING)
+        return UNKNOWN if isinstance(shadow, ConditionalWrite) or shadow is DELETED else shadow
 
     def path_of(self, obj: Any) -> Optional[Path]:
         entry = self.origins.get(id(obj))

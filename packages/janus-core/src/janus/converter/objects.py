@@ -27,7 +27,7 @@ from ..paths import Path, typed_snapshot
 from ..source import is_user_function
 from .deferred import Deferred
 from .frame import host_read_feeds, key, unsupported, where
-from .heap import DELETED, MISSING, ConditionalWrite
+from .heap import DELETED, MISSING, UNKNOWN, ConditionalWrite
 from .signals import Respecialize
 from .sym import Sym
 from .values import ConvFunction, SymMethod
@@ -311,7 +311,7 @@ class Objects:
         if path is None:
             return obj[idx]
         if id(obj) in self.session.heap.dirty:
-            tail = self._tail(obj)
+            tail = self.session.heap.appended(obj)
             if tail is None or type(idx) is not int:
                 raise unsupported(
                     f"reading `{type(obj).__name__}` after it was changed in the same call",
@@ -356,11 +356,11 @@ class Objects:
     def _item(self, obj, i: int, frame, node, site_key):
         """Item `i` (not negative) of an outside sequence: what this call wrote there
         (`step[0] += 1`, then `step[0]`), else the item read from outside."""
-        shadow = self.session.heap.shadows.get((id(obj), ("item", i)), MISSING)
-        if isinstance(shadow, ConditionalWrite):
+        written = self.session.heap.written_item(obj, i)
+        if written is UNKNOWN:
             raise unsupported("reading an item after a data-dependent write", frame, node)
-        if shadow is not MISSING and shadow is not DELETED:
-            return shadow
+        if written is not MISSING:
+            return written
         site = where(frame, node)
         return self.session.read_host(
             obj[i], self.session.heap.path_of(obj).item(i), site_key, f"{site}: {ast.unparse(node)[:60]}"
@@ -375,14 +375,11 @@ class Objects:
             return len(obj)
         tail: List[Any] = []
         if id(obj) in self.session.heap.dirty:
-            tail = self._tail(obj)  # type: ignore[assignment]
+            tail = self.session.heap.appended(obj)
             if tail is None:
                 raise unsupported("length of a container changed in the same call", frame, node)
         self.session.guard("len", path, len(obj), where(frame, node))
         return len(obj) + len(tail)
-
-    def _tail(self, obj) -> Optional[List[Any]]:
-        return self.session.heap.appended(obj)
 
     def set_item(self, obj, idx, value, frame, node):
         if isinstance(obj, Sym):
@@ -466,7 +463,7 @@ class Objects:
             return list(value.keys())
         if hasattr(value, "__len__") and hasattr(value, "__getitem__") and not isinstance(value, (str, bytes)):
             n = self.host_len(value, frame, node)
-            tail = self._tail(value) or [] if id(value) in self.session.heap.dirty else []
+            tail = self.session.heap.appended(value) or [] if id(value) in self.session.heap.dirty else []
             return [self._item(value, i, frame, node, None) for i in range(n - len(tail))] + list(tail)
         if isinstance(value, (str, bytes, range)):
             return list(value)
