@@ -29,6 +29,10 @@ import time
 import traceback
 from typing import Any, Callable, Dict, List, Sequence, Tuple
 
+import janus
+
+from .models import get_workload
+
 DEFAULT_MODELS = ("lstm_train", "resnet50")
 MODES = ("eager", "janus", "native")
 SEED = 0
@@ -128,9 +132,6 @@ def _wrap_ddp(fn: Callable) -> Callable:
 def _torch_make(model: str, mode: str, spec, rank: int):
     import torch
 
-    import janus
-    from janus_bench.models import get_workload
-
     def make():
         step, make_batch = get_workload(model).impl("torch").build(spec["profile"], SEED + rank, "cpu")
         step = _wrap_ddp(step)
@@ -208,9 +209,6 @@ def _mean_aggregated(next_creator, **kwargs):
 
 def _tf_make(strategy, model: str, mode: str, spec):
     import tensorflow as tf
-
-    import janus
-    from janus_bench.models import get_workload
 
     def make():
         with strategy.scope(), tf.variable_creator_scope(_mean_aggregated):
